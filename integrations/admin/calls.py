@@ -1,0 +1,250 @@
+import json
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ..models import Call, PostbackDelivery
+from ..services.calls import CallRejected, CallUpdate, update_call
+from ..tokens import call_context
+from .links import change_link
+
+
+class DeliveryInline(admin.TabularInline):
+    model = PostbackDelivery
+    fk_name = "call"
+    extra = 0
+    can_delete = False
+    fields = [
+        "delivery_link",
+        "trigger",
+        "event",
+        "status",
+        "attempt_count",
+        "is_test",
+        "skip_reason",
+        "last_error",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "postback deliveries"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("trigger")
+
+    @admin.display(description="delivery")
+    def delivery_link(self, delivery):
+        return change_link(delivery, f"#{delivery.pk}")
+
+
+class CallAdminForm(forms.ModelForm):
+    """Editable conversion and end fields; saving goes through services.calls."""
+
+    class Meta:
+        model = Call
+        fields = ["ended_at", "duration", "buyer_converted", "revenue", "offer_converted", "payout"]
+
+    def clean(self):
+        data = super().clean()
+        call = self.instance
+        if (
+            data.get("offer_converted")
+            and not call.offer_converted
+            and data.get("payout") is None
+            and call.offer.payout is None
+        ):
+            self.add_error("payout", "Enter the payout (the offer has no default payout).")
+        ended_at = data.get("ended_at")
+        if ended_at and ended_at < call.started_at:
+            self.add_error("ended_at", "The call cannot end before it started.")
+        return data
+
+
+class ConversionForm(forms.Form):
+    KIND_CHOICES = [
+        ("offer", "Offer conversion (payout to the traffic source; fires the Ringba postback)"),
+        ("buyer", "Buyer conversion (revenue from the buyer)"),
+    ]
+    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial="offer")
+    amount = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Empty: the offer's payout (offer conversions only).",
+    )
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    form = CallAdminForm
+    list_display = [
+        "call_uuid",
+        "started_at",
+        "caller_id",
+        "number",
+        "offer",
+        "traffic_source",
+        "duration",
+        "offer_converted",
+        "payout",
+        "buyer_converted",
+        "revenue",
+        "lead_link",
+        "delivery_count",
+    ]
+    list_filter = ["offer_converted", "buyer_converted", "offer", "traffic_source", "started_at"]
+    list_select_related = ["number", "offer", "traffic_source", "lead"]
+    search_fields = ["=call_uuid", "=caller_id", "=lead__ringba_call_uuid", "=number__number"]
+    search_help_text = "Exact call uuid, caller id, ringba_call_uuid or tracking number."
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "call_uuid",
+        "number",
+        "offer",
+        "traffic_source",
+        "caller_id",
+        "lead_link",
+        "started_at",
+        "buyer_converted_at",
+        "offer_converted_at",
+        "tokens_pretty",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "call_uuid",
+                    "number",
+                    "offer",
+                    "traffic_source",
+                    "caller_id",
+                    "lead_link",
+                    "started_at",
+                ]
+            },
+        ),
+        ("End", {"fields": ["ended_at", "duration"]}),
+        (
+            "Conversions (write-once from the API; un-converting here fires nothing)",
+            {
+                "fields": [
+                    "offer_converted",
+                    "payout",
+                    "offer_converted_at",
+                    "buyer_converted",
+                    "revenue",
+                    "buyer_converted_at",
+                ]
+            },
+        ),
+        ("Tokens", {"fields": ["tokens_pretty"]}),
+        ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    inlines = [DeliveryInline]
+    actions = ["mark_converted", "end_now"]
+
+    def has_add_permission(self, request):
+        return False  # calls come from the telephony side
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_deliveries=Count("deliveries"))
+
+    @admin.display(description="lead")
+    def lead_link(self, call):
+        return (
+            change_link(call.lead, call.lead.ringba_call_uuid or call.lead.uuid)
+            if call.lead_id
+            else "—"
+        )
+
+    @admin.display(description="postbacks", ordering="_deliveries")
+    def delivery_count(self, call):
+        return call._deliveries
+
+    @admin.display(description="tokens (as triggers see them, before field mappings)")
+    def tokens_pretty(self, call):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(call_context(call), indent=2, sort_keys=True)
+        )
+
+    def save_model(self, request, obj, form, change):
+        original = Call.objects.get(pk=obj.pk)
+        data = form.cleaned_data
+        update = CallUpdate(
+            ended_at=data.get("ended_at") if data.get("ended_at") != original.ended_at else None,
+            duration=data.get("duration") if data.get("duration") != original.duration else None,
+            buyer_converted=data["buyer_converted"]
+            if data["buyer_converted"] != original.buyer_converted
+            else None,
+            revenue=data.get("revenue"),
+            offer_converted=data["offer_converted"]
+            if data["offer_converted"] != original.offer_converted
+            else None,
+            payout=data.get("payout"),
+        )
+        try:
+            update_call(call_uuid=original.call_uuid, update=update, allow_unconvert=True)
+        except CallRejected as exc:
+            self.message_user(request, "; ".join(exc.errors), messages.ERROR)
+
+    @admin.action(description="Mark converted…", permissions=["change"])
+    def mark_converted(self, request, queryset):
+        form = ConversionForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/integrations/call/mark_converted.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Mark calls converted",
+                    "form": form,
+                    "calls": queryset.select_related("offer"),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        kind, amount = form.cleaned_data["kind"], form.cleaned_data["amount"]
+        converted, problems = 0, []
+        for call in queryset:
+            update = (
+                CallUpdate(offer_converted=True, payout=amount)
+                if kind == "offer"
+                else CallUpdate(buyer_converted=True, revenue=amount)
+            )
+            already = call.offer_converted if kind == "offer" else call.buyer_converted
+            try:
+                update_call(call_uuid=call.call_uuid, update=update)
+            except CallRejected as exc:
+                problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")
+                continue
+            converted += 0 if already else 1
+        self.message_user(
+            request,
+            f"Converted {converted} call(s); calls already converted were left unchanged.",
+            messages.SUCCESS,
+        )
+        for problem in problems:
+            self.message_user(request, problem, messages.ERROR)
+        return None
+
+    @admin.action(description="End selected calls now", permissions=["change"])
+    def end_now(self, request, queryset):
+        ended = 0
+        for call in queryset.filter(ended_at__isnull=True):
+            update_call(call_uuid=call.call_uuid, update=CallUpdate(ended_at=timezone.now()))
+            ended += 1
+        self.message_user(request, f"Ended {ended} call(s).", messages.SUCCESS)

@@ -1,0 +1,113 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from ..models import DeliveryStatus, PostbackAttempt, PostbackDelivery
+from ..services.deliveries import resend_delivery
+from .links import change_link
+
+
+class AttemptInline(admin.TabularInline):
+    model = PostbackAttempt
+    extra = 0
+    can_delete = False
+    fields = ["started_at", "duration_ms", "status_code", "error", "response_body", "manual"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TrafficSourceFilter(admin.SimpleListFilter):
+    title = "traffic source"
+    parameter_name = "traffic_source"
+
+    def lookups(self, request, model_admin):
+        from ..models import TrafficSource
+
+        return [(source.pk, source.name) for source in TrafficSource.objects.only("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(call__traffic_source_id=self.value())
+        return queryset
+
+
+@admin.register(PostbackDelivery)
+class PostbackDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "status",
+        "trigger",
+        "call_link",
+        "event",
+        "is_test",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "is_test", "event", "trigger", TrafficSourceFilter, "created_at"]
+    list_select_related = ["trigger", "call"]
+    search_fields = ["=call__call_uuid", "url"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = [
+        "trigger",
+        "event",
+        "call_link",
+        "lead_link",
+        "is_test",
+        "status",
+        "skip_reason",
+        "http_method",
+        "url",
+        "attempt_count",
+        "next_attempt_at",
+        "delivered_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    actions = ["resend_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_attempts=Count("attempts"))
+
+    @admin.display(description="attempts", ordering="_attempts")
+    def attempts(self, delivery):
+        return delivery._attempts
+
+    @admin.display(description="call")
+    def call_link(self, delivery):
+        return change_link(delivery.call, delivery.call.call_uuid if delivery.call_id else None)
+
+    @admin.display(description="lead")
+    def lead_link(self, delivery):
+        return change_link(delivery.lead)
+
+    @admin.action(description="Re-send now (failed or retrying)", permissions=["change"])
+    def resend_now(self, request, queryset):
+        queued = sum(
+            resend_delivery(delivery=delivery)
+            for delivery in queryset.filter(
+                status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]
+            )
+        )
+        skipped = queryset.count() - queued
+        self.message_user(
+            request, f"Queued {queued} delivery(ies) for a new attempt.", messages.SUCCESS
+        )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} selected delivery(ies) were delivered or skipped and were not re-sent.",
+                messages.WARNING,
+            )

@@ -1,0 +1,74 @@
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from ..models import Lead
+from .links import change_link
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit data: visible and searchable, never edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "caller_id",
+        "offer",
+        "traffic_source",
+        "ringba_call_uuid",
+        "call_link",
+        "warning_count",
+    ]
+    list_filter = ["offer", "traffic_source", "received_at"]
+    list_select_related = ["offer", "traffic_source", "call"]
+    search_fields = ["=caller_id", "=uuid", "=ringba_call_uuid"]
+    search_help_text = "Exact caller id (E.164), lead uuid or ringba_call_uuid."
+    date_hierarchy = "received_at"
+    show_full_result_count = False  # a count(*) over millions of leads on every page
+    fields = [
+        "uuid",
+        "offer",
+        "traffic_source",
+        "caller_id",
+        "ringba_call_uuid",
+        "call_link",
+        "tokens_pretty",
+        "warnings_pretty",
+        "received_at",
+        "updated_at",
+        "content_type",
+        "source_ip",
+        "user_agent",
+        "raw_query",
+        "raw_body",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="call")
+    def call_link(self, lead):
+        call = getattr(lead, "call", None)
+        return change_link(call, call.call_uuid if call else None)
+
+    @admin.display(description="warnings")
+    def warning_count(self, lead):
+        return len(lead.warnings or [])
+
+    @admin.display(description="tokens")
+    def tokens_pretty(self, lead):
+        return format_html("<pre>{}</pre>", json.dumps(lead.tokens, indent=2, sort_keys=True))
+
+    @admin.display(description="warnings")
+    def warnings_pretty(self, lead):
+        return format_html("<pre>{}</pre>", "\n".join(lead.warnings or []) or "—")

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from ..models import Number, NumberToken
+
+
+class NumberTokenInline(admin.TabularInline):
+    model = NumberToken
+    extra = 1
+    fields = ["key", "value"]
+    verbose_name = "extra token"
+    verbose_name_plural = "extra tokens (a pasted Ringba webhook URL becomes its token)"
+
+
+@admin.register(Number)
+class NumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "label", "offer", "traffic_source", "active", "token_count"]
+    list_filter = ["active", "offer", "traffic_source"]
+    list_select_related = ["offer", "traffic_source"]
+    search_fields = ["number", "label", "extra_tokens__value"]
+    autocomplete_fields = ["offer", "traffic_source"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [NumberTokenInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_tokens=Count("extra_tokens"))
+
+    @admin.display(description="extra tokens", ordering="_tokens")
+    def token_count(self, number):
+        return number._tokens

@@ -1,0 +1,132 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from ..models import ContactField, Lead, Offer
+from ..services.offers import rotate_lead_token
+from .links import changelist_link
+
+
+class ContactFieldInline(admin.TabularInline):
+    model = ContactField
+    extra = 0
+    fields = [
+        "position",
+        "name",
+        "display_name",
+        "field_type",
+        "required",
+        "pattern",
+        "acceptable_values",
+        "description",
+        "show_in_instructions",
+    ]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "active",
+        "token_hint",
+        "source_count",
+        "lead_count",
+        "duplicate_policy",
+        "conversion_rule",
+        "updated_at",
+    ]
+    list_filter = [
+        "active",
+        "duplicate_policy",
+        "enforce_contact_field_validations",
+        "traffic_sources",
+    ]
+    search_fields = ["name"]
+    filter_horizontal = ["traffic_sources"]
+    readonly_fields = ["lead_token_display", "lead_token_rotated_at", "created_at", "updated_at"]
+    inlines = [ContactFieldInline]
+    actions = ["rotate_lead_tokens"]
+    change_form_template = "admin/integrations/offer/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["name", "active", "traffic_sources"]}),
+        (
+            "Lead capture",
+            {
+                "fields": [
+                    "lead_token_display",
+                    "lead_token_rotated_at",
+                    "enforce_contact_field_validations",
+                    "duplicate_policy",
+                    "match_window_seconds",
+                ]
+            },
+        ),
+        ("Pay-per-call conversion rule", {"fields": ["payout", "min_duration_seconds"]}),
+        ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _sources=Count("traffic_sources", distinct=True),
+                _leads=Count("leads", distinct=True),
+            )
+        )
+
+    @admin.display(description="lead token")
+    def token_hint(self, offer):
+        return offer.lead_token_hint
+
+    @admin.display(description="lead token")
+    def lead_token_display(self, offer):
+        if not offer.pk:
+            return "Generated when the offer is saved."
+        return format_html(
+            '<code id="lead-token">{}</code> <button type="button" class="button copy-button" '
+            'data-copy-target="lead-token">Copy</button>',
+            offer.lead_token,
+        )
+
+    @admin.display(description="sources", ordering="_sources")
+    def source_count(self, offer):
+        return offer._sources
+
+    @admin.display(description="leads", ordering="_leads")
+    def lead_count(self, offer):
+        return changelist_link(Lead, offer._leads, offer__id__exact=offer.pk)
+
+    @admin.display(description="conversion rule")
+    def conversion_rule(self, offer):
+        if not offer.has_conversion_rule:
+            return "—"
+        return f"{offer.payout} at ≥ {offer.min_duration_seconds} s"
+
+    @admin.action(
+        description="Rotate lead token (invalidates the old token and partner links)",
+        permissions=["change"],
+    )
+    def rotate_lead_tokens(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/integrations/offer/rotate_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Rotate lead tokens?",
+                    "offers": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        for offer in queryset:
+            rotate_lead_token(offer=offer)
+        self.message_user(
+            request,
+            f"Rotated the lead token of {queryset.count()} offer(s). Send partners the new "
+            "posting instructions: the old token and shared links no longer work.",
+            messages.SUCCESS,
+        )
+        return None

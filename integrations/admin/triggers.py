@@ -1,0 +1,243 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import conditions
+from ..models import (
+    Call,
+    CustomFieldMapping,
+    DeliveryStatus,
+    EventTrigger,
+    Offer,
+    PostbackDelivery,
+    TriggerTemplate,
+)
+from ..services.deliveries import fire_test_postback
+from ..services.triggers import create_trigger_from_template
+from .links import change_link, changelist_link
+
+
+class CustomFieldMappingInline(admin.TabularInline):
+    model = CustomFieldMapping
+    extra = 1
+    fields = ["token_name", "traffic_source", "value"]
+    autocomplete_fields = ["traffic_source"]
+    verbose_name_plural = (
+        "custom field mappings (for ringba_webhook_token you may paste the whole Ringba "
+        "webhook URL; the token after /hook/ is kept)"
+    )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # A trigger made from a template offers its mapping group pre-filled.
+        names = obj.template.mapping_token_names if obj and obj.template_id else []
+        if names:
+            formset.form.base_fields["token_name"].initial = names[0]
+        return formset
+
+
+class NewFromTemplateForm(forms.Form):
+    template = forms.ModelChoiceField(
+        queryset=TriggerTemplate.objects.all(), empty_label="Select a template…"
+    )
+    offer = forms.ModelChoiceField(
+        queryset=Offer.objects.all(), required=False, empty_label="Global (every offer)"
+    )
+
+
+class TestFireForm(forms.Form):
+    call_uuid = forms.CharField(
+        label="Call uuid", max_length=64, help_text="The call to render the trigger for."
+    )
+
+    def clean_call_uuid(self):
+        value = self.cleaned_data["call_uuid"].strip()
+        call = (
+            Call.objects.select_related("number", "offer", "traffic_source", "lead")
+            .filter(call_uuid=value)
+            .first()
+        )
+        if call is None:
+            raise forms.ValidationError("No call with this uuid.")
+        self.call = call
+        return value
+
+
+@admin.register(EventTrigger)
+class EventTriggerAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "scope",
+        "event",
+        "active",
+        "condition_summary",
+        "last_success_at",
+        "last_failure_at",
+        "consecutive_failures",
+        "delivery_count",
+    ]
+    list_filter = ["active", "event", "template", "offer"]
+    list_select_related = ["offer"]
+    search_fields = ["name", "url_template"]
+    readonly_fields = [
+        "template",
+        "last_success_at",
+        "last_failure_at",
+        "last_error",
+        "consecutive_failures",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "active", "offer", "event", "template"]}),
+        ("Request", {"fields": ["http_method", "url_template", "conditions"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "last_success_at",
+                    "last_failure_at",
+                    "last_error",
+                    "consecutive_failures",
+                ]
+            },
+        ),
+        ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    inlines = [CustomFieldMappingInline]
+    actions = ["test_fire"]
+    change_list_template = "admin/integrations/eventtrigger/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_deliveries=Count("deliveries"))
+
+    @admin.display(description="scope", ordering="offer")
+    def scope(self, trigger):
+        return trigger.scope_label
+
+    @admin.display(description="conditions")
+    def condition_summary(self, trigger):
+        return conditions.describe(trigger.conditions)
+
+    @admin.display(description="deliveries", ordering="_deliveries")
+    def delivery_count(self, trigger):
+        return changelist_link(PostbackDelivery, trigger._deliveries, trigger__id__exact=trigger.pk)
+
+    def get_urls(self):
+        return [
+            path(
+                "new-from-template/",
+                self.admin_site.admin_view(self.new_from_template),
+                name="integrations_eventtrigger_new_from_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def new_from_template(self, request):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = NewFromTemplateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            trigger = create_trigger_from_template(
+                template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
+            )
+            self.log_addition(request, trigger, "Created from template")
+            self.message_user(
+                request,
+                format_html(
+                    "Created “{}”. Add a ringba_webhook_token mapping below for each traffic "
+                    "source, or an extra token on its numbers.",
+                    trigger.name,
+                ),
+                messages.SUCCESS,
+            )
+            return redirect(reverse("admin:integrations_eventtrigger_change", args=[trigger.pk]))
+        return TemplateResponse(
+            request,
+            "admin/integrations/eventtrigger/new_from_template.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "New trigger from template",
+                "form": form,
+                "templates": TriggerTemplate.objects.all(),
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description="Test fire against a call…", permissions=["change"])
+    def test_fire(self, request, queryset):
+        form = TestFireForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/integrations/eventtrigger/test_fire.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Test fire triggers",
+                    "form": form,
+                    "triggers": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        results = [fire_test_postback(trigger=trigger, call=form.call) for trigger in queryset]
+        for delivery in results:
+            attempt = delivery.attempts.last()
+            level = (
+                messages.SUCCESS
+                if delivery.status == DeliveryStatus.DELIVERED
+                else messages.WARNING
+            )
+            outcome = (
+                f"HTTP {attempt.status_code or '—'} {attempt.error}".strip()
+                if attempt
+                else delivery.skip_reason
+            )
+            self.message_user(
+                request,
+                format_html(
+                    "Test of “{}”: {} {} → {} ({})",
+                    delivery.trigger.name,
+                    delivery.http_method,
+                    delivery.url or "(no URL)",
+                    outcome,
+                    change_link(delivery, "details"),
+                ),
+                level,
+            )
+        return None
+
+
+@admin.register(TriggerTemplate)
+class TriggerTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "event", "http_method", "trigger_count"]
+    readonly_fields = [
+        "slug",
+        "name",
+        "description",
+        "event",
+        "conditions",
+        "http_method",
+        "url_template",
+        "mapping_token_names",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_triggers=Count("triggers"))
+
+    @admin.display(description="triggers", ordering="_triggers")
+    def trigger_count(self, template):
+        return template._triggers
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

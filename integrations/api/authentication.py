@@ -1,0 +1,44 @@
+"""Authentication and permission for the calls API (SPEC §3)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import BasePermission
+
+CALLS_API_PERMISSION = "integrations.use_calls_api"
+
+
+class BodyTokenAuthentication(TokenAuthentication):
+    """Accept a DRF token as ``auth_token`` in the body or query, as TrackDrive does."""
+
+    def authenticate(self, request):
+        key = request.query_params.get("auth_token")
+        if key is None:
+            try:
+                data = request.data
+            except Exception:  # an unreadable body is reported by the view, not here
+                return None
+            key = data.get("auth_token") if hasattr(data, "get") else None
+        if not key or not isinstance(key, str):
+            return None
+        return self.authenticate_credentials(key)
+
+
+class CanUseCallsApi(BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(CALLS_API_PERMISSION))
+
+
+class BodyTokenScheme(OpenApiAuthenticationExtension):
+    """Describe ``auth_token`` (body or query) in the OpenAPI schema."""
+
+    target_class = BodyTokenAuthentication
+    name = "authTokenParameter"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "auth_token",
+            "description": "A DRF API token, as auth_token in the query or the body.",
+        }

@@ -1,0 +1,124 @@
+"""The calls API: the operator's telephony side reports calls and conversions (SPEC §5)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authentication import BasicAuthentication, TokenAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import Call
+from ..services.calls import CallRejected, CallUpdate, record_call, update_call
+from .authentication import BodyTokenAuthentication, CanUseCallsApi
+from .errors import Rejected
+from .serializers import (
+    CallCreateSerializer,
+    CallSerializer,
+    CallUpdateSerializer,
+    DeliverySerializer,
+    RejectionSerializer,
+)
+
+_ERRORS = {
+    401: OpenApiResponse(RejectionSerializer, description="No or bad credentials."),
+    403: OpenApiResponse(RejectionSerializer, description="User lacks use_calls_api."),
+    404: OpenApiResponse(RejectionSerializer, description="Unknown call."),
+    422: OpenApiResponse(RejectionSerializer, description="Invalid field; message names it."),
+}
+
+
+def _call_queryset():
+    return Call.objects.select_related(
+        "number", "offer", "traffic_source", "lead"
+    ).prefetch_related("number__extra_tokens")
+
+
+def _get_call(call_uuid: str) -> Call:
+    call = _call_queryset().filter(call_uuid=call_uuid).first()
+    if call is None:
+        raise Rejected(404, [f"call_uuid: no call {call_uuid!r}"])
+    return call
+
+
+class CallsApiView(APIView):
+    authentication_classes = [TokenAuthentication, BasicAuthentication, BodyTokenAuthentication]
+    permission_classes = [CanUseCallsApi]
+
+
+class CallCreateView(CallsApiView):
+    @extend_schema(
+        operation_id="calls_create",
+        summary="Record an inbound call",
+        request=CallCreateSerializer,
+        responses={201: CallSerializer, 200: CallSerializer, **_ERRORS},
+    )
+    def post(self, request):
+        serializer = CallCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            call, created = record_call(
+                number=data["number"],
+                caller_id=data["caller_id"],
+                started_at=data.get("started_at"),
+                call_uuid=data.get("call_uuid"),
+            )
+        except CallRejected as exc:
+            raise Rejected(exc.status, exc.errors) from None
+        return Response(
+            CallSerializer(_get_call(call.call_uuid)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CallUpdateView(CallsApiView):
+    @extend_schema(
+        operation_id="calls_update",
+        summary="Update a call (TrackDrive's "
+        "update_call): end it, convert it, add post-call tokens",
+        request=CallUpdateSerializer,
+        responses={200: CallSerializer, **_ERRORS},
+    )
+    def post(self, request, call_uuid: str):
+        serializer = CallUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        update = CallUpdate(
+            ended_at=data.get("ended_at"),
+            duration=data.get("duration"),
+            buyer_converted=data.get("buyer_converted"),
+            revenue=data.get("revenue"),
+            offer_converted=data.get("offer_converted"),
+            payout=data.get("payout"),
+            post_call_tokens=data.get("post_call_tokens") or {},
+        )
+        try:
+            update_call(call_uuid=call_uuid, update=update)
+        except CallRejected as exc:
+            raise Rejected(exc.status, exc.errors) from None
+        return Response(CallSerializer(_get_call(call_uuid)).data)
+
+
+class CallDetailView(CallsApiView):
+    @extend_schema(
+        operation_id="calls_retrieve",
+        summary="A call with its tokens and lead",
+        responses={200: CallSerializer, **_ERRORS},
+    )
+    def get(self, request, call_uuid: str):
+        return Response(CallSerializer(_get_call(call_uuid)).data)
+
+
+class CallEventsView(CallsApiView):
+    @extend_schema(
+        operation_id="calls_events",
+        summary="The call's postback deliveries with every attempt",
+        responses={200: DeliverySerializer(many=True), **_ERRORS},
+    )
+    def get(self, request, call_uuid: str):
+        call = _get_call(call_uuid)
+        deliveries = (
+            call.deliveries.select_related("trigger")
+            .prefetch_related("attempts")
+            .order_by("created_at", "id")
+        )
+        return Response(DeliverySerializer(deliveries, many=True).data)

@@ -1,0 +1,124 @@
+"""The Leads Capture API: where Ringba's tracking pixel enters (SPEC §4)."""
+
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..services.capture import CaptureRejected, RawRequest, capture_lead
+from .errors import Rejected
+from .parsing import merge_params, parse_body, read_body
+from .serializers import (
+    CaptureRequestSerializer,
+    CaptureResponseSerializer,
+    RejectionSerializer,
+    lead_summary,
+)
+from .throttles import LeadTokenThrottle
+
+_ERRORS = {
+    code: OpenApiResponse(RejectionSerializer, description=text)
+    for code, text in {
+        400: "Malformed body (invalid JSON or UTF-8, nested too deep).",
+        401: "lead_token missing or invalid (unknown or inactive offer).",
+        409: "Duplicate rejected by the offer's duplicate policy.",
+        413: "Body larger than CAPTURE_MAX_BODY_BYTES.",
+        415: "Body in an unsupported format.",
+        422: "A field is missing or invalid; each message names the field.",
+        429: "Throttled (per lead token).",
+    }.items()
+}
+_MINIMUM_PIXEL = {
+    "lead_token": "<lead_token>",
+    "traffic_source_id": "1234567",
+    "caller_id": "+18005551234",
+    "ringba_call_uuid": "RGB1A2B3C4D5E6F",
+}
+
+
+class LeadCaptureView(APIView):
+    """Accept a Ringba pixel by GET or POST; parameters in query, JSON or form body."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LeadTokenThrottle]
+    parser_classes: list = []  # the body is read by api.parsing, whatever its label
+
+    def initial(self, request, *args, **kwargs):
+        # Parse before throttling: the throttle counts per lead token.
+        body = read_body(request._request)
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            body_params = dict(request._request.POST.items())
+        else:
+            body_params = parse_body(body, content_type)
+        request.capture_params = merge_params(dict(request._request.GET.items()), body_params)
+        request.capture_raw = RawRequest(
+            body=body.decode("utf-8", errors="replace"),
+            query=request.META.get("QUERY_STRING", "")[:8000],
+            content_type=content_type,
+            source_ip=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        token = request.capture_params.get("lead_token") or request.capture_params.get(
+            "offer_lead_token"
+        )
+        request.capture_lead_token = token.strip() if isinstance(token, str) else None
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="leads_capture",
+        summary="Capture a Ringba tracking pixel",
+        request={
+            "application/json": CaptureRequestSerializer,
+            "application/x-www-form-urlencoded": CaptureRequestSerializer,
+        },
+        responses={201: CaptureResponseSerializer, 200: CaptureResponseSerializer, **_ERRORS},
+        examples=[
+            OpenApiExample("Seed article minimum payload", value=_MINIMUM_PIXEL, request_only=True)
+        ],
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            result = capture_lead(params=request.capture_params, raw=request.capture_raw)
+        except CaptureRejected as exc:
+            raise Rejected(exc.status, exc.errors) from None
+        return Response(
+            {
+                "success": True,
+                "status": "accepted" if result.created else "duplicate",
+                "lead": lead_summary(
+                    result.lead,
+                    traffic_source_id=result.traffic_source_id,
+                    call_uuid=result.call.call_uuid if result.call else None,
+                ),
+                "warnings": result.warnings,
+                "errors": [],
+            },
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        operation_id="leads_capture_get",
+        summary="Capture a Ringba tracking pixel sent as a GET query string",
+        description="Same fields as POST, in the query string.",
+        responses={201: CaptureResponseSerializer, 200: CaptureResponseSerializer, **_ERRORS},
+        auth=[],
+    )
+    def get(self, request, *args, **kwargs):
+        return self.post(request, *args, **kwargs)
+
+
+@extend_schema_view(
+    post=extend_schema(operation_id="leads_alias", summary="Alias of /api/v1/leads/capture"),
+    get=extend_schema(operation_id="leads_alias_get", summary="Alias of /api/v1/leads/capture"),
+)
+class LeadCaptureAliasView(LeadCaptureView):
+    """``/api/v1/leads``: the same endpoint under TrackDrive's shorter path."""

@@ -1,0 +1,161 @@
+"""Serializers: the calls API's input and every API response shape."""
+
+from rest_framework import serializers
+
+from ..models import Call, Lead, PostbackAttempt, PostbackDelivery
+
+
+class LeadSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    uuid = serializers.UUIDField()
+    offer_id = serializers.IntegerField()
+    traffic_source_id = serializers.IntegerField(help_text="The partner's public id.")
+    caller_id = serializers.CharField(help_text="E.164")
+    ringba_call_uuid = serializers.CharField(allow_null=True)
+    call_uuid = serializers.CharField(allow_null=True)
+
+
+class CaptureResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["accepted", "duplicate"])
+    lead = LeadSummarySerializer()
+    warnings = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class RejectionSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    status = serializers.ChoiceField(choices=["rejected"])
+    errors = serializers.ListField(
+        child=serializers.CharField(), help_text='Each as "<field>: <message>".'
+    )
+
+
+class CaptureRequestSerializer(serializers.Serializer):
+    """Documents the pixel fields; parsing is done by ``api.parsing`` (see SPEC §4.1)."""
+
+    lead_token = serializers.CharField(help_text="The offer's secret lead token.")
+    offer_lead_token = serializers.CharField(required=False, help_text="Alias of lead_token.")
+    traffic_source_id = serializers.CharField(help_text="Your traffic source id.")
+    caller_id = serializers.CharField(
+        help_text="Caller's number; Ringba tag [tag:InboundNumber:Number]."
+    )
+    ringba_call_uuid = serializers.CharField(
+        required=False, help_text="Ringba's call id ([Call:InboundCallID]); the idempotency key."
+    )
+    data = serializers.DictField(required=False, help_text="Optional nested fields, flattened.")
+
+
+def lead_summary(lead: Lead, *, traffic_source_id: int, call_uuid: str | None) -> dict:
+    return {
+        "id": lead.pk,
+        "uuid": str(lead.uuid),
+        "offer_id": lead.offer_id,
+        "traffic_source_id": traffic_source_id,
+        "caller_id": lead.caller_id,
+        "ringba_call_uuid": lead.ringba_call_uuid,
+        "call_uuid": call_uuid,
+    }
+
+
+class CallCreateSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=40, help_text="The dialed tracking number.")
+    caller_id = serializers.CharField(max_length=40)
+    started_at = serializers.DateTimeField(required=False)
+    call_uuid = serializers.RegexField(
+        r"^[A-Za-z0-9_\-.:]{1,64}$",
+        required=False,
+        help_text="Your id for the call; generated when omitted.",
+    )
+    auth_token = serializers.CharField(required=False, write_only=True)
+
+
+class CallUpdateSerializer(serializers.Serializer):
+    ended_at = serializers.DateTimeField(required=False)
+    duration = serializers.IntegerField(required=False, min_value=0, max_value=7 * 24 * 3600)
+    buyer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
+    revenue = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, min_value=0, coerce_to_string=True
+    )
+    offer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
+    payout = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
+    post_call_tokens = serializers.DictField(required=False)
+    auth_token = serializers.CharField(required=False, write_only=True)
+
+    def validate_post_call_tokens(self, value):
+        if len(value) > 100:
+            raise serializers.ValidationError("at most 100 tokens")
+        return value
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PostbackAttempt
+        fields = ["started_at", "duration_ms", "status_code", "response_body", "error", "manual"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    trigger = serializers.CharField(source="trigger.name")
+    trigger_id = serializers.IntegerField()
+    attempts = AttemptSerializer(many=True)
+
+    class Meta:
+        model = PostbackDelivery
+        fields = [
+            "id",
+            "trigger_id",
+            "trigger",
+            "event",
+            "is_test",
+            "status",
+            "skip_reason",
+            "http_method",
+            "url",
+            "attempt_count",
+            "next_attempt_at",
+            "delivered_at",
+            "last_error",
+            "created_at",
+            "attempts",
+        ]
+
+
+class CallSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="number.number")
+    traffic_source_id = serializers.IntegerField(source="traffic_source.traffic_source_id")
+    lead = serializers.SerializerMethodField()
+    tokens = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "call_uuid",
+            "number",
+            "caller_id",
+            "offer_id",
+            "traffic_source_id",
+            "started_at",
+            "ended_at",
+            "duration",
+            "buyer_converted",
+            "revenue",
+            "offer_converted",
+            "payout",
+            "post_call_tokens",
+            "lead",
+            "tokens",
+        ]
+
+    def get_lead(self, call) -> dict | None:
+        if not call.lead_id:
+            return None
+        return {
+            "id": call.lead.pk,
+            "uuid": str(call.lead.uuid),
+            "ringba_call_uuid": call.lead.ringba_call_uuid,
+        }
+
+    def get_tokens(self, call) -> dict:
+        from ..tokens import call_context
+
+        return call_context(call)

@@ -1,0 +1,17 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from .calls_views import CallCreateView, CallDetailView, CallEventsView, CallUpdateView
+from .capture_views import LeadCaptureAliasView, LeadCaptureView
+
+urlpatterns = [
+    path("v1/leads/capture", LeadCaptureView.as_view(), name="leads-capture"),
+    path("v1/leads", LeadCaptureAliasView.as_view(), name="leads-capture-alias"),
+    path("v1/calls", CallCreateView.as_view(), name="calls-create"),
+    path("v1/calls/update_call/<str:call_uuid>", CallUpdateView.as_view(), name="calls-update"),
+    path("v1/calls/<str:call_uuid>", CallDetailView.as_view(), name="calls-detail"),
+    path("v1/calls/<str:call_uuid>/events", CallEventsView.as_view(), name="calls-events"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

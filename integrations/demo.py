@@ -1,0 +1,144 @@
+"""The demo data set: one offer, one Ringba partner, two numbers and the Ringba trigger.
+
+Idempotent: every row is looked up by a stable natural key before it is created,
+so running it again changes nothing. The admin password is derived from
+SECRET_KEY (HMAC), so it is stable, printable on every run, and never stored.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from .models import (
+    ContactField,
+    CustomFieldMapping,
+    EventTrigger,
+    Number,
+    NumberToken,
+    Offer,
+    TrafficSource,
+    TriggerTemplate,
+)
+from .ringba import RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
+from .services.triggers import create_trigger_from_template
+
+OFFER_NAME = "Demo Offer: Final Expense"
+SOURCE_NAME = "Demo Ringba Partner"
+NUMBERS = ["+18005550100", "+18005550101"]
+NUMBER_WEBHOOK_TOKEN = "demo-number-webhook-token"
+MAPPING_WEBHOOK_TOKEN = "demo-mapping-webhook-token"
+ADMIN_USERNAME = "admin"
+API_USERNAME = "calls-api"
+CONTACT_FIELDS = [
+    ("first_name", "First name", "string", False, "Caller's first name."),
+    ("last_name", "Last name", "string", False, "Caller's last name."),
+    ("jornaya_leadid", "Jornaya LeadiD", "string", False, "Jornaya LeadiD token."),
+    (
+        "trusted_form_cert_url",
+        "TrustedForm certificate",
+        "url",
+        False,
+        "TrustedForm certificate URL.",
+    ),
+]
+
+
+@dataclass
+class Demo:
+    offer: Offer
+    source: TrafficSource
+    numbers: list[Number]
+    trigger: EventTrigger
+    admin_password: str
+    api_token: str
+
+
+def demo_admin_password() -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"demo admin password", hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:16]
+
+
+@transaction.atomic
+def seed_demo() -> Demo:
+    """Create (or find) the demo rows and return them."""
+    source, _ = TrafficSource.objects.get_or_create(
+        name=SOURCE_NAME, defaults={"company": "Demo Publisher LLC"}
+    )
+    offer, _ = Offer.objects.get_or_create(
+        name=OFFER_NAME,
+        defaults={"payout": Decimal("12.50"), "min_duration_seconds": 90},
+    )
+    offer.traffic_sources.add(source)
+    for position, (name, label, field_type, required, description) in enumerate(CONTACT_FIELDS):
+        ContactField.objects.get_or_create(
+            offer=offer,
+            name=name,
+            defaults={
+                "display_name": label,
+                "field_type": field_type,
+                "required": required,
+                "description": description,
+                "position": position,
+            },
+        )
+    numbers = []
+    for raw in NUMBERS:
+        number, _ = Number.objects.get_or_create(
+            number=raw, defaults={"offer": offer, "traffic_source": source, "label": "Demo"}
+        )
+        numbers.append(number)
+    NumberToken.objects.get_or_create(
+        number=numbers[0], key=WEBHOOK_TOKEN_NAME, defaults={"value": NUMBER_WEBHOOK_TOKEN}
+    )
+    template = TriggerTemplate.objects.get(slug=RINGBA_TEMPLATE_SLUG)
+    trigger = EventTrigger.objects.filter(template=template, offer=None).order_by(
+        "pk"
+    ).first() or create_trigger_from_template(template=template)
+    CustomFieldMapping.objects.get_or_create(
+        trigger=trigger,
+        token_name=WEBHOOK_TOKEN_NAME,
+        traffic_source=source,
+        defaults={"value": MAPPING_WEBHOOK_TOKEN},
+    )
+    password = demo_admin_password()
+    _ensure_admin(password)
+    return Demo(
+        offer=offer,
+        source=source,
+        numbers=numbers,
+        trigger=trigger,
+        admin_password=password,
+        api_token=_ensure_api_user().key,
+    )
+
+
+def _ensure_admin(password: str) -> None:
+    User = get_user_model()
+    admin, created = User.objects.get_or_create(
+        username=ADMIN_USERNAME, defaults={"is_staff": True, "is_superuser": True}
+    )
+    if created or not admin.check_password(password):
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+
+
+def _ensure_api_user() -> Token:
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=API_USERNAME, defaults={"is_active": True})
+    permission = Permission.objects.get(
+        content_type__app_label="integrations", codename="use_calls_api"
+    )
+    user.user_permissions.add(permission)
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def account_managers_group() -> Group:
+    return Group.objects.get(name="Account managers")

@@ -1,0 +1,94 @@
+"""Run everything a worker node needs: task processing and the delivery sweeper.
+
+The sweeper queues deliveries that are due but have no live task: retries whose
+time has come, tasks lost with a killed worker or a restarted queue, and enqueues
+refused at commit time. Any number of workers may run on any machines.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks import default_task_backend
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.management.commands.db_worker import Worker
+
+from ...services.deliveries import requeue_due_deliveries
+
+logger = logging.getLogger("integrations.worker")
+
+
+def sweep_forever(interval: float, stop: threading.Event) -> None:
+    """Queue due deliveries every ``interval`` seconds until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            queued = requeue_due_deliveries()
+            if queued:
+                logger.info("sweeper queued %s due delivery(ies)", queued)
+        except Exception:  # a database outage must not kill the sweeper; it retries
+            logger.exception("sweeper pass failed; retrying in %s s", interval)
+        stop.wait(interval)
+
+
+class Command(BaseCommand):
+    help = "Process postback tasks and sweep due deliveries (run one or more per machine)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.25,
+            help="Seconds between polls for new tasks when idle.",
+        )
+        parser.add_argument(
+            "--sweep-interval", type=float, default=settings.POSTBACK_SWEEP_INTERVAL
+        )
+        parser.add_argument("--worker-id", default=None)
+        parser.add_argument(
+            "--batch", action="store_true", help="Sweep once, run every queued task, then exit."
+        )
+
+    def handle(self, *args, **options):
+        logging.getLogger("integrations").setLevel(logging.INFO)
+        stop = threading.Event()
+        if options["batch"]:
+            requeue_due_deliveries()
+        else:
+            threading.Thread(
+                target=sweep_forever,
+                args=(options["sweep_interval"], stop),
+                daemon=True,
+                name="sweeper",
+            ).start()
+        backend = default_task_backend
+        if not isinstance(backend, DatabaseBackend):
+            # Another engine (e.g. RQ) runs its own workers; this node only sweeps.
+            self.stdout.write(f"Task backend {type(backend).__name__}: running the sweeper only.")
+            while not options["batch"]:
+                time.sleep(3600)
+            return
+        worker = Worker(
+            queue_names=["*"],
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=backend.alias,
+            startup_delay=not options["batch"],
+            max_tasks=None,
+            worker_id=options["worker_id"] or get_random_string(32),
+            excluded_queue_names=[],
+        )
+        self.stdout.write(
+            f"Worker {worker.worker_id[:8]} processing postbacks "
+            f"(poll {options['interval']} s, sweep {options['sweep_interval']} s)"
+        )
+        try:
+            if not options["batch"]:
+                worker.configure_signals()
+            worker.run()
+        finally:
+            stop.set()

@@ -1,0 +1,41 @@
+"""Load the demo data set (idempotent) and print what a newcomer needs to try it."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from ...demo import ADMIN_USERNAME, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo offer, Ringba traffic source, numbers and trigger (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def handle(self, *args, **options):
+        demo = seed_demo()
+        facts = {
+            "offer_id": demo.offer.pk,
+            "lead_token": demo.offer.lead_token,
+            "traffic_source_id": demo.source.traffic_source_id,
+            "numbers": [number.number for number in demo.numbers],
+            "trigger_id": demo.trigger.pk,
+            "trigger_url": demo.trigger.url_template,
+            "admin_username": ADMIN_USERNAME,
+            "admin_password": demo.admin_password,
+            "api_token": demo.api_token,
+            "capture_url": f"{settings.PUBLIC_BASE_URL}/api/v1/leads/capture",
+            "admin_url": f"{settings.PUBLIC_BASE_URL}/admin/",
+        }
+        if options["json"]:
+            self.stdout.write(_dumps(facts))
+            return
+        width = max(map(len, facts))
+        for key, value in facts.items():
+            self.stdout.write(f"{key.ljust(width)}  {value}")
+
+
+def _dumps(data) -> str:
+    return json.dumps(data, indent=2)

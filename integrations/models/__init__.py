@@ -1,0 +1,29 @@
+"""The domain model; one module per entity family."""
+
+from .calls import Call
+from .deliveries import DUE_STATUSES, DeliveryStatus, PostbackAttempt, PostbackDelivery
+from .leads import Lead
+from .numbers import Number, NumberToken
+from .offers import ContactField, DuplicatePolicy, Offer
+from .traffic_sources import TrafficSource
+from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, TriggerTemplate
+
+__all__ = [
+    "DUE_STATUSES",
+    "Call",
+    "ContactField",
+    "CustomFieldMapping",
+    "DeliveryStatus",
+    "DuplicatePolicy",
+    "Event",
+    "EventTrigger",
+    "HttpMethod",
+    "Lead",
+    "Number",
+    "NumberToken",
+    "Offer",
+    "PostbackAttempt",
+    "PostbackDelivery",
+    "TrafficSource",
+    "TriggerTemplate",
+]

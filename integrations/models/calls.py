@@ -1,0 +1,55 @@
+"""Calls: one inbound call on a tracking number, with its two conversions."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+def generate_call_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Call(models.Model):
+    """One inbound call, its attached lead, and the buyer and offer conversions.
+
+    Offer and traffic source are copied from the number when the call is recorded,
+    so reassigning a number later does not rewrite history.
+    """
+
+    call_uuid = models.CharField(max_length=64, unique=True, default=generate_call_uuid)
+    number = models.ForeignKey("Number", on_delete=models.PROTECT, related_name="calls")
+    offer = models.ForeignKey("Offer", on_delete=models.PROTECT, related_name="calls")
+    traffic_source = models.ForeignKey(
+        "TrafficSource", on_delete=models.PROTECT, related_name="calls"
+    )
+    caller_id = models.CharField(max_length=20)
+    lead = models.OneToOneField(
+        "Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="call"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField("duration (seconds)", null=True, blank=True)
+    post_call_tokens = models.JSONField(default=dict, blank=True)
+    buyer_converted = models.BooleanField(default=False)
+    revenue = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    buyer_converted_at = models.DateTimeField(null=True, blank=True)
+    offer_converted = models.BooleanField(default=False)
+    payout = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    offer_converted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("use_calls_api", "Can use the calls API")]
+        indexes = [
+            models.Index(fields=["offer", "caller_id", "-started_at"], name="call_match_idx"),
+        ]
+
+    def __str__(self):
+        return f"Call {self.call_uuid}"
+
+    @property
+    def has_ended(self) -> bool:
+        return self.ended_at is not None

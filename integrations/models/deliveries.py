@@ -1,0 +1,95 @@
+"""Postback deliveries (the outbox) and the HTTP attempts made for each."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Retrying"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+class PostbackDelivery(models.Model):
+    """One firing of one trigger for one event: the rendered request and its fate.
+
+    The row is written in the transaction that records the event, so it is the
+    durable outbox: a worker sends it when ``next_attempt_at`` is due.
+    """
+
+    trigger = models.ForeignKey("EventTrigger", on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32)
+    call = models.ForeignKey(
+        "Call", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    lead = models.ForeignKey(
+        "Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    is_test = models.BooleanField(default=False, help_text="A test fire from the admin.")
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    skip_reason = models.CharField(max_length=500, blank=True)
+    http_method = models.CharField(max_length=6, default="GET")
+    url = models.TextField(blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a task was last handed to the queue; the sweeper re-queues stale ones.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "postback deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger", "call", "event"],
+                condition=Q(is_test=False, call__isnull=False),
+                name="delivery_once_per_trigger_call_event",
+            ),
+            models.UniqueConstraint(
+                fields=["trigger", "lead", "event"],
+                condition=Q(is_test=False, call__isnull=True, lead__isnull=False),
+                name="delivery_once_per_trigger_lead_event",
+            ),
+        ]
+        indexes = [
+            # The sweeper's scan: due rows only, by time.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "retrying"]),
+                name="delivery_due_idx",
+            ),
+            models.Index(fields=["status", "-created_at"], name="delivery_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"Delivery {self.pk} ({self.status})"
+
+
+class PostbackAttempt(models.Model):
+    """One HTTP request made for a delivery, with what came back."""
+
+    delivery = models.ForeignKey(
+        PostbackDelivery, on_delete=models.CASCADE, related_name="attempts"
+    )
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    manual = models.BooleanField(default=False, help_text="Re-sent or test-fired by a person.")
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"Attempt {self.pk} → {self.status_code or self.error[:40]}"

@@ -1,0 +1,146 @@
+"""Event triggers, the templates they are made from, and their custom field mappings."""
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .. import conditions as trigger_conditions
+from ..validators import validate_token_name
+
+
+class Event(models.TextChoices):
+    CALL_BUYER_CONVERTED = "call_buyer_converted", "Call buyer converted"
+    CALL_OFFER_CONVERTED = "call_offer_converted", "Call offer converted"
+    CALL_STARTED = "call_started", "Call started"
+    CALL_ENDED = "call_ended", "Call ended"
+    LEAD_CAPTURED = "lead_captured", "Lead captured"
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET", "GET"
+    POST = "POST", "POST"
+
+
+class TriggerTemplate(models.Model):
+    """A ready-made trigger shipped with the product (installed by a data migration)."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    event = models.CharField(max_length=32, choices=Event.choices)
+    conditions = models.JSONField(default=list, blank=True)
+    http_method = models.CharField(max_length=6, choices=HttpMethod.choices, default=HttpMethod.GET)
+    url_template = models.CharField(max_length=2000)
+    mapping_token_names = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Token names that get a custom field mapping group on new triggers.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class EventTrigger(models.Model):
+    """A rule: on an event, when the conditions hold, send the rendered URL.
+
+    ``offer`` empty means global (every offer). Health fields (last success, last
+    error, consecutive failures) are maintained by the delivery service.
+    """
+
+    name = models.CharField(max_length=300)
+    template = models.ForeignKey(
+        TriggerTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="triggers"
+    )
+    offer = models.ForeignKey(
+        "Offer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="triggers",
+        help_text="Empty: a global trigger for every offer.",
+    )
+    event = models.CharField(max_length=32, choices=Event.choices)
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='JSON list of rules, e.g. [{"token": "ringba_call_uuid", "operator": '
+        '"is populated"}]. Operators: ' + ", ".join(trigger_conditions.OPERATORS) + ".",
+    )
+    http_method = models.CharField(max_length=6, choices=HttpMethod.choices, default=HttpMethod.GET)
+    url_template = models.CharField(
+        "URL",
+        max_length=2000,
+        help_text="Tokens as [token_name] or [token_name]{default}; values are URL-encoded.",
+    )
+    active = models.BooleanField(default=True)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["event", "active"], name="trigger_event_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from ..postbacks import HostNotAllowed, check_url_allowed
+
+        trigger_conditions.validate(self.conditions)
+        parts = urlsplit(self.url_template or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError({"url_template": "Enter an absolute http(s) URL."})
+        if "[" in (parts.hostname or "") or "]" in (parts.netloc or ""):
+            raise ValidationError({"url_template": "Tokens cannot be used in the host name."})
+        try:
+            check_url_allowed(self.url_template)
+        except HostNotAllowed as exc:
+            raise ValidationError({"url_template": str(exc)}) from exc
+
+    @property
+    def scope_label(self) -> str:
+        return f"Offer: {self.offer}" if self.offer_id else "Global"
+
+
+class CustomFieldMapping(models.Model):
+    """Supplies a token (e.g. ringba_webhook_token) for calls from one traffic source."""
+
+    trigger = models.ForeignKey(EventTrigger, on_delete=models.CASCADE, related_name="mappings")
+    token_name = models.CharField(
+        "mapping group (token)", max_length=64, validators=[validate_token_name]
+    )
+    traffic_source = models.ForeignKey(
+        "TrafficSource", on_delete=models.CASCADE, related_name="field_mappings"
+    )
+    value = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["token_name", "traffic_source__name"]
+        verbose_name = "custom field mapping"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger", "token_name", "traffic_source"],
+                name="mapping_unique_per_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.token_name} for {self.traffic_source_id}"
+
+    def clean(self):
+        from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
+
+        if self.token_name == WEBHOOK_TOKEN_NAME:
+            try:
+                self.value = extract_webhook_token(self.value)
+            except InvalidWebhookToken as exc:
+                raise ValidationError({"value": str(exc)}) from exc

@@ -1,0 +1,110 @@
+"""Read-through cache of what the capture hot path needs to know about an offer.
+
+A pixel needs the offer, its enabled traffic sources and its contact-field rules;
+reading them from the database on every pixel would cost three queries. They are
+cached under a hash of the lead token for CAPTURE_OFFER_CACHE_SECONDS and deleted
+whenever any of them changes (``cache_invalidation``). With a per-process cache a
+change reaches other processes within that TTL; a shared cache makes it instant.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+_MISSING = "missing"
+_TRIGGER_EVENTS_KEY = "integrations:active-trigger-events"
+
+
+@dataclass(frozen=True)
+class ContactFieldRule:
+    name: str
+    field_type: str
+    required: bool
+    pattern: str
+    acceptable_values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfferConfig:
+    offer_id: int
+    name: str
+    active: bool
+    enforce_validations: bool
+    duplicate_policy: str
+    match_window_seconds: int
+    contact_fields: tuple[ContactFieldRule, ...]
+    # Public traffic_source_id -> (primary key, active) for sources enabled on the offer.
+    sources: dict[int, tuple[int, bool]]
+
+
+def _key(lead_token: str) -> str:
+    return "integrations:offer:" + hashlib.sha256(lead_token.encode()).hexdigest()[:40]
+
+
+def get_offer_config(lead_token: str) -> OfferConfig | None:
+    """Return the offer configuration for ``lead_token``, or None if no offer has it."""
+    key = _key(lead_token)
+    cached = cache.get(key)
+    if cached is not None:
+        return None if cached == _MISSING else cached
+    config = _load(lead_token)
+    cache.set(key, config or _MISSING, settings.CAPTURE_OFFER_CACHE_SECONDS)
+    return config
+
+
+def forget_offer(lead_token: str) -> None:
+    """Drop the cached configuration for ``lead_token``."""
+    cache.delete(_key(lead_token))
+
+
+def _load(lead_token: str) -> OfferConfig | None:
+    from .models import Offer
+
+    offer = (
+        Offer.objects.filter(lead_token=lead_token)
+        .prefetch_related("contact_fields", "traffic_sources")
+        .first()
+    )
+    if offer is None:
+        return None
+    return OfferConfig(
+        offer_id=offer.pk,
+        name=offer.name,
+        active=offer.active,
+        enforce_validations=offer.enforce_contact_field_validations,
+        duplicate_policy=offer.duplicate_policy,
+        match_window_seconds=offer.match_window_seconds,
+        contact_fields=tuple(
+            ContactFieldRule(
+                name=field.name,
+                field_type=field.field_type,
+                required=field.required,
+                pattern=field.pattern,
+                acceptable_values=tuple(field.acceptable_values_list),
+            )
+            for field in offer.contact_fields.all()
+        ),
+        sources={
+            source.traffic_source_id: (source.pk, source.active)
+            for source in offer.traffic_sources.all()
+        },
+    )
+
+
+def active_trigger_events() -> frozenset[str]:
+    """Return the events that have at least one active trigger (cached like offers)."""
+    cached = cache.get(_TRIGGER_EVENTS_KEY)
+    if cached is None:
+        from .models import EventTrigger
+
+        cached = frozenset(
+            EventTrigger.objects.filter(active=True).values_list("event", flat=True).distinct()
+        )
+        cache.set(_TRIGGER_EVENTS_KEY, cached, settings.CAPTURE_OFFER_CACHE_SECONDS)
+    return cached
+
+
+def forget_trigger_events() -> None:
+    cache.delete(_TRIGGER_EVENTS_KEY)

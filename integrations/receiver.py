@@ -1,0 +1,144 @@
+"""A local stand-in for Ringba's webhook: records and prints every request it gets.
+
+Used by ``manage.py ringba_receiver`` for demos and by the tests and benchmarks as
+the real HTTP server postbacks go to. It can be told to answer with a chosen
+status, delay or Retry-After. ``GET /__hits`` returns what it has recorded.
+"""
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    query: dict
+    raw_query: str
+    user_agent: str
+    received_at: float
+
+
+@dataclass
+class Behaviour:
+    """How the receiver answers; ``statuses`` are used in turn, then ``status``."""
+
+    status: int = 200
+    statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    retry_after: str | None = None
+    location: str | None = None
+    body: str = "ok"
+
+
+class RingbaReceiver:
+    """A threaded HTTP server on 127.0.0.1; start(), then read ``hits``; stop() when done."""
+
+    def __init__(self, port: int = 0, behaviour: Behaviour | None = None, echo=None):
+        self.behaviour = behaviour or Behaviour()
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self._echo = echo
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "RingbaReceiver":
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Hit]:
+        """Return the hits once there are ``count`` of them, or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.hits) >= count:
+                    return list(self.hits)
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.hits)
+
+    def _record(self, handler) -> Hit | None:
+        parts = urlsplit(handler.path)
+        if parts.path == "/__hits":
+            return None
+        hit = Hit(
+            method=handler.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            raw_query=parts.query,
+            user_agent=handler.headers.get("User-Agent", ""),
+            received_at=time.time(),
+        )
+        with self._lock:
+            self.hits.append(hit)
+        if self._echo:
+            self._echo(f"{time.strftime('%H:%M:%S')} {hit.method} {parts.path}?{parts.query}")
+        return hit
+
+    def _next_status(self) -> int:
+        with self._lock:
+            if self.behaviour.statuses:
+                return self.behaviour.statuses.pop(0)
+        return self.behaviour.status
+
+    def _handler_class(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                if urlsplit(self.path).path == "/__hits":
+                    with receiver._lock:
+                        payload = json.dumps([asdict(hit) for hit in receiver.hits]).encode()
+                    self._send(200, payload, "application/json")
+                    return
+                receiver._record(self)
+                behaviour = receiver.behaviour
+                if behaviour.delay:
+                    time.sleep(behaviour.delay)
+                status = receiver._next_status()
+                headers = {}
+                if behaviour.retry_after is not None:
+                    headers["Retry-After"] = behaviour.retry_after
+                if behaviour.location is not None:
+                    headers["Location"] = behaviour.location
+                self._send(status, behaviour.body.encode(), "text/plain", headers)
+
+            def _send(self, status, payload, content_type, headers=None):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (e.g. its read timeout); nothing to tell it
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format, *args):
+                pass  # hits are echoed by _record
+
+        return Handler

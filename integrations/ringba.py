@@ -1,0 +1,107 @@
+"""What this product knows about Ringba: tag syntax, webhook URLs, the pixel body.
+
+Ringba's conversion webhook takes three fixed parameter names (``call_id``,
+``call_revenue``, ``sale_successful``) that Ringba does not let anyone rename.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+WEBHOOK_TOKEN_NAME = "ringba_webhook_token"
+CALL_UUID_TOKEN_NAME = "ringba_call_uuid"
+WEBHOOK_CALL_PARAM = "call_id"
+WEBHOOK_REVENUE_PARAM = "call_revenue"
+WEBHOOK_CONVERSION_PARAM = "sale_successful=true"
+
+RINGBA_TEMPLATE_SLUG = "ringba-webhook"
+RINGBA_TEMPLATE_NAME = (
+    "GLOBAL TRIGGER: RINGBA WEBHOOK: Do a Postback for Ringba Traffic Sources if "
+    "ringba_call_uuid is populated"
+)
+CANONICAL_WEBHOOK_BASE_URL = "https://webhook.ringba.com"
+RINGBA_TEMPLATE_URL = (
+    f"{CANONICAL_WEBHOOK_BASE_URL}/hook/[{WEBHOOK_TOKEN_NAME}]"
+    f"?{WEBHOOK_CALL_PARAM}=[{CALL_UUID_TOKEN_NAME}]&{WEBHOOK_REVENUE_PARAM}=[payout]"
+    f"&{WEBHOOK_CONVERSION_PARAM}"
+)
+
+# Tags as Ringba writes them into pixel bodies; a value still shaped like one means
+# Ringba had nothing to put there.
+CALLER_ID_TAG = "[tag:InboundNumber:Number]"
+CALL_UUID_TAG = "[Call:InboundCallID]"
+_UNREPLACED_TAG = re.compile(r"^\s*\[[^\[\]]*\]\s*$")
+_WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_\-.~]{1,200}$")
+
+
+def is_unreplaced_tag(value) -> bool:
+    """Return True when ``value`` is a whole Ringba tag such as ``[tag:User:first_name]``."""
+    return isinstance(value, str) and bool(_UNREPLACED_TAG.match(value))
+
+
+def user_tag(field_name: str) -> str:
+    """Return the Ringba tag that carries a contact field from Ringba's user data."""
+    return f"[tag:User:{field_name}]"
+
+
+def pixel_tag_for(field_name: str) -> str:
+    """Return the Ringba tag a partner types into the pixel body for ``field_name``."""
+    if field_name == "caller_id":
+        return CALLER_ID_TAG
+    if field_name == CALL_UUID_TOKEN_NAME:
+        return CALL_UUID_TAG
+    return user_tag(field_name)
+
+
+class InvalidWebhookToken(ValueError):
+    """The value is neither a Ringba webhook token nor a Ringba webhook URL."""
+
+
+def extract_webhook_token(value: str) -> str:
+    """Return the webhook token from a bare token or a whole Ringba webhook URL.
+
+    ``https://webhook.ringba.com/hook/abc123?call_id=...`` gives ``abc123``. A URL
+    whose path is not ``/hook/<token>`` is refused with a message saying why.
+    """
+    text = (value or "").strip()
+    if not text:
+        raise InvalidWebhookToken("Enter the Ringba webhook token or the whole webhook URL.")
+    if "://" in text or text.startswith("/") or "/hook/" in text:
+        parts = urlsplit(text if "://" in text else f"https://{text.lstrip('/')}")
+        path_parts = [part for part in parts.path.split("/") if part]
+        if len(path_parts) != 2 or path_parts[0] != "hook":
+            raise InvalidWebhookToken(
+                "This is not a Ringba webhook URL: expected "
+                "https://webhook.ringba.com/hook/<token>?call_id=..."
+            )
+        if "://" in text and not _is_ringba_webhook_host(parts.hostname or ""):
+            raise InvalidWebhookToken(
+                f"{parts.hostname} is not Ringba's webhook host ({webhook_hostname()})."
+            )
+        text = path_parts[1]
+    if not _WEBHOOK_TOKEN.match(text):
+        raise InvalidWebhookToken(
+            "A Ringba webhook token has only letters, digits, '-', '_', '.' and '~'."
+        )
+    return text
+
+
+def webhook_hostname() -> str:
+    """Return the host that Ringba webhooks are sent to in this deployment."""
+    return urlsplit(settings.RINGBA_WEBHOOK_BASE_URL).hostname or ""
+
+
+def _is_ringba_webhook_host(hostname: str) -> bool:
+    return hostname.lower() in {webhook_hostname().lower(), "webhook.ringba.com"}
+
+
+def localize_webhook_url(url_template: str) -> str:
+    """Point a template URL at this deployment's RINGBA_WEBHOOK_BASE_URL.
+
+    Production keeps ``https://webhook.ringba.com``; demos and tests point it at a
+    local stand-in for Ringba's webhook.
+    """
+    if url_template.startswith(CANONICAL_WEBHOOK_BASE_URL + "/"):
+        return settings.RINGBA_WEBHOOK_BASE_URL + url_template[len(CANONICAL_WEBHOOK_BASE_URL) :]
+    return url_template

@@ -1,0 +1,241 @@
+"""Record calls and their transitions: start, end, buyer and offer conversions (SPEC §5).
+
+Every transition happens under a row lock on the call and emits its event once,
+inside the same transaction, whichever door it came through (API, admin action,
+admin form, the offer's duration rule). Conversions are write-once.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import events
+from ..models import Call, Event, Number
+from ..phones import InvalidPhoneNumber, normalize_phone
+from ..validators import TOKEN_NAME_PATTERN
+from .matching import attach_call_to_lead
+
+CENTS = Decimal("0.01")
+
+
+class CallRejected(Exception):
+    """The request cannot be applied; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.status = status
+        self.errors = errors
+
+
+@dataclass
+class CallUpdate:
+    """The changes a caller asks for; None means "not mentioned"."""
+
+    ended_at: datetime | None = None
+    duration: int | None = None
+    buyer_converted: bool | None = None
+    revenue: Decimal | None = None
+    offer_converted: bool | None = None
+    payout: Decimal | None = None
+    post_call_tokens: dict = field(default_factory=dict)
+
+
+def _locked(call_uuid: str) -> Call:
+    try:
+        return (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("number", "offer", "traffic_source", "lead")
+            .get(call_uuid=call_uuid)
+        )
+    except Call.DoesNotExist:
+        raise CallRejected(404, [f"call_uuid: no call {call_uuid!r}"]) from None
+
+
+def _emit(call: Call, event: str) -> None:
+    events.call_event.send(sender=Call, call=call, event=event)
+
+
+def record_call(
+    *, number: str, caller_id: str, started_at: datetime | None = None, call_uuid: str | None = None
+) -> tuple[Call, bool]:
+    """Record an inbound call on a tracking number; return (call, created).
+
+    A repeat with a known ``call_uuid`` on the same number returns the existing
+    call (safe retries from the telephony side). Emits ``call_started``.
+    """
+    errors = []
+    try:
+        dialed = normalize_phone(number)
+    except InvalidPhoneNumber as exc:
+        errors.append(f"number: {exc}")
+        dialed = None
+    try:
+        caller = normalize_phone(caller_id)
+    except InvalidPhoneNumber as exc:
+        errors.append(f"caller_id: {exc}")
+    if errors:
+        raise CallRejected(422, errors)
+    tracking_number = (
+        Number.objects.select_related("offer", "traffic_source")
+        .filter(number=dialed, active=True)
+        .first()
+    )
+    if tracking_number is None:
+        raise CallRejected(422, [f"number: {dialed} is not an active tracking number"])
+    if call_uuid:
+        existing = Call.objects.filter(call_uuid=call_uuid).first()
+        if existing is not None:
+            if existing.number_id != tracking_number.pk:
+                raise CallRejected(
+                    409, [f"call_uuid: {call_uuid!r} already belongs to a call on another number"]
+                )
+            return existing, False
+
+    call = Call(
+        number=tracking_number,
+        offer=tracking_number.offer,
+        traffic_source=tracking_number.traffic_source,
+        caller_id=caller,
+        started_at=started_at or timezone.now(),
+    )
+    if call_uuid:
+        call.call_uuid = call_uuid
+    try:
+        with transaction.atomic():
+            call.save(force_insert=True)
+            attach_call_to_lead(
+                call=call, window_seconds=tracking_number.offer.match_window_seconds
+            )
+            _emit(call, Event.CALL_STARTED)
+    except IntegrityError:  # the same call_uuid raced in
+        return Call.objects.get(call_uuid=call_uuid), False
+    return call, True
+
+
+def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = False) -> Call:
+    """Apply ``update`` to a call and emit one event per real transition.
+
+    Converting a converted call again changes nothing and fires nothing. Setting a
+    conversion back to false raises CallRejected unless ``allow_unconvert`` (the
+    admin), and never fires. Raises CallRejected(404) for an unknown call.
+    """
+    with transaction.atomic():
+        call = _locked(call_uuid)
+        pending_events = []
+        changed = set()
+
+        if update.post_call_tokens:
+            _merge_post_call_tokens(call, update.post_call_tokens)
+            changed.add("post_call_tokens")
+
+        if (update.ended_at is not None or update.duration is not None) and not call.has_ended:
+            _end(call, ended_at=update.ended_at, duration=update.duration)
+            changed |= {"ended_at", "duration"}
+            pending_events.append(Event.CALL_ENDED)
+
+        if update.buyer_converted is True and not call.buyer_converted:
+            call.buyer_converted = True
+            call.revenue = _money(update.revenue if update.revenue is not None else Decimal(0))
+            call.buyer_converted_at = timezone.now()
+            changed |= {"buyer_converted", "revenue", "buyer_converted_at"}
+            pending_events.append(Event.CALL_BUYER_CONVERTED)
+        elif update.buyer_converted is False and call.buyer_converted:
+            _refuse_unconvert("buyer_converted", allow_unconvert)
+            call.buyer_converted, call.revenue, call.buyer_converted_at = False, None, None
+            changed |= {"buyer_converted", "revenue", "buyer_converted_at"}
+
+        if update.offer_converted is True and not call.offer_converted:
+            payout = update.payout if update.payout is not None else call.offer.payout
+            if payout is None:
+                raise CallRejected(
+                    422,
+                    ["payout: is required to convert this call (the offer has no default payout)"],
+                )
+            _convert_offer(call, payout)
+            changed |= {"offer_converted", "payout", "offer_converted_at"}
+            pending_events.append(Event.CALL_OFFER_CONVERTED)
+        elif update.offer_converted is False and call.offer_converted:
+            _refuse_unconvert("offer_converted", allow_unconvert)
+            call.offer_converted, call.payout, call.offer_converted_at = False, None, None
+            changed |= {"offer_converted", "payout", "offer_converted_at"}
+
+        if Event.CALL_ENDED in pending_events and _duration_rule_converts(call):
+            _convert_offer(call, call.offer.payout)
+            changed |= {"offer_converted", "payout", "offer_converted_at"}
+            pending_events.append(Event.CALL_OFFER_CONVERTED)
+
+        if changed:
+            call.save(update_fields=[*changed, "updated_at"])
+        for event in pending_events:
+            _emit(call, event)
+    return call
+
+
+def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None:
+    if ended_at is None:
+        ended_at = (
+            call.started_at + timedelta(seconds=duration)
+            if duration is not None
+            else timezone.now()
+        )
+    if ended_at < call.started_at:
+        raise CallRejected(422, ["ended_at: is before the call started"])
+    call.ended_at = ended_at
+    call.duration = (
+        duration if duration is not None else int((ended_at - call.started_at).total_seconds())
+    )
+
+
+def _convert_offer(call: Call, payout: Decimal) -> None:
+    call.offer_converted = True
+    call.payout = _money(payout)
+    call.offer_converted_at = timezone.now()
+
+
+def _duration_rule_converts(call: Call) -> bool:
+    offer = call.offer
+    return (
+        not call.offer_converted
+        and offer.has_conversion_rule
+        and call.duration is not None
+        and call.duration >= offer.min_duration_seconds
+    )
+
+
+def _refuse_unconvert(field_name: str, allowed: bool) -> None:
+    if not allowed:
+        raise CallRejected(
+            422, [f"{field_name}: conversions are final here; un-convert a call from the admin"]
+        )
+
+
+def _merge_post_call_tokens(call: Call, tokens: dict) -> None:
+    bad = [key for key in tokens if not re.match(TOKEN_NAME_PATTERN, str(key))]
+    if bad:
+        raise CallRejected(
+            422,
+            [
+                f"post_call_tokens: {', '.join(map(str, bad[:5]))} are not token names "
+                "(use a-z, 0-9 and _)"
+            ],
+        )
+    call.post_call_tokens = {
+        **call.post_call_tokens,
+        **{
+            key: value if isinstance(value, (str, int, bool)) else str(value)
+            for key, value in tokens.items()
+        },
+    }
+
+
+def _money(amount) -> Decimal:
+    value = Decimal(amount).quantize(CENTS)
+    if value < 0:
+        raise CallRejected(422, ["amount: must not be negative"])
+    if value >= Decimal("100000000"):
+        raise CallRejected(422, ["amount: is too large (at most 99999999.99)"])
+    return value

@@ -1,0 +1,387 @@
+"""Capture a Ringba pixel as a lead (SPEC §4): validate, dedupe, store, match, fire.
+
+The hot path of the product. With the offer configuration cached, an accepted
+new pixel costs one INSERT and one matching UPDATE (plus one SELECT when it does
+attach to a call). Repeats and duplicate policies take slower, locked paths.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import events
+from ..field_rules import check_contact_fields
+from ..models import Call, DuplicatePolicy, Event, Lead, Offer
+from ..offer_cache import OfferConfig, active_trigger_events, get_offer_config
+from ..phones import InvalidPhoneNumber, normalize_phone
+from ..ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
+from ..tokens import RESERVED_LEAD_TOKENS
+from ..validators import TOKEN_NAME_PATTERN
+from .firing import fire_call_event
+
+CONSUMED_FIELDS = {
+    "lead_token",
+    "offer_lead_token",
+    "traffic_source_id",
+    "caller_id",
+    CALL_UUID_TOKEN_NAME,
+}
+MAX_FIELDS = 200
+MAX_VALUE_LENGTH = 4000
+MAX_UUID_LENGTH = 200
+_TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
+
+
+class CaptureRejected(Exception):
+    """The pixel cannot be accepted; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.status = status
+        self.errors = errors
+
+
+@dataclass
+class RawRequest:
+    """What Ringba sent, kept on the lead so an account manager can see it."""
+
+    body: str = ""
+    query: str = ""
+    content_type: str = ""
+    source_ip: str | None = None
+    user_agent: str = ""
+
+
+@dataclass
+class CaptureResult:
+    lead: Lead
+    created: bool
+    call: Call | None
+    traffic_source_id: int  # the partner's public id
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _CleanPixel:
+    config: OfferConfig
+    traffic_source_pk: int
+    traffic_source_public_id: int
+    caller_id: str
+    ringba_call_uuid: str | None
+    tokens: dict
+    warnings: list[str]
+
+
+def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
+    """Validate and store one pixel; return the lead and whether it is new.
+
+    Raises CaptureRejected (401, 409 or 422) with messages that name the field.
+    A repeat with the same ``ringba_call_uuid`` on the same offer merges into the
+    existing lead — decided by a unique constraint, so concurrent repeats are safe.
+    """
+    pixel = _clean(params)
+    config = pixel.config
+    if pixel.ringba_call_uuid is None and config.duplicate_policy != DuplicatePolicy.ALLOW:
+        return _capture_with_policy(pixel, raw)
+
+    lead = _new_lead(pixel, raw)
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    except IntegrityError:
+        if pixel.ringba_call_uuid is None:
+            raise
+        existing = Lead.objects.get(
+            offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid
+        )
+        return _merge(existing.pk, pixel)
+    return _after_insert(lead, pixel)
+
+
+def _clean(params: dict) -> _CleanPixel:
+    lead_token = params.get("lead_token") or params.get("offer_lead_token")
+    if not isinstance(lead_token, str) or not lead_token.strip():
+        raise CaptureRejected(
+            401, ["lead_token: is required; copy it from the offer's Posting Instructions page"]
+        )
+    lead_token = lead_token.strip()
+    config = get_offer_config(lead_token) if len(lead_token) <= 64 else None
+    if config is None or not config.active:
+        raise CaptureRejected(401, ["lead_token: lead_token is invalid"])
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    traffic_source_public_id, traffic_source_pk = _clean_traffic_source(
+        params.get("traffic_source_id"), config, errors
+    )
+    caller_id = _clean_caller_id(params.get("caller_id"), errors)
+    ringba_call_uuid = _clean_ringba_call_uuid(params.get(CALL_UUID_TOKEN_NAME), errors, warnings)
+    tokens = _clean_tokens(params, warnings)
+    if ringba_call_uuid:
+        tokens[CALL_UUID_TOKEN_NAME] = ringba_call_uuid
+
+    problems = check_contact_fields(config.contact_fields, tokens)
+    if config.enforce_validations:
+        errors.extend(problems)
+    else:
+        warnings.extend(problems)
+    if errors:
+        raise CaptureRejected(422, errors)
+    return _CleanPixel(
+        config,
+        traffic_source_pk,
+        traffic_source_public_id,
+        caller_id,
+        ringba_call_uuid,
+        tokens,
+        warnings,
+    )
+
+
+def _clean_traffic_source(value, config: OfferConfig, errors: list[str]):
+    """Return (public id, primary key) of an enabled active source, or (None, None)."""
+    if _missing(value):
+        errors.append(
+            _missing_message(
+                "traffic_source_id", value, "the id from the Posting Instructions page"
+            )
+        )
+        return None, None
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 18:
+        errors.append(f"traffic_source_id: must be a number, got {text[:40]!r}")
+        return None, None
+    source = config.sources.get(int(text))
+    if source is None:
+        errors.append(f"traffic_source_id: {text} is not enabled on this offer")
+        return None, None
+    pk, active = source
+    if not active:
+        errors.append(f"traffic_source_id: {text} is not active")
+        return None, None
+    return int(text), pk
+
+
+def _clean_caller_id(value, errors: list[str]) -> str | None:
+    if _missing(value):
+        errors.append(
+            _missing_message(
+                "caller_id", value, "the caller's number, e.g. [tag:InboundNumber:Number]"
+            )
+        )
+        return None
+    try:
+        return normalize_phone(str(value))
+    except InvalidPhoneNumber as exc:
+        errors.append(f"caller_id: {exc}")
+        return None
+
+
+def _clean_ringba_call_uuid(value, errors: list[str], warnings: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if is_unreplaced_tag(value):
+        warnings.append(
+            f"ringba_call_uuid: Ringba sent the unreplaced tag {value.strip()}; "
+            "ignored (use [Call:InboundCallID])"
+        )
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        errors.append("ringba_call_uuid: must be a string")
+        return None
+    text = str(value).strip()
+    if len(text) > MAX_UUID_LENGTH:
+        errors.append(f"ringba_call_uuid: is longer than {MAX_UUID_LENGTH} characters")
+        return None
+    return text
+
+
+def _clean_tokens(params: dict, warnings: list[str]) -> dict:
+    tokens = {}
+    for key, value in params.items():
+        if key in CONSUMED_FIELDS:
+            continue
+        name = key.strip().lower()
+        if not _TOKEN_NAME.match(name) or len(name) > 64:
+            warnings.append(f"{key[:64]}: ignored; field names use only a-z, 0-9 and _")
+            continue
+        if name in RESERVED_LEAD_TOKENS:
+            warnings.append(f"{name}: ignored; this token is set by the system, not by pixels")
+            continue
+        if is_unreplaced_tag(value):
+            warnings.append(f"{name}: Ringba sent the unreplaced tag {value.strip()}; dropped")
+            continue
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value, separators=(",", ":"))
+        elif not isinstance(value, (bool, int, float)):
+            value = str(value)
+        if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            warnings.append(f"{name}: longer than {MAX_VALUE_LENGTH} characters; truncated")
+            value = value[:MAX_VALUE_LENGTH]
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+            value = str(value)  # keep huge numbers exact; JSON columns lose precision
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # NaN and infinities are not valid JSON
+        tokens[name] = value
+        if len(tokens) > MAX_FIELDS:
+            raise CaptureRejected(422, [f"body: more than {MAX_FIELDS} fields; send fewer"])
+    return tokens
+
+
+def _missing(value) -> bool:
+    return (
+        value is None or (isinstance(value, str) and not value.strip()) or is_unreplaced_tag(value)
+    )
+
+
+def _missing_message(name: str, value, hint: str) -> str:
+    if is_unreplaced_tag(value):
+        return (
+            f"{name}: Ringba sent the unreplaced tag {value.strip()}, so the call had no "
+            f"value for it; check the tag in the pixel body"
+        )
+    return f"{name}: is required; send {hint}"
+
+
+def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
+    return Lead(
+        offer_id=pixel.config.offer_id,
+        traffic_source_id=pixel.traffic_source_pk,
+        caller_id=pixel.caller_id,
+        ringba_call_uuid=pixel.ringba_call_uuid,
+        tokens=pixel.tokens,
+        warnings=pixel.warnings,
+        raw_body=raw.body,
+        raw_query=raw.query,
+        content_type=raw.content_type[:200],
+        source_ip=raw.source_ip,
+        user_agent=raw.user_agent[:500],
+        received_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def _after_insert(lead: Lead, pixel: _CleanPixel) -> CaptureResult:
+    call = attach_and_reevaluate(lead=lead, window_seconds=pixel.config.match_window_seconds)
+    if Event.LEAD_CAPTURED in active_trigger_events():
+        with transaction.atomic():
+            events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
+    return CaptureResult(
+        lead=lead,
+        created=True,
+        call=call,
+        warnings=pixel.warnings,
+        traffic_source_id=pixel.traffic_source_public_id,
+    )
+
+
+def attach_and_reevaluate(*, lead: Lead, window_seconds: int) -> Call | None:
+    """Attach a lead to its call; re-run conversions the call already went through.
+
+    A conversion whose trigger was skipped for a token the lead supplies (e.g.
+    ``ringba_call_uuid``) gets its delivery evaluated again — still at most one.
+    """
+    from .matching import attach_lead_to_call
+
+    call = attach_lead_to_call(
+        lead_id=lead.pk,
+        offer_id=lead.offer_id,
+        caller_id=lead.caller_id,
+        received_at=lead.received_at,
+        window_seconds=window_seconds,
+    )
+    if call is None:
+        return None
+    reevaluate_conversions(call=call)
+    return call
+
+
+def reevaluate_conversions(*, call: Call) -> None:
+    """Fire the conversion events ``call`` has already had (skipped ones get re-planned)."""
+    done = [
+        event
+        for event, happened in (
+            (Event.CALL_OFFER_CONVERTED, call.offer_converted),
+            (Event.CALL_BUYER_CONVERTED, call.buyer_converted),
+        )
+        if happened
+    ]
+    if not done:
+        return
+    with transaction.atomic():
+        locked = (
+            Call.objects.select_for_update()
+            .select_related("number", "offer", "traffic_source", "lead")
+            .get(pk=call.pk)
+        )
+        for event in done:
+            fire_call_event(call=locked, event=event)
+
+
+def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
+    """Merge a repeat pixel's fields into an existing lead, under a row lock."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_pk)
+        lead.tokens = {**lead.tokens, **pixel.tokens}
+        lead.warnings = list(dict.fromkeys([*lead.warnings, *pixel.warnings]))[-50:]
+        lead.updated_at = timezone.now()
+        lead.save(update_fields=["tokens", "warnings", "updated_at"])
+    call = Call.objects.filter(lead_id=lead.pk).first()
+    if call is None:
+        call = attach_and_reevaluate(lead=lead, window_seconds=pixel.config.match_window_seconds)
+    source_id = (
+        lead.traffic_source.traffic_source_id
+        if lead.traffic_source_id != pixel.traffic_source_pk
+        else pixel.traffic_source_public_id
+    )
+    return CaptureResult(
+        lead=lead, created=False, call=call, warnings=pixel.warnings, traffic_source_id=source_id
+    )
+
+
+def _capture_with_policy(pixel: _CleanPixel, raw: RawRequest) -> CaptureResult:
+    """Apply the offer's update/reject policy to a pixel without ringba_call_uuid.
+
+    The offer row is locked so two pixels from one caller cannot both decide
+    "no previous lead" at once.
+    """
+    config = pixel.config
+    with transaction.atomic():
+        Offer.objects.select_for_update().filter(pk=config.offer_id).values_list("pk").first()
+        since = timezone.now() - timedelta(seconds=config.match_window_seconds)
+        previous = (
+            Lead.objects.filter(
+                offer_id=config.offer_id, caller_id=pixel.caller_id, received_at__gte=since
+            )
+            .order_by("-received_at", "-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if previous is not None and config.duplicate_policy == DuplicatePolicy.REJECT:
+            raise CaptureRejected(
+                409,
+                [
+                    f"caller_id: {pixel.caller_id} already sent a lead to this offer within the "
+                    f"last {config.match_window_seconds // 3600 or 1} h; this offer rejects "
+                    "duplicates (send ringba_call_uuid to update the same call instead)"
+                ],
+            )
+        if previous is None:
+            lead = _new_lead(pixel, raw)
+            lead.save(force_insert=True)
+    if previous is not None:
+        return _merge(previous, pixel)
+    return _after_insert(lead, pixel)
+
+
+def _reload(lead_pk: int) -> Lead:
+    return Lead.objects.select_related("offer", "traffic_source").get(pk=lead_pk)

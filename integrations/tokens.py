@@ -1,0 +1,148 @@
+"""Token contexts for calls and TrackDrive-style ``[token]{default}`` URL rendering.
+
+Precedence for a call, highest first (SPEC §6.3): system tokens, the number's
+extra tokens, the trigger's custom field mappings for the call's traffic source,
+post-call tokens, then the attached lead's tokens.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from .phones import national_digits
+from .ringba import WEBHOOK_TOKEN_NAME
+
+SYSTEM_TOKENS = frozenset(
+    {
+        "call_uuid",
+        "caller_id",
+        "caller_id_short",
+        "number",
+        "offer_id",
+        "offer_name",
+        "traffic_source_id",
+        "traffic_source_name",
+        "revenue",
+        "payout",
+        "duration",
+        "started_at",
+        "ended_at",
+        "buyer_converted",
+        "offer_converted",
+    }
+)
+# Names a pixel may not set as tokens: computed by us, or used to route postbacks.
+RESERVED_LEAD_TOKENS = SYSTEM_TOKENS | {WEBHOOK_TOKEN_NAME}
+
+TOKEN_PATTERN = re.compile(r"\[([a-z0-9_]+)\](?:\{([^{}]*)\})?")
+_URL_SAFE = "-._~"  # RFC 3986 unreserved: everything else is percent-encoded
+
+
+def format_money(amount) -> str:
+    """Return an amount with two decimals (``12.50``), or '' when there is none."""
+    if amount is None:
+        return ""
+    return f"{Decimal(amount).quantize(Decimal('0.01'))}"
+
+
+def _format_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def system_tokens(call) -> dict[str, str]:
+    """Return the tokens we compute for ``call``; callers select_related its relations."""
+    return {
+        "call_uuid": call.call_uuid,
+        "caller_id": call.caller_id,
+        "caller_id_short": national_digits(call.caller_id),
+        "number": call.number.number,
+        "offer_id": str(call.offer_id),
+        "offer_name": call.offer.name,
+        "traffic_source_id": str(call.traffic_source.traffic_source_id),
+        "traffic_source_name": call.traffic_source.name,
+        "revenue": format_money(call.revenue),
+        "payout": format_money(call.payout),
+        "duration": _format_value(call.duration),
+        "started_at": _format_value(call.started_at),
+        "ended_at": _format_value(call.ended_at),
+        "buyer_converted": _format_value(call.buyer_converted),
+        "offer_converted": _format_value(call.offer_converted),
+    }
+
+
+def call_context(call, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """Return every token of ``call`` as strings, layered by precedence.
+
+    ``mapping_tokens`` are the trigger's custom field mappings already filtered to
+    the call's traffic source. Empty values never hide a lower layer's value.
+    """
+    layers = [
+        call.lead.tokens if call.lead_id else {},
+        call.post_call_tokens or {},
+        mapping_tokens or {},
+        {token.key: token.value for token in call.number.extra_tokens.all()},
+        system_tokens(call),
+    ]
+    context: dict[str, str] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            text = _format_value(value)
+            if text != "" or key not in context:
+                context[key] = text
+    return context
+
+
+def lead_context(lead) -> dict[str, str]:
+    """Return the tokens of a lead that has no call yet (for lead_captured triggers)."""
+    context = {key: _format_value(value) for key, value in (lead.tokens or {}).items()}
+    context.update(
+        {
+            "caller_id": lead.caller_id,
+            "caller_id_short": national_digits(lead.caller_id),
+            "offer_id": str(lead.offer_id),
+            "offer_name": lead.offer.name,
+            "traffic_source_id": str(lead.traffic_source.traffic_source_id),
+            "traffic_source_name": lead.traffic_source.name,
+        }
+    )
+    return context
+
+
+@dataclass(frozen=True)
+class RenderedUrl:
+    url: str
+    missing: tuple[str, ...]  # tokens without a default that resolved to nothing
+
+
+def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
+    """Render ``[token]{default}`` placeholders into a URL, percent-encoding each value.
+
+    Every substituted value is encoded as a single path segment or query value, so
+    ``abc&call_revenue=999`` can never add or change a parameter. Unknown tokens
+    render as their default or empty and, when they have no default, are reported
+    in ``missing`` so the caller can refuse to send a half-built URL.
+    """
+    missing: list[str] = []
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        value = context.get(name, "")
+        if value == "":
+            if default is None:
+                missing.append(name)
+            value = default or ""
+        return quote(value, safe=_URL_SAFE)
+
+    return RenderedUrl(url=TOKEN_PATTERN.sub(substitute, template), missing=tuple(missing))
+
+
+def tokens_in(template: str) -> list[str]:
+    """Return the token names a template refers to, in order of appearance."""
+    return [match.group(1) for match in TOKEN_PATTERN.finditer(template)]

@@ -1,0 +1,212 @@
+"""Settings for the Ringba → TrackDrive direct-post portal.
+
+Every value comes from the environment (see ``.env.example``); the defaults give a
+working development setup on SQLite. Production mistakes that the defaults cannot
+prevent are caught by the system checks in ``integrations/checks.py``.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is a convenience for development; the real environment always wins.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# The development default is only usable with DEBUG on; integrations.E001 refuses it otherwise.
+INSECURE_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web app and the worker read while the other writes; the timeout
+    # makes a writer wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The capture API caches offer configuration and counts throttles here. With several
+# web nodes use a shared cache (redis://...) so both are global; see docs/operations.md.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env.str(
+            "STATICFILES_STORAGE",
+            default="whitenoise.storage.CompressedManifestStaticFilesStorage",
+        )
+    },
+}
+# Development serves static files straight from the app folders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- HTTPS and cookies: production-safe unless the environment says otherwise ---------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    # Only behind a TLS-terminating load balancer that overwrites this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS preload is a one-way opt-in the operator makes deliberately (SECURE_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["security.W021"])
+# The pixel endpoint must answer over plain HTTP health checks of load balancers too.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- REST framework ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "integrations.api.errors.json_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ringba → TrackDrive direct-post portal API",
+    "DESCRIPTION": (
+        "Leads Capture API for Ringba tracking pixels and the calls API for the "
+        "operator's telephony side."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Tasks (postback delivery) ------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "postbacks"],
+    }
+}
+
+# --- Product settings ---------------------------------------------------------------------
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+RINGBA_WEBHOOK_BASE_URL = env.str(
+    "RINGBA_WEBHOOK_BASE_URL", default="https://webhook.ringba.com"
+).rstrip("/")
+POSTBACK_ALLOWED_HOSTS = env.list(
+    "POSTBACK_ALLOWED_HOSTS", default=[urlsplit(RINGBA_WEBHOOK_BASE_URL).hostname or ""]
+)
+POSTBACK_ALLOW_PRIVATE_IPS = env.bool("POSTBACK_ALLOW_PRIVATE_IPS", default=False)
+POSTBACK_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list(
+        "POSTBACK_RETRY_SCHEDULE",
+        default=[
+            "5",
+            "300",
+            "1800",
+            "7200",
+            "18000",
+            "36000",
+            "36000",
+        ],
+    )
+]
+POSTBACK_CONNECT_TIMEOUT = env.float("POSTBACK_CONNECT_TIMEOUT", default=3.0)
+POSTBACK_READ_TIMEOUT = env.float("POSTBACK_READ_TIMEOUT", default=10.0)
+POSTBACK_MAX_RETRY_AFTER = env.int("POSTBACK_MAX_RETRY_AFTER", default=3600)
+POSTBACK_SWEEP_INTERVAL = env.float("POSTBACK_SWEEP_INTERVAL", default=2.0)
+CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
+CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
+CAPTURE_OFFER_CACHE_SECONDS = env.int("CAPTURE_OFFER_CACHE_SECONDS", default=5)
+PARTNER_LINK_MAX_AGE_DAYS = env.int("PARTNER_LINK_MAX_AGE_DAYS", default=365)
+
+LOGIN_URL = "admin:login"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

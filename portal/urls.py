@@ -1,0 +1,21 @@
+"""URL configuration: the admin, the APIs, the partner pages and health."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+
+
+def healthz(request):
+    """Liveness for load balancers: answers without touching the database."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("integrations.api.urls")),
+    path("", include("integrations.urls")),
+    path("healthz", healthz, name="healthz"),
+]
+
+handler404 = "integrations.api.errors.not_found"
+handler500 = "integrations.api.errors.server_error"

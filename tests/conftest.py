@@ -1,0 +1,51 @@
+"""Shared fixtures: a ready Ringba setup, API clients, and a local webhook receiver."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from integrations.ringba import RINGBA_TEMPLATE_SLUG
+
+from . import factories
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Offer configuration is cached; each test starts from what its database says.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def ringba_setup(db):
+    """An offer with one enabled Ringba source and one number on both."""
+    source = factories.TrafficSourceFactory()
+    offer = factories.OfferFactory(traffic_sources=[source])
+    number = factories.NumberFactory(offer=offer, traffic_source=source)
+    return {"offer": offer, "source": source, "number": number}
+
+
+@pytest.fixture
+def ringba_template(db):
+    from integrations.models import TriggerTemplate
+
+    return TriggerTemplate.objects.get(slug=RINGBA_TEMPLATE_SLUG)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def calls_client(db):
+    """An API client authenticated as a user allowed to use the calls API."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    user = factories.UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="use_calls_api"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client

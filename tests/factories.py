@@ -1,0 +1,138 @@
+"""factory-boy factories for every model; defaults make a working Ringba setup."""
+
+import itertools
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from integrations import models
+
+_phone_numbers = itertools.count(1000)
+
+
+def next_phone() -> str:
+    return f"+1800555{next(_phone_numbers) % 10000:04d}"
+
+
+class TrafficSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.TrafficSource
+
+    name = factory.Sequence(lambda n: f"Ringba Partner {n}")
+    company = "Partner LLC"
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Offer
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Offer {n}")
+    payout = Decimal("12.50")
+    min_duration_seconds = 90
+
+    @factory.post_generation
+    def traffic_sources(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.traffic_sources.add(*extracted)
+
+
+class ContactFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ContactField
+
+    offer = factory.SubFactory(OfferFactory)
+    name = factory.Sequence(lambda n: f"field_{n}")
+
+
+class NumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Number
+        skip_postgeneration_save = True
+
+    number = factory.LazyFunction(next_phone)
+    offer = factory.SubFactory(OfferFactory)
+    traffic_source = factory.SubFactory(TrafficSourceFactory)
+
+    @factory.post_generation
+    def enable_source(self, create, extracted, **kwargs):
+        if create:
+            self.offer.traffic_sources.add(self.traffic_source)
+
+
+class NumberTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.NumberToken
+
+    number = factory.SubFactory(NumberFactory)
+    key = "ringba_webhook_token"
+    value = "number-token"
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Lead
+
+    offer = factory.SubFactory(OfferFactory)
+    traffic_source = factory.SubFactory(TrafficSourceFactory)
+    caller_id = "+13125550000"
+    ringba_call_uuid = factory.Sequence(lambda n: f"RGB{n:08d}")
+    tokens = factory.LazyAttribute(lambda lead: {"ringba_call_uuid": lead.ringba_call_uuid})
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Call
+
+    number = factory.SubFactory(NumberFactory)
+    offer = factory.LazyAttribute(lambda call: call.number.offer)
+    traffic_source = factory.LazyAttribute(lambda call: call.number.traffic_source)
+    caller_id = "+13125550000"
+
+
+class TriggerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.EventTrigger
+
+    name = factory.Sequence(lambda n: f"Trigger {n}")
+    event = models.Event.CALL_OFFER_CONVERTED
+    url_template = (
+        "https://webhook.ringba.com/hook/[ringba_webhook_token]?call_id="
+        "[ringba_call_uuid]&call_revenue=[payout]&sale_successful=true"
+    )
+    conditions = factory.LazyFunction(
+        lambda: [{"token": "ringba_call_uuid", "operator": "is populated"}]
+    )
+
+
+class MappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CustomFieldMapping
+
+    trigger = factory.SubFactory(TriggerFactory)
+    token_name = "ringba_webhook_token"
+    traffic_source = factory.SubFactory(TrafficSourceFactory)
+    value = "mapping-token"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+
+
+def account_manager(**kwargs):
+    """Return a staff user in the "Account managers" group (not a superuser)."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name="Account managers"))
+    return user
