@@ -17,5 +17,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
+handler400 = "integrations.api.errors.bad_request"
+handler403 = "integrations.api.errors.permission_denied"
 handler404 = "integrations.api.errors.not_found"
 handler500 = "integrations.api.errors.server_error"

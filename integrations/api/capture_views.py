@@ -15,8 +15,8 @@ from ..services.capture import CaptureRejected, RawRequest, capture_lead
 from .errors import Rejected
 from .parsing import merge_params, parse_body, read_body
 from .serializers import (
-    CaptureRequestSerializer,
     CaptureResponseSerializer,
+    PixelSerializer,
     RejectionSerializer,
     lead_summary,
 )
@@ -51,6 +51,10 @@ class LeadCaptureView(APIView):
     parser_classes: list = []  # the body is read by api.parsing, whatever its label
 
     def initial(self, request, *args, **kwargs):
+        if request.method not in ("GET", "POST"):
+            # Let DRF answer 405 (or OPTIONS) without reading the body.
+            request.capture_lead_token = None
+            return super().initial(request, *args, **kwargs)
         # Parse before throttling: the throttle counts per lead token.
         body = read_body(request._request)
         content_type = request.META.get("CONTENT_TYPE", "")
@@ -76,8 +80,8 @@ class LeadCaptureView(APIView):
         operation_id="leads_capture",
         summary="Capture a Ringba tracking pixel",
         request={
-            "application/json": CaptureRequestSerializer,
-            "application/x-www-form-urlencoded": CaptureRequestSerializer,
+            "application/json": PixelSerializer,
+            "application/x-www-form-urlencoded": PixelSerializer,
         },
         responses={201: CaptureResponseSerializer, 200: CaptureResponseSerializer, **_ERRORS},
         examples=[

@@ -4,7 +4,9 @@
 import logging
 
 from django.http import JsonResponse
+from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
+from django.views.defaults import permission_denied as html_permission_denied
 from django.views.defaults import server_error as html_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -88,3 +90,22 @@ def server_error(request):
             status=500,
         )
     return html_server_error(request)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            rejection_body(
+                [
+                    "request: refused (bad Host header or malformed request); check the URL you post to"
+                ]
+            ),
+            status=400,
+        )
+    return html_bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(rejection_body(["request: forbidden"]), status=403)
+    return html_permission_denied(request, exception)

@@ -31,7 +31,7 @@ class RejectionSerializer(serializers.Serializer):
     )
 
 
-class CaptureRequestSerializer(serializers.Serializer):
+class PixelSerializer(serializers.Serializer):
     """Documents the pixel fields; parsing is done by ``api.parsing`` (see SPEC §4.1)."""
 
     lead_token = serializers.CharField(help_text="The offer's secret lead token.")

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import events
+from ..db import savepoint_if_nested
 from ..field_rules import check_contact_fields
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
 from ..offer_cache import OfferConfig, active_trigger_events, get_offer_config
@@ -91,7 +92,7 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
 
     lead = _new_lead(pixel, raw)
     try:
-        with transaction.atomic():
+        with savepoint_if_nested():
             lead.save(force_insert=True)
     except IntegrityError:
         if pixel.ringba_call_uuid is None:

@@ -9,9 +9,10 @@ two racing requests can never attach the same lead or the same call twice.
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Subquery
 
+from ..db import savepoint_if_nested
 from ..models import Call, Lead
 
 
@@ -63,7 +64,7 @@ def attach_call_to_lead(*, call: Call, window_seconds: int) -> Lead | None:
 def _set_lead(calls, lead_id: int) -> bool:
     """Set ``lead_id`` on the first lead-less call of ``calls``; False if none or taken."""
     try:
-        with transaction.atomic():
+        with savepoint_if_nested():
             return bool(calls.filter(lead__isnull=True).update(lead_id=lead_id))
     except IntegrityError:  # the lead was attached to another call meanwhile
         return False

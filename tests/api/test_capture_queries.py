@@ -1,0 +1,51 @@
+"""The capture hot path stays within its query budget (SPEC §11: ≤ 3 per accepted pixel)."""
+
+import pytest
+
+from tests import factories
+
+from .pixels import post_json
+
+# transaction=True: no wrapping test transaction, so no savepoints inflate the count —
+# the same statements production runs in autocommit mode.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def warm_pixel(client, ringba_setup):
+    body = {
+        "lead_token": ringba_setup["offer"].lead_token,
+        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        "caller_id": "+13125550101",
+        "ringba_call_uuid": "RGB-WARM",
+    }
+    assert post_json(client, body).status_code == 201  # warms the offer cache
+    return body
+
+
+def test_new_pixel_without_a_call_costs_two_queries(client, warm_pixel, django_assert_num_queries):
+    with django_assert_num_queries(2):  # INSERT lead; UPDATE call (matching)
+        response = post_json(client, {**warm_pixel, "ringba_call_uuid": "RGB-NEW"})
+    assert response.status_code == 201
+
+
+def test_new_pixel_that_attaches_to_a_call_costs_three(
+    client, warm_pixel, ringba_setup, django_assert_max_num_queries
+):
+    factories.CallFactory(number=ringba_setup["number"], caller_id="+13125550199")
+    with django_assert_max_num_queries(3):
+        response = post_json(
+            client, {**warm_pixel, "caller_id": "+13125550199", "ringba_call_uuid": "RGB-MATCH"}
+        )
+    assert response.status_code == 201
+    assert response.json()["lead"]["call_uuid"] is not None
+
+
+def test_cold_cache_adds_only_the_offer_lookup(client, ringba_setup, django_assert_max_num_queries):
+    body = {
+        "lead_token": ringba_setup["offer"].lead_token,
+        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        "caller_id": "+13125550101",
+    }
+    with django_assert_max_num_queries(6):  # offer + sources + contact fields + trigger events
+        assert post_json(client, body).status_code == 201
