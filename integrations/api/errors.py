@@ -97,7 +97,8 @@ def bad_request(request, exception=None):
         return JsonResponse(
             rejection_body(
                 [
-                    "request: refused (bad Host header or malformed request); check the URL you post to"
+                    "request: refused (bad Host header or malformed request); "
+                    "check the URL you post to"
                 ]
             ),
             status=400,
