@@ -49,3 +49,21 @@ def calls_client(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def queued_tasks():
+    """The tasks enqueued during a test (the dummy backend records instead of running)."""
+    from django_tasks import default_task_backend
+
+    default_task_backend.clear()
+    yield default_task_backend.results
+    default_task_backend.clear()
+
+
+@pytest.fixture
+def ringba_trigger(ringba_template):
+    """A trigger created from the Ringba template, as "New From Template" makes it."""
+    from integrations.services.triggers import create_trigger_from_template
+
+    return create_trigger_from_template(template=ringba_template)

@@ -320,7 +320,7 @@ def reevaluate_conversions(*, call: Call) -> None:
         return
     with transaction.atomic():
         locked = (
-            Call.objects.select_for_update()
+            Call.objects.select_for_update(of=("self",))
             .select_related("number", "offer", "traffic_source", "lead")
             .get(pk=call.pk)
         )
