@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
-from django_tasks import default_task_backend
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 daemon=True,
                 name="sweeper",
             ).start()
-        backend = default_task_backend
+        backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
         if not isinstance(backend, DatabaseBackend):
             # Another engine (e.g. RQ) runs its own workers; this node only sweeps.
             self.stdout.write(f"Task backend {type(backend).__name__}: running the sweeper only.")

@@ -1,0 +1,41 @@
+import pytest
+from django.utils import timezone
+
+from integrations.models import DeliveryStatus, PostbackDelivery
+from integrations.receiver import Behaviour, RingbaReceiver
+from tests import factories
+
+
+@pytest.fixture
+def receiver(settings):
+    """A real HTTP server on 127.0.0.1 standing in for webhook.ringba.com."""
+    server = RingbaReceiver(behaviour=Behaviour()).start()
+    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
+    settings.POSTBACK_READ_TIMEOUT = 1.0
+    settings.POSTBACK_CONNECT_TIMEOUT = 1.0
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_delivery(db):
+    def make(url: str) -> PostbackDelivery:
+        call = factories.CallFactory()
+        trigger = factories.TriggerFactory.build(url_template=url)
+        trigger.save()  # no full_clean: some tests point at hosts the allow-list refuses
+        return PostbackDelivery.objects.create(
+            trigger=trigger,
+            call=call,
+            event=trigger.event,
+            url=url,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+        )
+
+    return make
+
+
+def make_due(delivery: PostbackDelivery) -> None:
+    """Pretend the retry time has come (tests do not wait hours)."""
+    PostbackDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())

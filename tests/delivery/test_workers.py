@@ -1,0 +1,74 @@
+"""Two real worker processes on PostgreSQL deliver each due attempt exactly once."""
+
+import time
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from integrations.models import DeliveryStatus, PostbackDelivery
+from tests import factories
+from tests.processes import process_env, start, stop
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+DELIVERIES = 40
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("several worker processes need a shared PostgreSQL database")
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def test_two_workers_deliver_each_due_attempt_exactly_once(receiver, tmp_path):
+    trigger = factories.TriggerFactory.build(url_template=f"{receiver.base_url}/hook/[x]")
+    trigger.save()
+    now = timezone.now()
+    for index in range(DELIVERIES):
+        PostbackDelivery.objects.create(
+            trigger=trigger,
+            call=factories.CallFactory(),
+            event=trigger.event,
+            url=f"{receiver.base_url}/hook/d{index}",
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+        )  # never queued: both sweepers race to queue every one
+
+    env = process_env(_database_url())
+    workers = [
+        start(
+            "run_worker",
+            "--interval",
+            "0.05",
+            "--sweep-interval",
+            "0.2",
+            env=env,
+            log=tmp_path / f"worker{n}.log",
+        )
+        for n in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not PostbackDelivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists():
+                break
+            time.sleep(0.2)
+        time.sleep(1)  # let any duplicate sends surface
+    finally:
+        stop(*workers)
+
+    logs = "\n".join((tmp_path / f"worker{n}.log").read_text() for n in range(2))
+    assert not PostbackDelivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists(), logs
+    hits = Counter(hit.path for hit in receiver.hits)
+    assert len(hits) == DELIVERIES and set(hits.values()) == {1}, hits
+    assert set(PostbackDelivery.objects.values_list("attempt_count", flat=True)) == {1}

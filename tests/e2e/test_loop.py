@@ -1,0 +1,53 @@
+"""The whole product as real processes: web server, worker, and simulate_call over HTTP."""
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+
+from integrations.receiver import RingbaReceiver
+from tests.processes import free_port, manage, process_env, start, stop, wait_for_http
+
+
+@pytest.fixture
+def stack(tmp_path):
+    receiver = RingbaReceiver().start()
+    port = free_port()
+    env = process_env(
+        f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+        RINGBA_WEBHOOK_BASE_URL=receiver.base_url,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    migrate = manage("migrate", env=env)
+    assert migrate.returncode == 0, migrate.stderr
+    facts = json.loads(manage("seed_demo", "--json", env=env).stdout)
+    web = start("runserver", f"127.0.0.1:{port}", "--noreload", env=env, log=tmp_path / "web.log")
+    worker = start("run_worker", env=env, log=tmp_path / "worker.log")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz")
+        yield {"env": env, "receiver": receiver, "port": port, "facts": facts, "logs": tmp_path}
+    finally:
+        stop(web, worker)
+        receiver.stop()
+
+
+def test_pixel_call_conversion_postback_over_http(stack):
+    result = manage(
+        "simulate_call",
+        "--base-url",
+        f"http://127.0.0.1:{stack['port']}",
+        "--receiver-url",
+        stack["receiver"].base_url,
+        env=stack["env"],
+    )
+    logs = "".join(path.read_text() for path in stack["logs"].glob("*.log"))
+    assert result.returncode == 0, result.stdout + result.stderr + logs
+    assert "PASS: the loop closed" in result.stdout
+
+    [hit] = stack["receiver"].hits
+    assert hit.method == "GET"
+    assert hit.path == "/hook/demo-number-webhook-token"
+    query = parse_qs(hit.raw_query)
+    assert set(query) == {"call_id", "call_revenue", "sale_successful"}
+    assert query["call_id"][0].startswith("SIM")
+    assert query["call_revenue"] == ["12.50"] and query["sale_successful"] == ["true"]
