@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "partners/instructions/<str:token>/",
+        views.partner_instructions,
+        name="partner-instructions",
+    ),
+]

@@ -1,9 +1,14 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
+from .. import instructions
 from ..models import ContactField, Lead, Offer
+from ..partner_links import partner_url
 from ..services.offers import rotate_lead_token
 from .links import changelist_link
 
@@ -65,6 +70,41 @@ class OfferAdmin(admin.ModelAdmin):
         ("Pay-per-call conversion rule", {"fields": ["payout", "min_duration_seconds"]}),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:offer_id>/posting-instructions/",
+                self.admin_site.admin_view(self.posting_instructions),
+                name="integrations_offer_posting_instructions",
+            ),
+            *super().get_urls(),
+        ]
+
+    def posting_instructions(self, request, offer_id: int):
+        """Show the posting instructions for one of the sources enabled on the offer."""
+        offer = get_object_or_404(Offer, pk=offer_id)
+        if not self.has_view_permission(request, offer):
+            raise Http404
+        sources = list(offer.traffic_sources.filter(active=True))
+        chosen = request.GET.get("traffic_source", "")
+        source = next((each for each in sources if str(each.pk) == chosen), None)
+        if source is None and len(sources) == 1:
+            source = sources[0]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Posting instructions: {offer.name}",
+            "opts": self.model._meta,
+            "offer": offer,
+            "sources": sources,
+            "source": source,
+        }
+        if source is not None:
+            context.update(instructions.build(offer, source))
+            context["share_url"] = partner_url(offer, source)
+        return TemplateResponse(
+            request, "admin/integrations/offer/posting_instructions.html", context
+        )
 
     def get_queryset(self, request):
         return (

@@ -25,7 +25,6 @@ class CustomFieldMappingInline(admin.TabularInline):
     model = CustomFieldMapping
     extra = 1
     fields = ["token_name", "traffic_source", "value"]
-    autocomplete_fields = ["traffic_source"]
     verbose_name_plural = (
         "custom field mappings (for ringba_webhook_token you may paste the whole Ringba "
         "webhook URL; the token after /hook/ is kept)"

@@ -10,7 +10,10 @@ from integrations.models import Lead
 
 from .pixels import post_json
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgres,
+]
 
 CONCURRENT = 24
 

@@ -8,7 +8,7 @@ from .pixels import post_json
 
 # transaction=True: no wrapping test transaction, so no savepoints inflate the count —
 # the same statements production runs in autocommit mode.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

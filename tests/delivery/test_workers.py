@@ -11,7 +11,10 @@ from integrations.models import DeliveryStatus, PostbackDelivery
 from tests import factories
 from tests.processes import process_env, start, stop
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgres,
+]
 
 DELIVERIES = 40
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ...demo import ADMIN_USERNAME, seed_demo
+from ...partner_links import partner_url
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             "api_token": demo.api_token,
             "capture_url": f"{settings.PUBLIC_BASE_URL}/api/v1/leads/capture",
             "admin_url": f"{settings.PUBLIC_BASE_URL}/admin/",
+            "posting_instructions_url": partner_url(demo.offer, demo.source),
         }
         if options["json"]:
             self.stdout.write(_dumps(facts))

@@ -1,0 +1,15 @@
+"""Re-create the rows the data migrations ship, for tests that run after a flush.
+
+Transactional tests (live_server, real processes) end with a database flush, which
+also removes the Ringba trigger template and the "Account managers" group that the
+data migrations installed. Running the migrations' own functions restores them.
+"""
+
+from importlib import import_module
+
+from django.apps import apps
+
+
+def reinstall_shipped_rows() -> None:
+    import_module("integrations.migrations.0002_ringba_trigger_template").install(apps, None)
+    import_module("integrations.migrations.0003_account_managers_group").create_group(apps, None)
