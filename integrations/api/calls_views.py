@@ -19,10 +19,16 @@ from .serializers import (
 )
 
 _ERRORS = {
-    401: OpenApiResponse(RejectionSerializer, description="No or bad credentials."),
-    403: OpenApiResponse(RejectionSerializer, description="User lacks use_calls_api."),
-    404: OpenApiResponse(RejectionSerializer, description="Unknown call."),
-    422: OpenApiResponse(RejectionSerializer, description="Invalid field; message names it."),
+    code: OpenApiResponse(RejectionSerializer, description=text)
+    for code, text in {
+        400: "Malformed body (e.g. invalid JSON).",
+        401: "No or bad credentials.",
+        403: "User lacks integrations.use_calls_api.",
+        404: "Unknown call.",
+        409: "call_uuid already belongs to a call on another number.",
+        415: "Body in an unsupported format.",
+        422: "Invalid field; the message names it.",
+    }.items()
 }
 
 

@@ -1,0 +1,410 @@
+#!/usr/bin/env python
+"""`make bench`: capture throughput and latency against same-run baselines, the
+million-lead table, and conversion → postback latency through the real worker.
+
+Everything runs on this machine: PostgreSQL on localhost (a dedicated database,
+``portal_bench``, dropped and re-created), gunicorn, wrk as the load generator,
+the project's worker, and the local Ringba stand-in. Results are printed as one
+table and written to bench/results/<timestamp>.json (git-ignored).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VENV_BIN = Path(sys.executable).parent
+PORT = 8100
+RECEIVER_PORT = 8125
+DATABASE = "portal_bench"
+DATABASE_URL = f"postgres://portal:portal@127.0.0.1:5432/{DATABASE}"
+# gunicorn on 2 cores shared with PostgreSQL and wrk: 3 processes x 4 threads (gthread).
+# Requests spend much of their time waiting on PostgreSQL, so threads overlap that wait;
+# more processes than cores only adds context switches. See bench/README.md for the sweep.
+GUNICORN = ["--workers", "3", "--threads", "4", "--worker-class", "gthread"]
+
+
+def sh(command: str) -> None:
+    subprocess.run(["bash", "-c", command], cwd=ROOT, check=True)
+
+
+def ensure_tools() -> None:
+    missing = [name for name in ("wrk", "pg_ctlcluster") if not shutil.which(name)]
+    if missing:
+        print(f"installing {', '.join(missing)} from apt …", flush=True)
+        packages = {"wrk": "wrk", "pg_ctlcluster": "postgresql"}
+        sh(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            + " ".join(packages[name] for name in missing)
+            + " >/dev/null"
+        )
+    sh("source scripts/postgres.sh && ensure_postgres")
+    sh(
+        f"su postgres -c 'dropdb --if-exists --force {DATABASE}' && "
+        f"su postgres -c 'createdb -O portal {DATABASE}'"
+    )
+
+
+def configure_env() -> dict:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": DATABASE_URL,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}",
+        "RINGBA_WEBHOOK_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
+        "POSTBACK_ALLOWED_HOSTS": "127.0.0.1",
+        "POSTBACK_ALLOW_PRIVATE_IPS": "true",
+        # The bench's Ringba stand-in is on loopback; outside the bench this stays an error.
+        "SILENCED_SYSTEM_CHECKS": "security.W021,integrations.E003",
+        "POSTBACK_SWEEP_INTERVAL": "0.5",
+        "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "CONN_MAX_AGE": "600",
+    }
+    os.environ.update(env)
+    return {**os.environ, **env}
+
+
+def http(method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Token {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for_server(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            http("GET", "/healthz")
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def wrk(path: str, clients: int, seconds: int, demo, prefix: str) -> dict:
+    threads = min(2, clients)
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(clients),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "pixels.lua"),
+            f"http://127.0.0.1:{PORT}",
+            "--",
+            demo.offer.lead_token,
+            str(demo.source.traffic_source_id),
+            prefix,
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    errors = sum(data[key] for key in data if key.startswith("errors_"))
+    return {
+        "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+        "p50_ms": data["p50_us"] / 1000,
+        "p95_ms": data["p95_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": errors,
+        "requests": data["requests"],
+        "non_2xx": data["errors_status"],
+    }
+
+
+ENDPOINTS = {"bare": "/bench/bare", "floor": "/bench/floor", "capture": "/api/v1/leads/capture"}
+
+
+def measure_http(demo, seconds: int, run_id: str) -> dict:
+    results: dict = {}
+    for name, path in ENDPOINTS.items():  # warm every process, connection and cache
+        wrk(path, 16, 2, demo, f"{run_id}-warm")
+    for clients in (1, 16, 64):
+        for name, path in ENDPOINTS.items():
+            result = wrk(path, clients, seconds, demo, f"{run_id}-{name}-{clients}")
+            results.setdefault(name, {})[clients] = result
+            print(
+                f"  {name:8} c={clients:<3} {result['rps']:8.1f} req/s  p50 "
+                f"{result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
+                f"errors {result['errors']}",
+                flush=True,
+            )
+    return results
+
+
+def load_without_loss(demo, seconds: int, run_id: str) -> dict:
+    """Fire pixels at 64 clients, then count rows: each 2xx must be one stored lead."""
+    from integrations.models import Lead
+
+    prefix = f"{run_id}-loss"
+    result = wrk(ENDPOINTS["capture"], 64, seconds, demo, prefix)
+    accepted = result["requests"] - result["non_2xx"]
+    stored = Lead.objects.filter(ringba_call_uuid__startswith=prefix + "-").count()
+    return {
+        "answered_2xx": accepted,
+        "stored": stored,
+        "non_2xx": result["non_2xx"],
+        "socket_errors": result["errors"] - result["non_2xx"],
+        # wrk stops counting at the deadline; up to one request per client may be
+        # stored without its answer being counted.
+        "holds": result["non_2xx"] == 0 and accepted <= stored <= accepted + 64,
+    }
+
+
+def fill_leads(demo, total: int) -> float:
+    from django.db import connection
+
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM integrations_lead")
+        missing = total - cursor.fetchone()[0]
+        if missing > 0:
+            cursor.execute(
+                """
+                INSERT INTO integrations_lead (uuid, offer_id, traffic_source_id, caller_id,
+                    ringba_call_uuid, tokens, warnings, raw_body, raw_query, content_type,
+                    source_ip, user_agent, received_at, updated_at)
+                SELECT gen_random_uuid(), %s, %s,
+                    '+1312' || lpad((g %% 10000000)::text, 7, '0'), 'FILL-' || g,
+                    '{"first_name": "Filler"}'::jsonb, '[]'::jsonb, '{}', '', 'application/json',
+                    NULL, '', now() - (g || ' seconds')::interval, now()
+                FROM generate_series(1, %s) AS g
+                """,
+                [demo.offer.pk, demo.source.pk, missing],
+            )
+        cursor.execute("ANALYZE integrations_lead")
+    return time.monotonic() - started
+
+
+def postback_latency(demo, receiver, conversions: int) -> dict:
+    """Conversion (update_call answered) → postback received, through the real worker."""
+    samples = []
+    for index in range(conversions):
+        uuid = f"LAT-{time.time_ns()}-{index}"
+        caller = f"+1415555{index:04d}"
+        http(
+            "POST",
+            "/api/v1/leads/capture",
+            {
+                "lead_token": demo.offer.lead_token,
+                "traffic_source_id": str(demo.source.traffic_source_id),
+                "caller_id": caller,
+                "ringba_call_uuid": uuid,
+            },
+        )
+        call = http(
+            "POST",
+            "/api/v1/calls",
+            {"number": demo.numbers[0].number, "caller_id": caller},
+            token=demo.api_token,
+        )
+        started = time.time()
+        http(
+            "POST",
+            f"/api/v1/calls/update_call/{call['call_uuid']}",
+            {"offer_converted": True, "payout": "12.50"},
+            token=demo.api_token,
+        )
+        deadline = time.monotonic() + 15
+        hit = None
+        while hit is None and time.monotonic() < deadline:
+            hit = next((h for h in receiver.hits if h.query.get("call_id") == uuid), None)
+            time.sleep(0.005)
+        if hit is None:
+            raise SystemExit(f"postback for {uuid} never arrived")
+        samples.append(hit.received_at - started)
+        time.sleep(0.1 + (index % 5) * 0.05)  # arrivals spread over the worker's poll
+    samples.sort()
+    return {
+        "conversions": conversions,
+        "p50_s": round(statistics.median(samples), 3),
+        "p99_s": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 3),
+        "max_s": round(samples[-1], 3),
+    }
+
+
+def delivery_rate(demo, receiver, count: int) -> dict:
+    """Deliveries per second one worker sends when ``count`` are due at once."""
+    from django.utils import timezone
+
+    from integrations.models import DeliveryStatus, PostbackDelivery
+
+    before = len(receiver.hits)
+    now = timezone.now()
+    PostbackDelivery.objects.bulk_create(
+        [
+            PostbackDelivery(
+                trigger=demo.trigger,
+                event=demo.trigger.event,
+                url=f"http://127.0.0.1:{RECEIVER_PORT}/hook/rate-{index}",
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+            )
+            for index in range(count)
+        ]
+    )
+    started = time.monotonic()
+    while len(receiver.hits) - before < count and time.monotonic() - started < 120:
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
+    return {
+        "deliveries": len(receiver.hits) - before,
+        "seconds": round(elapsed, 2),
+        "per_second": round((len(receiver.hits) - before) / elapsed, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8, help="per wrk measurement")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="leads for the big table")
+    parser.add_argument("--conversions", type=int, default=40)
+    args = parser.parse_args()
+
+    ensure_tools()
+    env = configure_env()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from integrations.demo import seed_demo
+    from integrations.receiver import RingbaReceiver
+
+    call_command("migrate", verbosity=0)
+    demo = seed_demo()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(parents=True, exist_ok=True)
+    web = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "portal.wsgi:application",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            *GUNICORN,
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=(logs / "gunicorn.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    receiver = RingbaReceiver(port=RECEIVER_PORT).start()
+    worker = None
+    report: dict = {"run": run_id, "gunicorn": " ".join(GUNICORN), "seconds": args.seconds}
+    try:
+        wait_for_server()
+        print("HTTP capture vs baselines (same server, same database):", flush=True)
+        report["http"] = measure_http(demo, args.seconds, run_id)
+        print("Load without loss (64 clients):", flush=True)
+        report["load_without_loss"] = load_without_loss(demo, args.seconds, run_id)
+        print(f"  {report['load_without_loss']}", flush=True)
+
+        print(f"Filling the lead table to {args.rows:,} rows …", flush=True)
+        report["fill_seconds"] = round(fill_leads(demo, args.rows), 1)
+        big = wrk(ENDPOINTS["capture"], 16, args.seconds, demo, f"{run_id}-big")
+        report["capture_big_table_16"] = big
+        print(f"  capture c=16 with {args.rows:,} leads: {big['rps']} req/s", flush=True)
+
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(2)
+        print("Conversion → postback latency through the worker:", flush=True)
+        report["postback_latency"] = postback_latency(demo, receiver, args.conversions)
+        report["delivery_rate_one_worker"] = delivery_rate(demo, receiver, 500)
+    finally:
+        for process in (web, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=15)
+        receiver.stop()
+
+    summarize(report)
+    path = logs / f"{run_id}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+
+
+def summarize(report: dict) -> None:
+    http_results = report["http"]
+    print("\n| measure | 1 client | 16 clients | 64 clients | target |")
+    print("|---|---|---|---|---|")
+    for name in ENDPOINTS:
+        cells = [f"{http_results[name][c]['rps']:.0f} req/s" for c in (1, 16, 64)]
+        print(f"| {name} throughput | {' | '.join(cells)} | |")
+    for name in ("capture", "floor"):
+        cells = [
+            f"{http_results[name][c]['p50_ms']:.1f} / {http_results[name][c]['p95_ms']:.1f}"
+            f" / {http_results[name][c]['p99_ms']:.1f} ms"
+            for c in (1, 16, 64)
+        ]
+        target = "p99 < 50 ms at 16" if name == "capture" else ""
+        print(f"| {name} p50 / p95 / p99 | {' | '.join(cells)} | {target} |")
+    ratios = {
+        c: http_results["capture"][c]["rps"] / http_results["floor"][c]["rps"] for c in (1, 16, 64)
+    }
+    bare = {
+        c: http_results["capture"][c]["rps"] / http_results["bare"][c]["rps"] for c in (1, 16, 64)
+    }
+    print(f"| capture / floor | {' | '.join(f'{ratios[c]:.2f}' for c in (1, 16, 64))} | ≥ 0.70 |")
+    print(f"| capture / bare | {' | '.join(f'{bare[c]:.2f}' for c in (1, 16, 64))} | |")
+    errors = [http_results[n][c]["errors"] for n in ENDPOINTS for c in (1, 16, 64)]
+    print(f"| errors (all runs) | {sum(errors)} | | | 0 |")
+    big = report["capture_big_table_16"]["rps"] / http_results["capture"][16]["rps"]
+    print(f"| capture with 1M leads / fresh table (16 clients) | | {big:.2f} | | ≥ 0.80 |")
+    latency = report["postback_latency"]
+    print(
+        f"| conversion → postback p50 / p99 | {latency['p50_s']} s / {latency['p99_s']} s"
+        f" | | | p50 < 2 s |"
+    )
+    rate = report["delivery_rate_one_worker"]
+    print(f"| deliveries per second, one worker | {rate['per_second']} | | | |")
+    loss = report["load_without_loss"]
+    print(
+        f"| load without loss: 2xx answered / stored | {loss['answered_2xx']} / "
+        f"{loss['stored']} | | | every 2xx stored |"
+    )
+    report["ratios"] = {
+        "capture_over_floor": ratios,
+        "capture_over_bare": bare,
+        "big_table_over_fresh_16": big,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Baselines measured in the same run as the capture API (SPEC §11).
+
+- ``bare``: a Django view that returns a small JSON object (the server's ceiling).
+- ``floor``: a plain Django view that parses the same JSON body and inserts one
+  row of the same shape (a Lead) with the ORM — what any capture endpoint must at
+  least do. The capture API is judged as a ratio of this floor.
+"""
+
+import json
+import uuid
+from functools import lru_cache
+
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations.models import Lead, Offer
+
+
+def bare(request):
+    return JsonResponse({"ok": True})
+
+
+@lru_cache(maxsize=1)
+def _demo_ids() -> tuple[int, int]:
+    offer = Offer.objects.order_by("pk").first()
+    return offer.pk, offer.traffic_sources.order_by("pk").first().pk
+
+
+@csrf_exempt
+def floor(request):
+    data = json.loads(request.body)
+    offer_id, source_id = _demo_ids()
+    now = timezone.now()
+    lead = Lead.objects.create(
+        uuid=uuid.uuid4(),
+        offer_id=offer_id,
+        traffic_source_id=source_id,
+        caller_id=data["caller_id"],
+        ringba_call_uuid="F" + data["ringba_call_uuid"],
+        tokens={
+            key: value
+            for key, value in data.items()
+            if key not in ("lead_token", "traffic_source_id", "caller_id")
+        },
+        raw_body=request.body.decode(),
+        content_type=request.content_type,
+        source_ip=request.META.get("REMOTE_ADDR"),
+        received_at=now,
+        updated_at=now,
+    )
+    return JsonResponse({"success": True, "id": lead.pk}, status=201)
