@@ -145,7 +145,7 @@ ENDPOINTS = {"bare": "/bench/bare", "floor": "/bench/floor", "capture": "/api/v1
 
 def measure_http(demo, seconds: int, run_id: str) -> dict:
     results: dict = {}
-    for name, path in ENDPOINTS.items():  # warm every process, connection and cache
+    for path in ENDPOINTS.values():  # warm every process, connection and cache
         wrk(path, 16, 2, demo, f"{run_id}-warm")
     for clients in (1, 16, 64):
         for name, path in ENDPOINTS.items():

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.models import Lead, Offer
 
 
+@csrf_exempt
 def bare(request):
     return JsonResponse({"ok": True})
 

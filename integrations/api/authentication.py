@@ -1,10 +1,14 @@
 """Authentication and permission for the calls API (SPEC §3)."""
 
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 
 CALLS_API_PERMISSION = "integrations.use_calls_api"
+TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
 
 
 class BodyTokenAuthentication(TokenAuthentication):
@@ -20,6 +24,9 @@ class BodyTokenAuthentication(TokenAuthentication):
             key = data.get("auth_token") if hasattr(data, "get") else None
         if not key or not isinstance(key, str):
             return None
+        if not TOKEN_KEY.fullmatch(key):
+            # Not a key we could have issued: refuse it without a database lookup.
+            raise exceptions.AuthenticationFailed("Invalid token.")
         return self.authenticate_credentials(key)
 
 

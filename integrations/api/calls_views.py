@@ -1,5 +1,7 @@
 """The calls API: the operator's telephony side reports calls and conversions (SPEC §5)."""
 
+import re
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
@@ -38,8 +40,17 @@ def _call_queryset():
     ).prefetch_related("number__extra_tokens")
 
 
+CALL_UUID = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+
+
 def _get_call(call_uuid: str) -> Call:
-    call = _call_queryset().filter(call_uuid=call_uuid).first()
+    # A value no call can have (e.g. with a NUL byte, which PostgreSQL cannot even
+    # compare) is simply not found.
+    call = (
+        _call_queryset().filter(call_uuid=call_uuid).first()
+        if CALL_UUID.fullmatch(call_uuid)
+        else None
+    )
     if call is None:
         raise Rejected(404, [f"call_uuid: no call {call_uuid!r}"])
     return call
@@ -97,6 +108,7 @@ class CallUpdateView(CallsApiView):
             payout=data.get("payout"),
             post_call_tokens=data.get("post_call_tokens") or {},
         )
+        _get_call(call_uuid)  # 404 for a uuid that cannot exist, before any work
         try:
             update_call(call_uuid=call_uuid, update=update)
         except CallRejected as exc:

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from ..services.capture import CaptureRejected, RawRequest, capture_lead
 from .errors import Rejected
-from .parsing import merge_params, parse_body, read_body
+from .parsing import merge_params, parse_body, read_body, refuse_nul_characters
 from .serializers import (
     CaptureResponseSerializer,
     PixelSerializer,
@@ -63,6 +63,7 @@ class LeadCaptureView(APIView):
         else:
             body_params = parse_body(body, content_type)
         request.capture_params = merge_params(dict(request._request.GET.items()), body_params)
+        refuse_nul_characters(request.capture_params)
         request.capture_raw = RawRequest(
             body=body.decode("utf-8", errors="replace"),
             query=request.META.get("QUERY_STRING", "")[:8000],

@@ -90,3 +90,40 @@ def merge_params(query: dict, body: dict) -> dict:
     elif nested is not None:
         params["data"] = nested
     return params
+
+
+def _nul_field(value, name: str) -> str | None:
+    """Return the name of the first field whose key or value holds a NUL character."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = f"{name}.{key}" if name else str(key)
+            if "\x00" in str(key):
+                return found
+            inner = _nul_field(item, found)
+            if inner:
+                return inner
+    if isinstance(value, list):
+        for item in value:
+            inner = _nul_field(item, name)
+            if inner:
+                return inner
+    return None
+
+
+def refuse_nul_characters(params: dict) -> None:
+    """Raise Rejected(400) if any key or value holds a NUL character.
+
+    PostgreSQL cannot store NUL in text or JSON, and no real pixel carries one;
+    refusing it says so instead of failing with a server error.
+    """
+    field = _nul_field(params, "")
+    if field:
+        raise Rejected(
+            400,
+            [
+                f"{field.replace(chr(0), '')}: contains a NUL character (\\u0000), which "
+                "cannot be stored; remove it"
+            ],
+        )

@@ -1,15 +1,15 @@
 """Leads: one accepted Ringba pixel each, with the raw request kept for audit."""
 
-import uuid
-
 from django.db import models
 from django.db.models.functions import Now
+
+from ..ids import uuid7
 
 
 class Lead(models.Model):
     """One accepted pixel: who called, for which offer and partner, with every field sent."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid7, unique=True, editable=False)
     offer = models.ForeignKey("Offer", on_delete=models.PROTECT, related_name="leads")
     traffic_source = models.ForeignKey(
         "TrafficSource", on_delete=models.PROTECT, related_name="leads"

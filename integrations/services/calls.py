@@ -223,6 +223,8 @@ def _merge_post_call_tokens(call: Call, tokens: dict) -> None:
                 "(use a-z, 0-9 and _)"
             ],
         )
+    if any("\x00" in str(value) for value in tokens.values()):
+        raise CallRejected(422, ["post_call_tokens: values cannot contain NUL characters"])
     call.post_call_tokens = {
         **call.post_call_tokens,
         **{

@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import events
-from ..db import savepoint_if_nested
 from ..field_rules import check_contact_fields
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
 from ..offer_cache import OfferConfig, active_trigger_events, get_offer_config
@@ -24,6 +23,8 @@ from ..ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
 from ..tokens import RESERVED_LEAD_TOKENS
 from ..validators import TOKEN_NAME_PATTERN
 from .firing import fire_call_event
+from .lead_store import insert_lead
+from .matching import attach_lead_to_call
 
 CONSUMED_FIELDS = {
     "lead_token",
@@ -92,8 +93,7 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
 
     lead = _new_lead(pixel, raw)
     try:
-        with savepoint_if_nested():
-            lead.save(force_insert=True)
+        call_id = insert_lead(lead, window_seconds=config.match_window_seconds)
     except IntegrityError:
         if pixel.ringba_call_uuid is None:
             raise
@@ -101,7 +101,7 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
             offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid
         )
         return _merge(existing.pk, pixel)
-    return _after_insert(lead, pixel)
+    return _after_insert(lead, pixel, call_id)
 
 
 def _clean(params: dict) -> _CleanPixel:
@@ -271,8 +271,8 @@ def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
     )
 
 
-def _after_insert(lead: Lead, pixel: _CleanPixel) -> CaptureResult:
-    call = attach_and_reevaluate(lead=lead, window_seconds=pixel.config.match_window_seconds)
+def _after_insert(lead: Lead, pixel: _CleanPixel, call_id: int | None) -> CaptureResult:
+    call = _converted_check(call_id) if call_id else None
     if Event.LEAD_CAPTURED in active_trigger_events():
         with transaction.atomic():
             events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
@@ -286,22 +286,24 @@ def _after_insert(lead: Lead, pixel: _CleanPixel) -> CaptureResult:
 
 
 def attach_and_reevaluate(*, lead: Lead, window_seconds: int) -> Call | None:
-    """Attach a lead to its call; re-run conversions the call already went through.
-
-    A conversion whose trigger was skipped for a token the lead supplies (e.g.
-    ``ringba_call_uuid``) gets its delivery evaluated again — still at most one.
-    """
-    from .matching import attach_lead_to_call
-
-    call = attach_lead_to_call(
+    """Attach an existing lead to its call and return the call (or None)."""
+    call_id = attach_lead_to_call(
         lead_id=lead.pk,
         offer_id=lead.offer_id,
         caller_id=lead.caller_id,
         received_at=lead.received_at,
         window_seconds=window_seconds,
     )
-    if call is None:
-        return None
+    return _converted_check(call_id) if call_id else None
+
+
+def _converted_check(call_id: int) -> Call:
+    """Load a call a lead just attached to; re-run conversions it already went through.
+
+    A conversion whose trigger was skipped for a token the lead supplies (e.g.
+    ``ringba_call_uuid``) gets its delivery evaluated again — still at most one.
+    """
+    call = Call.objects.select_related("number", "offer", "traffic_source", "lead").get(pk=call_id)
     reevaluate_conversions(call=call)
     return call
 
@@ -378,10 +380,10 @@ def _capture_with_policy(pixel: _CleanPixel, raw: RawRequest) -> CaptureResult:
             )
         if previous is None:
             lead = _new_lead(pixel, raw)
-            lead.save(force_insert=True)
+            call_id = insert_lead(lead, window_seconds=config.match_window_seconds)
     if previous is not None:
         return _merge(previous, pixel)
-    return _after_insert(lead, pixel)
+    return _after_insert(lead, pixel, call_id)
 
 
 def _reload(lead_pk: int) -> Lead:

@@ -11,6 +11,21 @@ from portal.wsgi import application
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calling the WSGI app directly fires request_started, whose handler closes a
+    connection that is not in autocommit, i.e. the test's transaction. Django's test
+    client disconnects it the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def auth_headers(db):
     """Real credentials and data, so generated requests reach the code behind auth."""
