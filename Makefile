@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECEIVER_PORT ?= 8025
 
-.PHONY: venv run test lint format bench clean
+.PHONY: venv run test lint format bench faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,12 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks and fault scenarios (PostgreSQL, gunicorn, wrk; see bench/README.md).
 bench: venv
 	$(BIN)/python bench/run.py
+
+faults: venv
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles test-artifacts bench/results

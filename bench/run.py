@@ -143,21 +143,43 @@ def wrk(path: str, clients: int, seconds: int, demo, prefix: str) -> dict:
 ENDPOINTS = {"bare": "/bench/bare", "floor": "/bench/floor", "capture": "/api/v1/leads/capture"}
 
 
-def measure_http(demo, seconds: int, run_id: str) -> dict:
-    results: dict = {}
+def median_result(runs: list[dict]) -> dict:
+    """Return the median of each figure over repeated runs (errors are summed)."""
+    merged = {
+        key: statistics.median(run[key] for run in runs)
+        for key in ("rps", "p50_ms", "p95_ms", "p99_ms")
+    }
+    merged["errors"] = sum(run["errors"] for run in runs)
+    merged["runs"] = [run["rps"] for run in runs]
+    return merged
+
+
+def measure_http(demo, seconds: int, repeat: int, run_id: str) -> dict:
+    """Measure every endpoint at 1, 16 and 64 clients, ``repeat`` rounds interleaved.
+
+    Interleaving spreads the machine's background noise over all endpoints alike;
+    the medians are reported.
+    """
     for path in ENDPOINTS.values():  # warm every process, connection and cache
         wrk(path, 16, 2, demo, f"{run_id}-warm")
-    for clients in (1, 16, 64):
-        for name, path in ENDPOINTS.items():
-            result = wrk(path, clients, seconds, demo, f"{run_id}-{name}-{clients}")
-            results.setdefault(name, {})[clients] = result
-            print(
-                f"  {name:8} c={clients:<3} {result['rps']:8.1f} req/s  p50 "
-                f"{result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                f"errors {result['errors']}",
-                flush=True,
-            )
-    return results
+    runs: dict = {}
+    for round_number in range(repeat):
+        for clients in (1, 16, 64):
+            for name, path in ENDPOINTS.items():
+                result = wrk(
+                    path, clients, seconds, demo, f"{run_id}-{name}-{clients}-{round_number}"
+                )
+                runs.setdefault(name, {}).setdefault(clients, []).append(result)
+                print(
+                    f"  round {round_number + 1}: {name:8} c={clients:<3} "
+                    f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                    f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}",
+                    flush=True,
+                )
+    return {
+        name: {clients: median_result(results) for clients, results in by_clients.items()}
+        for name, by_clients in runs.items()
+    }
 
 
 def load_without_loss(demo, seconds: int, run_id: str) -> dict:
@@ -201,6 +223,7 @@ def fill_leads(demo, total: int) -> float:
                 [demo.offer.pk, demo.source.pk, missing],
             )
         cursor.execute("ANALYZE integrations_lead")
+        cursor.execute("CHECKPOINT")  # do not bill the fill's dirty pages to the measurement
     return time.monotonic() - started
 
 
@@ -287,6 +310,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="per wrk measurement")
     parser.add_argument("--rows", type=int, default=1_000_000, help="leads for the big table")
     parser.add_argument("--conversions", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per measurement")
+    parser.add_argument(
+        "--gunicorn",
+        default=" ".join(GUNICORN),
+        help="gunicorn process options (for sweeping configurations)",
+    )
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only the capture/baseline table (no big table, no worker)",
+    )
     args = parser.parse_args()
 
     ensure_tools()
@@ -321,18 +355,30 @@ def main() -> None:
     )
     receiver = RingbaReceiver(port=RECEIVER_PORT).start()
     worker = None
-    report: dict = {"run": run_id, "gunicorn": " ".join(GUNICORN), "seconds": args.seconds}
+    report: dict = {
+        "run": run_id,
+        "gunicorn": " ".join(GUNICORN),
+        "seconds": args.seconds,
+        "repeat": args.repeat,
+    }
     try:
         wait_for_server()
         print("HTTP capture vs baselines (same server, same database):", flush=True)
-        report["http"] = measure_http(demo, args.seconds, run_id)
+        report["http"] = measure_http(demo, args.seconds, args.repeat, run_id)
         print("Load without loss (64 clients):", flush=True)
         report["load_without_loss"] = load_without_loss(demo, args.seconds, run_id)
         print(f"  {report['load_without_loss']}", flush=True)
+        if args.http_only:
+            return summarize_http(report)
 
         print(f"Filling the lead table to {args.rows:,} rows …", flush=True)
         report["fill_seconds"] = round(fill_leads(demo, args.rows), 1)
-        big = wrk(ENDPOINTS["capture"], 16, args.seconds, demo, f"{run_id}-big")
+        big = median_result(
+            [
+                wrk(ENDPOINTS["capture"], 16, args.seconds, demo, f"{run_id}-big-{round_number}")
+                for round_number in range(args.repeat)
+            ]
+        )
         report["capture_big_table_16"] = big
         print(f"  capture c=16 with {args.rows:,} leads: {big['rps']} req/s", flush=True)
 
@@ -358,6 +404,16 @@ def main() -> None:
     path = logs / f"{run_id}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nwritten: {path.relative_to(ROOT)}")
+
+
+def summarize_http(report: dict) -> None:
+    http_results = report["http"]
+    for clients in (1, 16, 64):
+        capture, floor = http_results["capture"][clients], http_results["floor"][clients]
+        print(
+            f"  c={clients:<3} capture {capture['rps']:7.0f}  floor {floor['rps']:7.0f}  "
+            f"ratio {capture['rps'] / floor['rps']:.2f}  capture p99 {capture['p99_ms']:.1f} ms"
+        )
 
 
 def summarize(report: dict) -> None:

@@ -7,7 +7,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -42,6 +44,16 @@ _MINIMUM_PIXEL = {
 }
 
 
+class JsonOnly(BaseContentNegotiation):
+    """The capture API answers JSON whatever Ringba's Accept header says."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class LeadCaptureView(APIView):
     """Accept a Ringba pixel by GET or POST; parameters in query, JSON or form body."""
 
@@ -49,6 +61,8 @@ class LeadCaptureView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LeadTokenThrottle]
     parser_classes: list = []  # the body is read by api.parsing, whatever its label
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnly
 
     def initial(self, request, *args, **kwargs):
         if request.method not in ("GET", "POST"):

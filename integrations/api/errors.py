@@ -3,6 +3,7 @@
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
@@ -45,6 +46,13 @@ def json_exception_handler(exc, context):
     """DRF exception handler: every error becomes the rejection body."""
     if isinstance(exc, Rejected):
         return Response(rejection_body(exc.errors), status=exc.status_code)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable: %s", exc)
+        return Response(
+            rejection_body(["server: database unavailable; nothing was stored, retry shortly"]),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # unexpected: handler500 answers (as JSON for /api/)

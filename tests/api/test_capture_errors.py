@@ -247,3 +247,15 @@ def test_field_names_that_are_not_token_names_are_ignored_with_a_warning(client,
         "First Name: ignored; field names use only a-z, 0-9 and _"
     ]
     assert Lead.objects.get().tokens["last_name"] == "Lee"
+
+
+def test_any_accept_header_gets_json(client, valid):
+    response = client.generic(
+        "POST",
+        CAPTURE_URL,
+        json.dumps(valid).encode(),
+        content_type="application/json",
+        HTTP_ACCEPT="text/html",
+    )
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json"

@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
@@ -33,6 +33,26 @@ def sweep_forever(interval: float, stop: threading.Event) -> None:
         except Exception:  # a database outage must not kill the sweeper; it retries
             logger.exception("sweeper pass failed; retrying in %s s", interval)
         stop.wait(interval)
+
+
+OUTAGE_RETRY_SECONDS = 2.0
+
+
+def run_through_outages(worker) -> None:
+    """Run the task worker; when the database goes away, wait and carry on.
+
+    django-tasks-db's loop re-raises database errors other than SQLite locks, which
+    would end the process on a PostgreSQL restart. A claimed task whose process
+    dies is not lost either way: its delivery stays due and the sweeper re-queues it.
+    """
+    while True:
+        try:
+            worker.run()
+            return
+        except (OperationalError, InterfaceError):
+            logger.exception("database unavailable; retrying in %s s", OUTAGE_RETRY_SECONDS)
+            connections.close_all()
+            time.sleep(OUTAGE_RETRY_SECONDS)
 
 
 class Command(BaseCommand):
@@ -89,6 +109,6 @@ class Command(BaseCommand):
         try:
             if not options["batch"]:
                 worker.configure_signals()
-            worker.run()
+            run_through_outages(worker)
         finally:
             stop.set()
