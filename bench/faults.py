@@ -14,6 +14,7 @@ receiver; writes bench/results/faults-<timestamp>.json.
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -29,12 +30,11 @@ from bench.run import (
     GUNICORN,
     PORT,
     RECEIVER_PORT,
+    RESULTS,
     ROOT,
-    VENV_BIN,
-    configure_env,
-    ensure_tools,
     http,
-    wait_for_server,
+    prepare_database,
+    start_gunicorn,
 )
 
 FAST_RETRIES = "1,1,2,2,4,8,8"
@@ -85,7 +85,7 @@ def deliveries_settled(call_uuids, timeout: float) -> bool:
 
 
 def start_worker(env, name: str) -> subprocess.Popen:
-    log = ROOT / "bench" / "results" / f"{name}.log"
+    log = RESULTS / f"{name}.log"
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_worker"],
         cwd=ROOT,
@@ -257,47 +257,17 @@ def worker_killed_mid_delivery(demo, env) -> dict:
 
 
 def main() -> None:
-    ensure_tools()
-    env = configure_env()
-    env.update(
+    os.environ.update(
         {
             "POSTBACK_RETRY_SCHEDULE": FAST_RETRIES,
             "POSTBACK_CONNECT_TIMEOUT": "1",
             "POSTBACK_READ_TIMEOUT": "5",
         }
     )
-    import os
-
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from integrations.demo import seed_demo
-
-    call_command("migrate", verbosity=0)
-    demo = seed_demo()
-    logs = ROOT / "bench" / "results"
-    logs.mkdir(parents=True, exist_ok=True)
-    web = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "portal.wsgi:application",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            *GUNICORN,
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=(logs / "faults-gunicorn.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    env, demo = prepare_database()
+    web = start_gunicorn(env, GUNICORN, "faults-gunicorn.log")
     report = {}
     try:
-        wait_for_server()
         for name, scenario in [
             ("receiver_down_and_back", receiver_down_and_back),
             ("postgres_restart", postgres_restart),
@@ -312,7 +282,7 @@ def main() -> None:
     print("\n| scenario | verdict |\n|---|---|")
     for name, result in report.items():
         print(f"| {name} | {'held' if result['holds'] else 'FAILED'} |")
-    path = logs / f"faults-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path = RESULTS / f"faults-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(report, indent=2))
     print(f"written: {path.relative_to(ROOT)}")
     if not all(result["holds"] for result in report.values()):

@@ -67,3 +67,22 @@ def ringba_trigger(ringba_template):
     from integrations.services.triggers import create_trigger_from_template
 
     return create_trigger_from_template(template=ringba_template)
+
+
+@pytest.fixture
+def base_pixel(ringba_setup):
+    """The minimum pixel for ``ringba_setup``'s offer and source, from +13125550101."""
+    return {
+        "lead_token": ringba_setup["offer"].lead_token,
+        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        "caller_id": "+13125550101",
+    }
+
+
+@pytest.fixture
+def postgres_only():
+    """Skip on SQLite: the test needs real concurrent connections or processes."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (real concurrent connections or processes)")

@@ -8,6 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from integrations.management.commands.run_demo import stop_processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,14 +63,7 @@ def start(*args: str, env: dict, log: Path) -> subprocess.Popen:
 
 
 def stop(*processes: subprocess.Popen) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_processes(processes)
 
 
 def wait_for_http(url: str, timeout: float = 30) -> None:

@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from integrations.models import Lead
@@ -13,15 +12,10 @@ from .pixels import post_json
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.postgres,
+    pytest.mark.usefixtures("postgres_only"),
 ]
 
 CONCURRENT = 24
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("real concurrent connections need PostgreSQL")
 
 
 def _fire_together(body: dict, count: int) -> list[int]:

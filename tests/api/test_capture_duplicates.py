@@ -11,12 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pixel(ringba_setup):
-    return {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
-        "caller_id": "+13125550101",
-    }
+def pixel(base_pixel):
+    return base_pixel
 
 
 def test_repeat_pixel_with_same_uuid_merges_into_one_lead(client, pixel):

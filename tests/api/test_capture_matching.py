@@ -14,14 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pixel(ringba_setup):
-    return {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
-        "caller_id": "+13125550101",
-        "ringba_call_uuid": "RGB-M1",
-        "first_name": "Ann",
-    }
+def pixel(base_pixel):
+    return {**base_pixel, "ringba_call_uuid": "RGB-M1", "first_name": "Ann"}
 
 
 def test_pixel_attaches_to_the_newest_unattached_call_of_the_caller(client, pixel, ringba_setup):

@@ -18,13 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pixel(ringba_setup):
-    return {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
-        "caller_id": "+13125550100",
-        "ringba_call_uuid": "RGB-HOSTILE",
-    }
+def pixel(base_pixel):
+    return {**base_pixel, "ringba_call_uuid": "RGB-HOSTILE"}
 
 
 @pytest.mark.parametrize(

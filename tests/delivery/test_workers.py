@@ -14,15 +14,10 @@ from tests.processes import process_env, start, stop
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.postgres,
+    pytest.mark.usefixtures("postgres_only"),
 ]
 
 DELIVERIES = 40
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("several worker processes need a shared PostgreSQL database")
 
 
 def _database_url() -> str:

@@ -15,6 +15,18 @@ from django.core.management.base import BaseCommand
 from ...demo import seed_demo
 
 
+def stop_processes(processes, timeout: float = 10) -> None:
+    """Ask every process to stop (SIGTERM), then kill any still running after ``timeout``."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo data and run web + worker + local Ringba receiver."
 
@@ -53,11 +65,4 @@ class Command(BaseCommand):
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_processes(processes)
