@@ -33,6 +33,7 @@ from bench.run import (
     RESULTS,
     ROOT,
     http,
+    pixel_and_call,
     prepare_database,
     start_gunicorn,
 )
@@ -42,22 +43,7 @@ FAST_RETRIES = "1,1,2,2,4,8,8"
 
 def convert(demo, caller: str, uuid: str) -> str:
     """Pixel, call and conversion over HTTP; return the call uuid."""
-    http(
-        "POST",
-        "/api/v1/leads/capture",
-        {
-            "lead_token": demo.offer.lead_token,
-            "traffic_source_id": str(demo.source.traffic_source_id),
-            "caller_id": caller,
-            "ringba_call_uuid": uuid,
-        },
-    )
-    call = http(
-        "POST",
-        "/api/v1/calls",
-        {"number": demo.numbers[0].number, "caller_id": caller},
-        token=demo.api_token,
-    )
+    call = pixel_and_call(demo, caller, uuid)
     http(
         "POST",
         f"/api/v1/calls/update_call/{call['call_uuid']}",

@@ -270,28 +270,33 @@ def fill_leads(demo, total: int) -> float:
     return time.monotonic() - started
 
 
+def pixel_and_call(demo, caller: str, ringba_call_uuid: str) -> dict:
+    """Post a Ringba pixel, then report the call from the same caller; return the call."""
+    http(
+        "POST",
+        "/api/v1/leads/capture",
+        {
+            "lead_token": demo.offer.lead_token,
+            "traffic_source_id": str(demo.source.traffic_source_id),
+            "caller_id": caller,
+            "ringba_call_uuid": ringba_call_uuid,
+        },
+    )
+    return http(
+        "POST",
+        "/api/v1/calls",
+        {"number": demo.numbers[0].number, "caller_id": caller},
+        token=demo.api_token,
+    )
+
+
 def postback_latency(demo, receiver, conversions: int) -> dict:
     """Conversion (update_call answered) → postback received, through the real worker."""
     samples = []
     for index in range(conversions):
         uuid = f"LAT-{time.time_ns()}-{index}"
         caller = f"+1415555{index:04d}"
-        http(
-            "POST",
-            "/api/v1/leads/capture",
-            {
-                "lead_token": demo.offer.lead_token,
-                "traffic_source_id": str(demo.source.traffic_source_id),
-                "caller_id": caller,
-                "ringba_call_uuid": uuid,
-            },
-        )
-        call = http(
-            "POST",
-            "/api/v1/calls",
-            {"number": demo.numbers[0].number, "caller_id": caller},
-            token=demo.api_token,
-        )
+        call = pixel_and_call(demo, caller, uuid)
         started = time.time()
         http(
             "POST",
