@@ -74,9 +74,7 @@ class CallUpdateSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField(required=False)
     duration = serializers.IntegerField(required=False, min_value=0, max_value=7 * 24 * 3600)
     buyer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
-    revenue = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, min_value=0, coerce_to_string=True
-    )
+    revenue = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     offer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
     payout = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     post_call_tokens = serializers.DictField(required=False)

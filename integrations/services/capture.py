@@ -254,6 +254,7 @@ def _missing_message(name: str, value, hint: str) -> str:
 
 
 def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
+    now = timezone.now()
     return Lead(
         offer_id=pixel.config.offer_id,
         traffic_source_id=pixel.traffic_source_pk,
@@ -266,13 +267,13 @@ def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
         content_type=raw.content_type[:200],
         source_ip=raw.source_ip,
         user_agent=raw.user_agent[:500],
-        received_at=timezone.now(),
-        updated_at=timezone.now(),
+        received_at=now,
+        updated_at=now,
     )
 
 
 def _after_insert(lead: Lead, pixel: _CleanPixel, call_id: int | None) -> CaptureResult:
-    call = _converted_check(call_id) if call_id else None
+    call = _load_attached_call(call_id) if call_id else None
     if Event.LEAD_CAPTURED in active_trigger_events():
         with transaction.atomic():
             events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
@@ -294,10 +295,10 @@ def attach_and_reevaluate(*, lead: Lead, window_seconds: int) -> Call | None:
         received_at=lead.received_at,
         window_seconds=window_seconds,
     )
-    return _converted_check(call_id) if call_id else None
+    return _load_attached_call(call_id) if call_id else None
 
 
-def _converted_check(call_id: int) -> Call:
+def _load_attached_call(call_id: int) -> Call:
     """Load a call a lead just attached to; re-run conversions it already went through.
 
     A conversion whose trigger was skipped for a token the lead supplies (e.g.

@@ -155,6 +155,8 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+    # Sweepers on several workers may queue the same delivery twice; that is harmless,
+    # because attempt_delivery's conditional claim lets only one task send it.
     ids = list(due)
     if not ids:
         return 0
