@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -98,9 +99,16 @@ def seed_demo() -> Demo:
         number=numbers[0], key=WEBHOOK_TOKEN_NAME, defaults={"value": NUMBER_WEBHOOK_TOKEN}
     )
     template = TriggerTemplate.objects.get(slug=RINGBA_TEMPLATE_SLUG)
-    trigger = EventTrigger.objects.filter(template=template, offer=None).order_by(
-        "pk"
-    ).first() or create_trigger_from_template(template=template)
+    trigger = EventTrigger.objects.filter(template=template, offer=None).order_by("pk").first()
+    if trigger is None:
+        try:
+            trigger = create_trigger_from_template(template=template)
+        except ValidationError as exc:
+            raise ImproperlyConfigured(
+                f"The demo's Ringba trigger would post to {settings.RINGBA_WEBHOOK_BASE_URL}, "
+                "which POSTBACK_ALLOWED_HOSTS does not allow: set both to the same host "
+                f"({'; '.join(exc.messages)})"
+            ) from exc
     CustomFieldMapping.objects.get_or_create(
         trigger=trigger,
         token_name=WEBHOOK_TOKEN_NAME,

@@ -51,3 +51,28 @@ def test_pixel_call_conversion_postback_over_http(stack):
     assert set(query) == {"call_id", "call_revenue", "sale_successful"}
     assert query["call_id"][0].startswith("SIM")
     assert query["call_revenue"] == ["12.50"] and query["sale_successful"] == ["true"]
+
+
+def test_simulate_call_refuses_to_talk_to_anything_but_a_local_receiver(tmp_path):
+    env = process_env(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    result = manage("simulate_call", "--receiver-url", "https://webhook.ringba.com", env=env)
+    assert result.returncode != 0
+    assert "not a local address" in result.stderr
+
+
+def test_simulate_call_says_when_the_portal_is_not_running(tmp_path):
+    env = process_env(
+        f"sqlite:///{tmp_path / 'x.sqlite3'}", RINGBA_WEBHOOK_BASE_URL="http://127.0.0.1:8025"
+    )
+    assert manage("migrate", env=env).returncode == 0
+    result = manage("simulate_call", "--base-url", f"http://127.0.0.1:{free_port()}", env=env)
+    assert result.returncode != 0
+    assert "is the portal running (make run)?" in result.stderr
+
+
+def test_seed_demo_explains_a_host_the_allow_list_refuses(tmp_path):
+    env = process_env(f"sqlite:///{tmp_path / 'x.sqlite3'}")  # allow-list: 127.0.0.1 only
+    assert manage("migrate", env=env).returncode == 0
+    result = manage("seed_demo", env=env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "POSTBACK_ALLOWED_HOSTS does not allow" in result.stderr

@@ -55,7 +55,7 @@ class Command(BaseCommand):
                 f"API docs: http://localhost:{port}/api/docs/\n"
                 f"Ringba stand-in: http://127.0.0.1:{receiver_port}\n"
                 f"Try the loop: .venv/bin/python manage.py simulate_call --base-url "
-                f"http://localhost:{port}\n"
+                f"http://localhost:{port} --receiver-url http://127.0.0.1:{receiver_port}\n"
             )
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -3,7 +3,8 @@
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from ...demo import ADMIN_USERNAME, seed_demo
 from ...partner_links import partner_url
@@ -16,7 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options):
-        demo = seed_demo()
+        try:
+            demo = seed_demo()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         facts = {
             "offer_id": demo.offer.pk,
             "lead_token": demo.offer.lead_token,

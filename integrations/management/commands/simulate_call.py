@@ -14,13 +14,16 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...demo import seed_demo
 from ...ringba import WEBHOOK_TOKEN_NAME
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _request(method: str, url: str, body: dict | None = None, token: str | None = None):
@@ -37,6 +40,10 @@ def _request(method: str, url: str, body: dict | None = None, token: str | None 
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+    except OSError as exc:
+        raise CommandError(
+            f"cannot reach {url} ({exc}); is the portal running (make run)?"
+        ) from None
 
 
 class Command(BaseCommand):
@@ -46,15 +53,23 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default=settings.PUBLIC_BASE_URL)
         parser.add_argument(
             "--receiver-url",
-            default=settings.RINGBA_WEBHOOK_BASE_URL,
-            help="The local Ringba stand-in (manage.py ringba_receiver).",
+            default="http://127.0.0.1:8025",
+            help="The local Ringba stand-in (manage.py ringba_receiver); loopback only.",
         )
         parser.add_argument("--payout", default="12.50")
         parser.add_argument("--timeout", type=float, default=15.0)
 
     def handle(self, *args, **options):
         base, receiver = options["base_url"].rstrip("/"), options["receiver_url"].rstrip("/")
-        demo = seed_demo()
+        if urlsplit(receiver).hostname not in LOOPBACK_HOSTS:
+            raise CommandError(
+                f"{receiver} is not a local address: simulate_call only talks to the local "
+                "Ringba stand-in (manage.py ringba_receiver), never to Ringba itself."
+            )
+        try:
+            demo = seed_demo()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         number = demo.numbers[0]
         webhook_token = number.extra_tokens.get(key=WEBHOOK_TOKEN_NAME).value
         ringba_call_uuid = "SIM" + secrets.token_hex(8).upper()
