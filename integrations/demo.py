@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
@@ -146,7 +146,3 @@ def _ensure_api_user() -> Token:
     user.user_permissions.add(permission)
     token, _ = Token.objects.get_or_create(user=user)
     return token
-
-
-def account_managers_group() -> Group:
-    return Group.objects.get(name="Account managers")

@@ -141,8 +141,3 @@ def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
         return quote(value, safe=_URL_SAFE)
 
     return RenderedUrl(url=TOKEN_PATTERN.sub(substitute, template), missing=tuple(missing))
-
-
-def tokens_in(template: str) -> list[str]:
-    """Return the token names a template refers to, in order of appearance."""
-    return [match.group(1) for match in TOKEN_PATTERN.finditer(template)]

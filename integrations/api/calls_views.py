@@ -2,7 +2,7 @@
 
 import re
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.response import Response
@@ -17,12 +17,11 @@ from .serializers import (
     CallSerializer,
     CallUpdateSerializer,
     DeliverySerializer,
-    RejectionSerializer,
+    rejection_responses,
 )
 
-_ERRORS = {
-    code: OpenApiResponse(RejectionSerializer, description=text)
-    for code, text in {
+_ERRORS = rejection_responses(
+    {
         400: "Malformed body (e.g. invalid JSON).",
         401: "No or bad credentials.",
         403: "User lacks integrations.use_calls_api.",
@@ -30,8 +29,8 @@ _ERRORS = {
         409: "call_uuid already belongs to a call on another number.",
         415: "Body in an unsupported format.",
         422: "Invalid field; the message names it.",
-    }.items()
-}
+    }
+)
 
 
 def _call_queryset():

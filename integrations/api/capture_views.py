@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -19,14 +18,13 @@ from .parsing import merge_params, parse_body, read_body, refuse_nul_characters
 from .serializers import (
     CaptureResponseSerializer,
     PixelSerializer,
-    RejectionSerializer,
     lead_summary,
+    rejection_responses,
 )
 from .throttles import LeadTokenThrottle
 
-_ERRORS = {
-    code: OpenApiResponse(RejectionSerializer, description=text)
-    for code, text in {
+_ERRORS = rejection_responses(
+    {
         400: "Malformed body (invalid JSON or UTF-8, nested too deep).",
         401: "lead_token missing or invalid (unknown or inactive offer).",
         409: "Duplicate rejected by the offer's duplicate policy.",
@@ -34,8 +32,8 @@ _ERRORS = {
         415: "Body in an unsupported format.",
         422: "A field is missing or invalid; each message names the field.",
         429: "Throttled (per lead token).",
-    }.items()
-}
+    }
+)
 _MINIMUM_PIXEL = {
     "lead_token": "<lead_token>",
     "traffic_source_id": "1234567",

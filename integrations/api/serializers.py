@@ -1,5 +1,6 @@
 """Serializers: the calls API's input and every API response shape."""
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from ..models import Call, Lead, PostbackAttempt, PostbackDelivery
@@ -29,6 +30,14 @@ class RejectionSerializer(serializers.Serializer):
     errors = serializers.ListField(
         child=serializers.CharField(), help_text='Each as "<field>: <message>".'
     )
+
+
+def rejection_responses(descriptions: dict[int, str]) -> dict:
+    """Return OpenAPI responses documenting each status code with the rejection body."""
+    return {
+        code: OpenApiResponse(RejectionSerializer, description=text)
+        for code, text in descriptions.items()
+    }
 
 
 class PixelSerializer(serializers.Serializer):

@@ -62,7 +62,7 @@ def _query_count(django_assert_max_num_queries, client, url, limit):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_changelists_load_with_queries_independent_of_row_count(
-    manager_client, ringba_template, model, django_assert_max_num_queries
+    manager_client, ringba_template, model
 ):
     url = reverse(f"admin:integrations_{model}_changelist")
     _populate(2, ringba_template)

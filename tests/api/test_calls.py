@@ -118,11 +118,10 @@ def test_missing_fields_are_422_naming_each(calls_client, db):
 
 
 def test_a_new_call_takes_the_newest_unattached_lead_of_its_caller(
-    client, calls_client, ringba_setup
+    base_pixel, client, calls_client, ringba_setup
 ):
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550100",
         "first_name": "Ann",
     }
@@ -186,15 +185,14 @@ def test_post_call_tokens_merge_into_the_call(calls_client, ringba_setup):
 
 
 def test_done_when_scenario_from_the_issue(
-    client, calls_client, ringba_setup, ringba_trigger, settings
+    base_pixel, client, calls_client, ringba_setup, ringba_trigger, settings
 ):
     """Pixel, then the call, then update_call → exactly one pending delivery, visible."""
     factories.NumberTokenFactory(number=ringba_setup["number"], value="demo-token")
     post_json(
         client,
         {
-            "lead_token": ringba_setup["offer"].lead_token,
-            "traffic_source_id": ringba_setup["source"].traffic_source_id,
+            **base_pixel,
             "caller_id": "+13125550100",
             "ringba_call_uuid": "RGB-DONE",
         },

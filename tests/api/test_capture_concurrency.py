@@ -42,10 +42,9 @@ def _fire_together(body: dict, count: int) -> list[int]:
     return statuses
 
 
-def test_simultaneous_identical_pixels_make_one_lead(ringba_setup):
+def test_simultaneous_identical_pixels_make_one_lead(base_pixel, ringba_setup):
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550101",
         "ringba_call_uuid": "RGB-RACE",
         "first_name": "Ann",

@@ -12,10 +12,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
-def warm_pixel(client, ringba_setup):
+def warm_pixel(base_pixel, client, ringba_setup):
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550101",
         "ringba_call_uuid": "RGB-WARM",
     }
@@ -46,10 +45,11 @@ def test_new_pixel_that_attaches_to_a_call_costs_three(
     assert response.json()["lead"]["call_uuid"] is not None
 
 
-def test_cold_cache_adds_only_the_offer_lookup(client, ringba_setup, django_assert_max_num_queries):
+def test_cold_cache_adds_only_the_offer_lookup(
+    base_pixel, client, ringba_setup, django_assert_max_num_queries
+):
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550101",
     }
     with django_assert_max_num_queries(6):  # offer + sources + contact fields + trigger events

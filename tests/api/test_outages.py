@@ -11,10 +11,9 @@ from .pixels import post_json
 pytestmark = pytest.mark.django_db
 
 
-def test_capture_answers_503_when_the_database_is_down(client, ringba_setup):
+def test_capture_answers_503_when_the_database_is_down(base_pixel, client, ringba_setup):
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550100",
     }
     with mock.patch(

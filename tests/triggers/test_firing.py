@@ -189,7 +189,9 @@ def test_the_database_allows_one_delivery_per_trigger_call_and_event(wired):
     )  # tests are not the real delivery
 
 
-def test_late_pixel_re_evaluates_a_skipped_conversion_once(client, ringba_setup, ringba_trigger):
+def test_late_pixel_re_evaluates_a_skipped_conversion_once(
+    base_pixel, client, ringba_setup, ringba_trigger
+):
     factories.MappingFactory(
         trigger=ringba_trigger, traffic_source=ringba_setup["source"], value="TOKEN"
     )
@@ -201,8 +203,7 @@ def test_late_pixel_re_evaluates_a_skipped_conversion_once(client, ringba_setup,
     assert skipped.status == DeliveryStatus.SKIPPED
 
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550123",
         "ringba_call_uuid": "RGB-LATE",
     }
@@ -236,15 +237,14 @@ def test_call_started_and_ended_triggers_fire(ringba_setup):
     }
 
 
-def test_lead_captured_triggers_fire_for_new_leads(client, ringba_setup):
+def test_lead_captured_triggers_fire_for_new_leads(base_pixel, client, ringba_setup):
     trigger = factories.TriggerFactory(
         event=Event.LEAD_CAPTURED,
         conditions=[],
         url_template="https://webhook.ringba.com/lead?caller=[caller_id]&name=[first_name]{none}",
     )
     body = {
-        "lead_token": ringba_setup["offer"].lead_token,
-        "traffic_source_id": ringba_setup["source"].traffic_source_id,
+        **base_pixel,
         "caller_id": "+13125550123",
         "ringba_call_uuid": "RGB-LC",
         "first_name": "Jo",

@@ -79,7 +79,7 @@ def test_skipped_with_reason_when_ringba_call_uuid_is_empty(ringba_setup, ringba
 
 
 def test_a_pixel_cannot_supply_the_webhook_token_or_the_payout(
-    client, ringba_setup, ringba_trigger
+    base_pixel, client, ringba_setup, ringba_trigger
 ):
     from tests.api.pixels import post_json
 
@@ -87,8 +87,7 @@ def test_a_pixel_cannot_supply_the_webhook_token_or_the_payout(
     post_json(
         client,
         {
-            "lead_token": ringba_setup["offer"].lead_token,
-            "traffic_source_id": ringba_setup["source"].traffic_source_id,
+            **base_pixel,
             "caller_id": "+13125550101",
             "ringba_call_uuid": "RGB-45",
             "ringba_webhook_token": "attacker",
