@@ -83,35 +83,42 @@ def call_context(call, *, mapping_tokens: dict[str, str] | None = None) -> dict[
     ``mapping_tokens`` are the trigger's custom field mappings already filtered to
     the call's traffic source. Empty values never hide a lower layer's value.
     """
-    layers = [
-        call.lead.tokens if call.lead_id else {},
-        call.post_call_tokens or {},
-        mapping_tokens or {},
-        {token.key: token.value for token in call.number.extra_tokens.all()},
-        system_tokens(call),
-    ]
+    return _layered(
+        [
+            call.lead.tokens if call.lead_id else {},
+            call.post_call_tokens or {},
+            mapping_tokens or {},
+            {token.key: token.value for token in call.number.extra_tokens.all()},
+            system_tokens(call),
+        ]
+    )
+
+
+def lead_context(lead, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """Return the tokens of a lead that has no call yet (for lead_captured triggers).
+
+    The same precedence as a call's, highest first: what we compute from the lead,
+    the trigger's field mappings for its traffic source, then the pixel's fields.
+    """
+    computed = {
+        "caller_id": lead.caller_id,
+        "caller_id_short": national_digits(lead.caller_id),
+        "offer_id": str(lead.offer_id),
+        "offer_name": lead.offer.name,
+        "traffic_source_id": str(lead.traffic_source.traffic_source_id),
+        "traffic_source_name": lead.traffic_source.name,
+    }
+    return _layered([lead.tokens or {}, mapping_tokens or {}, computed])
+
+
+def _layered(layers: list[dict]) -> dict[str, str]:
+    """Merge token layers, lowest first; an empty value never hides a lower one."""
     context: dict[str, str] = {}
     for layer in layers:
         for key, value in layer.items():
             text = _format_value(value)
             if text != "" or key not in context:
                 context[key] = text
-    return context
-
-
-def lead_context(lead) -> dict[str, str]:
-    """Return the tokens of a lead that has no call yet (for lead_captured triggers)."""
-    context = {key: _format_value(value) for key, value in (lead.tokens or {}).items()}
-    context.update(
-        {
-            "caller_id": lead.caller_id,
-            "caller_id_short": national_digits(lead.caller_id),
-            "offer_id": str(lead.offer_id),
-            "offer_name": lead.offer.name,
-            "traffic_source_id": str(lead.traffic_source.traffic_source_id),
-            "traffic_source_name": lead.traffic_source.name,
-        }
-    )
     return context
 
 

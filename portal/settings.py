@@ -73,9 +73,16 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app and the worker read while the other writes; the timeout
-    # makes a writer wait for the lock instead of failing at once.
+    # makes a writer wait for the lock instead of failing at once. IMMEDIATE takes
+    # the write lock at BEGIN: a deferred transaction that reads and then writes
+    # cannot wait for it (SQLite answers "database is locked" at once), and it is
+    # what serialises lead/call matching on SQLite (services/matching.py).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -193,6 +200,11 @@ POSTBACK_CONNECT_TIMEOUT = env.float("POSTBACK_CONNECT_TIMEOUT", default=3.0)
 POSTBACK_READ_TIMEOUT = env.float("POSTBACK_READ_TIMEOUT", default=10.0)
 POSTBACK_MAX_RETRY_AFTER = env.int("POSTBACK_MAX_RETRY_AFTER", default=3600)
 POSTBACK_SWEEP_INTERVAL = env.float("POSTBACK_SWEEP_INTERVAL", default=2.0)
+# A pixel never attaches to a call that ended or converted longer ago than this
+# before the pixel arrived: that is a repeat caller's old call (SPEC §4.4).
+MATCH_ENDED_TOLERANCE_SECONDS = env.int("MATCH_ENDED_TOLERANCE_SECONDS", default=120)
+# The worker's reconciler looks this far back for leads and calls left apart.
+MATCH_RECONCILE_LOOKBACK_SECONDS = env.int("MATCH_RECONCILE_LOOKBACK_SECONDS", default=3600)
 CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
 CAPTURE_OFFER_CACHE_SECONDS = env.int("CAPTURE_OFFER_CACHE_SECONDS", default=5)

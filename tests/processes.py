@@ -19,6 +19,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def current_database_url() -> str:
+    """The URL of the database the current test uses (PostgreSQL only)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
 def process_env(database_url: str, **extra: str) -> dict:
     """Environment of a real deployment pointed at ``database_url`` and local receivers."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
@@ -64,6 +75,29 @@ def start(*args: str, env: dict, log: Path) -> subprocess.Popen:
 
 def stop(*processes: subprocess.Popen) -> None:
     stop_processes(processes)
+
+
+def start_gunicorn(port: int, *, env: dict, log: Path, workers: int = 4) -> subprocess.Popen:
+    """Start the production web server with several worker processes (real parallelism)."""
+    handle = log.open("w")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_for_http(url: str, timeout: float = 30) -> None:

@@ -17,7 +17,7 @@ from .. import events
 from ..models import Call, Event, Number
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
-from .matching import attach_call_to_lead
+from .matching import lock_caller, match_call
 
 CENTS = Decimal("0.01")
 
@@ -106,10 +106,11 @@ def record_call(
         call.call_uuid = call_uuid
     try:
         with transaction.atomic():
+            # Lock before inserting: a pixel matching at this instant either commits
+            # first (and match_call sees its lead) or waits and then sees this call.
+            lock_caller(offer_id=call.offer_id, caller_id=call.caller_id)
             call.save(force_insert=True)
-            attach_call_to_lead(
-                call=call, window_seconds=tracking_number.offer.match_window_seconds
-            )
+            match_call(call, window_seconds=tracking_number.offer.match_window_seconds)
             _emit(call, Event.CALL_STARTED)
     except IntegrityError:  # the same call_uuid raced in
         return Call.objects.get(call_uuid=call_uuid), False

@@ -1,17 +1,21 @@
 """Capture a Ringba pixel as a lead (SPEC §4): validate, dedupe, store, match, fire.
 
 The hot path of the product. With the offer configuration cached, an accepted
-new pixel costs one INSERT and one matching UPDATE (plus one SELECT when it does
-attach to a call). Repeats and duplicate policies take slower, locked paths.
+new pixel on PostgreSQL costs one statement that inserts the lead and matches it
+under the (offer, caller) lock (``lead_store``); when it attaches, one more SELECT
+loads the call for the answer. Repeats, duplicate policies, lead triggers and
+SQLite take slower paths inside one transaction.
 """
 
 import json
+import logging
 import math
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import events
@@ -22,9 +26,10 @@ from ..phones import InvalidPhoneNumber, normalize_phone
 from ..ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
 from ..tokens import RESERVED_LEAD_TOKENS
 from ..validators import TOKEN_NAME_PATTERN
-from .firing import fire_call_event
 from .lead_store import insert_lead
-from .matching import attach_lead_to_call
+from .matching import match_lead
+
+logger = logging.getLogger(__name__)
 
 CONSUMED_FIELDS = {
     "lead_token",
@@ -90,10 +95,8 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
     config = pixel.config
     if pixel.ringba_call_uuid is None and config.duplicate_policy != DuplicatePolicy.ALLOW:
         return _capture_with_policy(pixel, raw)
-
-    lead = _new_lead(pixel, raw)
     try:
-        call_id = insert_lead(lead, window_seconds=config.match_window_seconds)
+        return _store_new(pixel, raw)
     except IntegrityError:
         if pixel.ringba_call_uuid is None:
             raise
@@ -101,10 +104,72 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
             offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid
         )
         return _merge(existing.pk, pixel)
-    return _after_insert(lead, pixel, call_id)
+
+
+def _store_new(pixel: "_CleanPixel", raw: RawRequest) -> CaptureResult:
+    """Insert the lead, match it to its call and fire ``lead_captured``.
+
+    The common case on PostgreSQL is one autocommitted statement (``lead_store``).
+    Anything more — firing lead triggers, matching on SQLite — happens in the
+    lead's own transaction, so it commits with the lead or not at all.
+    """
+    lead = _new_lead(pixel, raw)
+    window = pixel.config.match_window_seconds
+    fires = Event.LEAD_CAPTURED in active_trigger_events()
+    # Inside a caller's transaction (the duplicate policy's) everything joins it.
+    one_statement = (
+        connection.vendor == "postgresql" and not fires and not connection.in_atomic_block
+    )
+    with nullcontext() if one_statement else transaction.atomic():
+        stored = insert_lead(lead, window_seconds=window)
+        call = _attached_call(stored.call_id) if stored.call_id else None
+        if not stored.matched and not one_statement:
+            call = match_lead(lead, window_seconds=window)
+        if fires:
+            events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
+    if not stored.matched and one_statement:
+        call = _match_after_commit(lead, window_seconds=window)
+    return CaptureResult(
+        lead=lead,
+        created=True,
+        call=call,
+        warnings=pixel.warnings,
+        traffic_source_id=pixel.traffic_source_public_id,
+    )
+
+
+def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
+    """Attach a stored lead to an already-converted call; never undo the stored lead.
+
+    The lead is committed, so a failure here must not answer "nothing was stored":
+    it is logged, and the worker's reconciler attaches the pair within seconds.
+    """
+    try:
+        return match_lead(lead, window_seconds=window_seconds)
+    except DatabaseError:
+        logger.exception("lead %s stored; matching deferred to the reconciler", lead.pk)
+        return None
+
+
+def _fold_consumed_names(params: dict) -> dict:
+    """Return ``params`` with the consumed field names in lower case.
+
+    Ringba's pixel body is typed by hand, so ``Ringba_Call_UUID`` must still be the
+    idempotency key and ``LEAD_TOKEN`` must never be stored as a token. Where both
+    spellings are sent, the exact lower-case one wins.
+    """
+    folded, consumed = {}, {}
+    for key, value in params.items():
+        name = str(key).strip().lower()
+        if name not in CONSUMED_FIELDS:
+            folded[key] = value
+        elif key == name or name not in consumed:
+            consumed[name] = value
+    return {**folded, **consumed}
 
 
 def _clean(params: dict) -> _CleanPixel:
+    params = _fold_consumed_names(params)
     lead_token = params.get("lead_token") or params.get("offer_lead_token")
     if not isinstance(lead_token, str) or not lead_token.strip():
         raise CaptureRejected(
@@ -272,63 +337,8 @@ def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
     )
 
 
-def _after_insert(lead: Lead, pixel: _CleanPixel, call_id: int | None) -> CaptureResult:
-    call = _load_attached_call(call_id) if call_id else None
-    if Event.LEAD_CAPTURED in active_trigger_events():
-        with transaction.atomic():
-            events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
-    return CaptureResult(
-        lead=lead,
-        created=True,
-        call=call,
-        warnings=pixel.warnings,
-        traffic_source_id=pixel.traffic_source_public_id,
-    )
-
-
-def attach_and_reevaluate(*, lead: Lead, window_seconds: int) -> Call | None:
-    """Attach an existing lead to its call and return the call (or None)."""
-    call_id = attach_lead_to_call(
-        lead_id=lead.pk,
-        offer_id=lead.offer_id,
-        caller_id=lead.caller_id,
-        received_at=lead.received_at,
-        window_seconds=window_seconds,
-    )
-    return _load_attached_call(call_id) if call_id else None
-
-
-def _load_attached_call(call_id: int) -> Call:
-    """Load a call a lead just attached to; re-run conversions it already went through.
-
-    A conversion whose trigger was skipped for a token the lead supplies (e.g.
-    ``ringba_call_uuid``) gets its delivery evaluated again — still at most one.
-    """
-    call = Call.objects.select_related("number", "offer", "traffic_source", "lead").get(pk=call_id)
-    reevaluate_conversions(call=call)
-    return call
-
-
-def reevaluate_conversions(*, call: Call) -> None:
-    """Fire the conversion events ``call`` has already had (skipped ones get re-planned)."""
-    done = [
-        event
-        for event, happened in (
-            (Event.CALL_OFFER_CONVERTED, call.offer_converted),
-            (Event.CALL_BUYER_CONVERTED, call.buyer_converted),
-        )
-        if happened
-    ]
-    if not done:
-        return
-    with transaction.atomic():
-        locked = (
-            Call.objects.select_for_update(of=("self",))
-            .select_related("number", "offer", "traffic_source", "lead")
-            .get(pk=call.pk)
-        )
-        for event in done:
-            fire_call_event(call=locked, event=event)
+def _attached_call(call_id: int) -> Call:
+    return Call.objects.select_related("number", "offer", "traffic_source", "lead").get(pk=call_id)
 
 
 def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
@@ -341,7 +351,7 @@ def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
         lead.save(update_fields=["tokens", "warnings", "updated_at"])
     call = Call.objects.filter(lead_id=lead.pk).first()
     if call is None:
-        call = attach_and_reevaluate(lead=lead, window_seconds=pixel.config.match_window_seconds)
+        call = match_lead(lead, window_seconds=pixel.config.match_window_seconds)
     source_id = (
         lead.traffic_source.traffic_source_id
         if lead.traffic_source_id != pixel.traffic_source_pk
@@ -380,11 +390,8 @@ def _capture_with_policy(pixel: _CleanPixel, raw: RawRequest) -> CaptureResult:
                 ],
             )
         if previous is None:
-            lead = _new_lead(pixel, raw)
-            call_id = insert_lead(lead, window_seconds=config.match_window_seconds)
-    if previous is not None:
-        return _merge(previous, pixel)
-    return _after_insert(lead, pixel, call_id)
+            return _store_new(pixel, raw)
+    return _merge(previous, pixel)
 
 
 def _reload(lead_pk: int) -> Lead:

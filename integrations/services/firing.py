@@ -121,7 +121,7 @@ def fire_lead_event(*, lead) -> list[PostbackDelivery]:
         event=Event.LEAD_CAPTURED, offer_id=lead.offer_id, traffic_source_id=lead.traffic_source_id
     )
     for trigger in triggers:
-        context = {**mapping_tokens(trigger), **lead_context(lead)}
+        context = lead_context(lead, mapping_tokens=mapping_tokens(trigger))
         plan = plan_delivery(trigger=trigger, context=context)
         delivery = _insert_once(
             trigger=trigger, event=Event.LEAD_CAPTURED, call=None, lead=lead, plan=plan

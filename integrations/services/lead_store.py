@@ -1,73 +1,78 @@
-"""Store a new lead and attach it to its call, in one round trip on PostgreSQL.
+"""Store a new lead and attach it to its call: one round trip on PostgreSQL.
 
-Every accepted pixel inserts a lead and then looks for the newest lead-less call
-of the same caller (SPEC §4.4). On PostgreSQL both happen in one statement (a
-data-modifying CTE), which halves the database round trips of the capture hot
-path; on SQLite they are two statements. Columns and values come from the
-model's own field metadata, exactly as the ORM would send them.
+Every accepted pixel inserts a lead and then looks for its call (SPEC §4.4). On
+PostgreSQL both happen in one statement: a data-modifying CTE inserts the lead and
+hands its id to ``integrations_match_new_lead`` (migration 0005), which takes the
+(offer, caller) advisory lock and only then looks for the call. A VOLATILE
+function's queries each take a fresh snapshot in READ COMMITTED, so a call
+committed while the function waited for the lock is seen. The function applies
+the rules of ``matching.candidate_call_for_lead`` and attaches, except to a call
+that has already converted: that one is left to ``matching.match_lead``, which
+attaches and re-announces the conversion in one transaction.
+
+On SQLite the caller runs ``matching.match_lead`` in the same IMMEDIATE
+transaction instead. Columns and values come from the model's own field
+metadata, exactly as the ORM would send them.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import connection
 
-from ..db import savepoint_if_nested
 from ..models import Lead
-from .matching import CANDIDATE_CALL_SQL, attach_lead_to_call, match_params
 
-# "lead_id IS NULL" on the UPDATE makes a concurrent attach from the call side a
-# no-op. The INSERT raises IntegrityError for a repeated ringba_call_uuid, and then
-# nothing of the statement is applied.
-_INSERT_AND_ATTACH = """
+_INSERT_AND_MATCH = """
 WITH new_lead AS (
     INSERT INTO integrations_lead ({columns}) VALUES ({placeholders}) RETURNING id
-), attached AS (
-    UPDATE integrations_call SET lead_id = (SELECT id FROM new_lead), updated_at = %s
-    WHERE id = ({candidate}) AND lead_id IS NULL
-    RETURNING id
 )
-SELECT (SELECT id FROM new_lead), (SELECT id FROM attached)
+SELECT new_lead.id, matched.attached_call, matched.converted_call
+FROM new_lead, integrations_match_new_lead(new_lead.id, %s, %s, %s, %s, %s, %s) AS matched
 """
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    """What happened to a newly inserted lead's match."""
+
+    call_id: int | None = None  # the call it attached to in the same statement
+    matched: bool = False  # False: run matching.match_lead to find (or re-check) its call
 
 
 @lru_cache(maxsize=1)
 def _postgres_statement():
     fields = [field for field in Lead._meta.concrete_fields if not field.primary_key]
-    sql = _INSERT_AND_ATTACH.format(
+    sql = _INSERT_AND_MATCH.format(
         columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
         placeholders=", ".join(["%s"] * len(fields)),
-        candidate=CANDIDATE_CALL_SQL,
     )
     return fields, sql
 
 
-def insert_lead(lead: Lead, *, window_seconds: int) -> int | None:
-    """Insert ``lead`` (setting its pk) and attach it to its call; return the call id.
+def insert_lead(lead: Lead, *, window_seconds: int) -> StoredLead:
+    """Insert ``lead`` (setting its pk) and, on PostgreSQL, attach it to its call.
 
-    Returns None when no lead-less call of the caller is within the window.
-    Raises IntegrityError when the offer already has this ringba_call_uuid.
+    Raises IntegrityError when the offer already has this ringba_call_uuid; then
+    nothing of the statement is applied. Inside a transaction the error leaves it
+    unusable: callers let it propagate out of their ``atomic`` block.
     """
-    match = match_params(
-        offer_id=lead.offer_id,
-        caller_id=lead.caller_id,
-        received_at=lead.received_at,
-        window_seconds=window_seconds,
-    )
     if connection.vendor != "postgresql":
-        with savepoint_if_nested():
-            lead.save(force_insert=True)
-        return attach_lead_to_call(
-            lead_id=lead.pk,
-            offer_id=lead.offer_id,
-            caller_id=lead.caller_id,
-            received_at=lead.received_at,
-            window_seconds=window_seconds,
-        )
+        lead.save(force_insert=True)
+        return StoredLead()
 
     fields, sql = _postgres_statement()
     values = [field.get_db_prep_save(field.pre_save(lead, True), connection) for field in fields]
-    with savepoint_if_nested(), connection.cursor() as cursor:
-        cursor.execute(sql, [*values, lead.updated_at, *match])
-        lead.pk, call_id = cursor.fetchone()
+    match = [
+        lead.offer_id,
+        lead.traffic_source_id,
+        lead.caller_id,
+        lead.received_at,
+        window_seconds,
+        settings.MATCH_ENDED_TOLERANCE_SECONDS,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *match])
+        lead.pk, call_id, converted_call_id = cursor.fetchone()
     lead._state.adding, lead._state.db = False, connection.alias
-    return call_id
+    return StoredLead(call_id=call_id, matched=converted_call_id is None)

@@ -1,93 +1,195 @@
 """Lead ↔ call matching, in both directions (SPEC §4.4).
 
-The pixel fires at connect time, so it may arrive just before or just after the
-call is recorded. Whichever comes second attaches to the newest unattached
-partner from the same caller on the same offer within the offer's match window.
-Attachment is one conditional UPDATE guarded by the one-to-one constraint, so
-two racing requests can never attach the same lead or the same call twice.
+The pixel fires at connect time, so it may arrive just before, just after or at
+the same instant as the call is recorded. Two transactions that each insert one
+side and look for the other cannot see each other's uncommitted rows, so both
+paths first take a lock on (offer, caller): ``pg_advisory_xact_lock`` on
+PostgreSQL; on SQLite every transaction begins IMMEDIATE (settings), which
+serialises writers. Whichever side takes the lock second sees the first side's
+committed row. The capture hot path does the same inside one database function
+(``lead_store``); the reconciler (``reconcile_unmatched``) repairs anything that
+still slipped through, e.g. a process killed between two statements.
+
+Candidate rules, whatever the timing:
+- same offer, same caller, same traffic source (a call on a number assigned to
+  another partner is never a candidate), neither side attached yet;
+- within the offer's match window, nearest in time wins;
+- for a new pixel, a call that ended, or converted, more than
+  MATCH_ENDED_TOLERANCE_SECONDS before the pixel arrived is a repeat caller's
+  old call, not this pixel's: it is not a candidate.
 """
 
+import logging
 from datetime import timedelta
 
-from django.db import IntegrityError, connection
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from .. import events
 from ..db import savepoint_if_nested
-from ..models import Call, Lead
+from ..models import Call, Event, Lead
 
-# The capture hot path matches every pixel. Building the equivalent ORM query (six
-# filters and a subquery) cost more Python time than the database spent on it, so
-# matching is fixed, parameterised SQL, portable to SQLite (3.35+) and PostgreSQL.
-# Parameters: offer_id, caller_id, window start, window end.
-CANDIDATE_CALL_SQL = """
-    SELECT id FROM integrations_call
-    WHERE offer_id = %s AND caller_id = %s AND lead_id IS NULL
-      AND started_at >= %s AND started_at <= %s
-    ORDER BY started_at DESC, id DESC
-    LIMIT 1
-"""
-# The outer "lead_id IS NULL" makes a race with another attach a no-op (PostgreSQL
-# re-checks it after taking the row lock). Parameters: lead_id, now, then the above.
-ATTACH_LEAD_SQL = f"""
-UPDATE integrations_call SET lead_id = %s, updated_at = %s
-WHERE id = ({CANDIDATE_CALL_SQL}) AND lead_id IS NULL
-RETURNING id
-"""  # noqa: S608 (composed of constants only; every value is a parameter)
+logger = logging.getLogger(__name__)
+
+# Advisory-lock namespace (the first key) for lead matching; the second key is
+# hashtext('<offer_id>:<caller_id>'). The database function in migration 0005
+# builds the same key, so both paths queue on the same lock.
+MATCH_LOCK_NAMESPACE = 4401
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+# How many nearest-first candidates to consider; one caller has few calls in a window.
+_CANDIDATES = 20
 
 
-def match_params(*, offer_id: int, caller_id: str, received_at, window_seconds: int) -> list:
-    """Return the parameters of CANDIDATE_CALL_SQL for a lead."""
+def tolerance() -> timedelta:
+    return timedelta(seconds=settings.MATCH_ENDED_TOLERANCE_SECONDS)
+
+
+def lock_caller(*, offer_id: int, caller_id: str) -> None:
+    """Serialise matching for one (offer, caller) until the transaction ends.
+
+    Must run inside a transaction. On SQLite the IMMEDIATE transaction already
+    holds the database's write lock, so there is nothing more to take.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(LOCK_SQL, [MATCH_LOCK_NAMESPACE, f"{offer_id}:{caller_id}"])
+
+
+def _nearest(rows, moment, attribute: str):
+    return min(rows, key=lambda row: (abs(getattr(row, attribute) - moment), -row.pk), default=None)
+
+
+def candidate_call_for_lead(lead: Lead, *, window_seconds: int) -> Call | None:
+    """Return the call ``lead`` should attach to under the rules above, or None."""
     window = timedelta(seconds=window_seconds)
-    return [offer_id, caller_id, received_at - window, received_at + window]
-
-
-def attach_lead_to_call(
-    *, lead_id: int, offer_id: int, caller_id: str, received_at, window_seconds: int
-) -> int | None:
-    """Attach the lead to the newest lead-less call of its caller; return the call id."""
-    params = [
-        lead_id,
-        timezone.now(),
-        *match_params(
-            offer_id=offer_id,
-            caller_id=caller_id,
-            received_at=received_at,
-            window_seconds=window_seconds,
-        ),
-    ]
-    try:
-        with savepoint_if_nested(), connection.cursor() as cursor:
-            cursor.execute(ATTACH_LEAD_SQL, params)
-            row = cursor.fetchone()
-    except IntegrityError:  # the lead was attached to another call meanwhile
-        return None
-    return row[0] if row else None
-
-
-def attach_call_to_lead(*, call: Call, window_seconds: int) -> Lead | None:
-    """Attach the newest unattached lead of the call's caller to ``call``; return it."""
-    window = timedelta(seconds=window_seconds)
-    candidate = (
-        Lead.objects.filter(
-            offer_id=call.offer_id,
-            caller_id=call.caller_id,
-            received_at__gte=call.started_at - window,
-            received_at__lte=call.started_at + window,
-            call__isnull=True,
+    too_old = lead.received_at - tolerance()
+    calls = (
+        Call.objects.filter(
+            offer_id=lead.offer_id,
+            caller_id=lead.caller_id,
+            traffic_source_id=lead.traffic_source_id,
+            lead__isnull=True,
+            started_at__gte=lead.received_at - window,
+            started_at__lte=lead.received_at + window,
         )
-        .order_by("-received_at", "-pk")
-        .first()
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=too_old))
+        .filter(Q(offer_converted=False) | Q(offer_converted_at__gte=too_old))
+        .filter(Q(buyer_converted=False) | Q(buyer_converted_at__gte=too_old))
+        .order_by("-started_at", "-pk")[:_CANDIDATES]
     )
-    if candidate is None or not _set_lead(Call.objects.filter(pk=call.pk), candidate.pk):
-        return None
-    call.lead = candidate
-    return candidate
+    return _nearest(list(calls), lead.received_at, "started_at")
 
 
-def _set_lead(calls, lead_id: int) -> bool:
-    """Set ``lead_id`` on the first lead-less call of ``calls``; False if none or taken."""
+def candidate_lead_for_call(call: Call, *, window_seconds: int) -> Lead | None:
+    """Return the unattached lead ``call`` should take, nearest in time, or None."""
+    window = timedelta(seconds=window_seconds)
+    leads = Lead.objects.filter(
+        offer_id=call.offer_id,
+        caller_id=call.caller_id,
+        traffic_source_id=call.traffic_source_id,
+        call__isnull=True,
+        received_at__gte=call.started_at - window,
+        received_at__lte=call.started_at + window,
+    ).order_by("-received_at", "-pk")[:_CANDIDATES]
+    return _nearest(list(leads), call.started_at, "received_at")
+
+
+def _attach(*, call_id: int, lead_id: int) -> bool:
+    """Set the call's lead if both are still free; False if either was taken meanwhile."""
     try:
         with savepoint_if_nested():
-            return bool(calls.filter(lead__isnull=True).update(lead_id=lead_id))
+            return bool(
+                Call.objects.filter(pk=call_id, lead__isnull=True).update(
+                    lead_id=lead_id, updated_at=timezone.now()
+                )
+            )
     except IntegrityError:  # the lead was attached to another call meanwhile
         return False
+
+
+def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
+    """Attach ``lead`` to its call and announce the call's past conversions again.
+
+    Runs in one transaction under the (offer, caller) lock, so the attachment and
+    the re-evaluation of a conversion that was skipped for want of the lead's
+    tokens (``ringba_call_uuid``) commit together or not at all. Returns the call,
+    or None when there is no candidate.
+    """
+    # No savepoint when nested: every caller lets an error end its whole transaction.
+    with transaction.atomic(savepoint=False):
+        lock_caller(offer_id=lead.offer_id, caller_id=lead.caller_id)
+        call = candidate_call_for_lead(lead, window_seconds=window_seconds)
+        if call is None or not _attach(call_id=call.pk, lead_id=lead.pk):
+            return None
+        if call.offer_converted or call.buyer_converted:
+            call = (
+                Call.objects.select_for_update(of=("self",))
+                .select_related("number", "offer", "traffic_source", "lead")
+                .get(pk=call.pk)
+            )
+            announce_past_conversions(call)
+        else:
+            call.lead = lead
+    return call
+
+
+def announce_past_conversions(call: Call) -> None:
+    """Emit the conversion events ``call`` has had; firing re-plans skipped deliveries.
+
+    Firing writes at most one delivery per (trigger, call, event), so announcing
+    again can only turn a skipped delivery into a due one, never add a second.
+    """
+    for event, happened in (
+        (Event.CALL_OFFER_CONVERTED, call.offer_converted),
+        (Event.CALL_BUYER_CONVERTED, call.buyer_converted),
+    ):
+        if happened:
+            events.call_event.send(sender=Call, call=call, event=event)
+
+
+def match_call(call: Call, *, window_seconds: int) -> Lead | None:
+    """Attach the nearest unattached lead to a new ``call``; return it, or None.
+
+    Call inside the transaction that inserts the call, after ``lock_caller``.
+    """
+    lead = candidate_lead_for_call(call, window_seconds=window_seconds)
+    if lead is None or not _attach(call_id=call.pk, lead_id=lead.pk):
+        return None
+    call.lead = lead
+    return lead
+
+
+def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
+    """Attach recent unattached leads that have a free call waiting; return how many.
+
+    Belt and braces behind the lock: it finds pairs left apart by anything the
+    lock cannot cover (a process killed between the insert and the match). One
+    query finds the leads worth a look; each is matched under the usual rules.
+    """
+    since = timezone.now() - timedelta(seconds=lookback_seconds)
+    free_calls = Call.objects.filter(
+        offer_id=OuterRef("offer_id"),
+        caller_id=OuterRef("caller_id"),
+        traffic_source_id=OuterRef("traffic_source_id"),
+        lead__isnull=True,
+        started_at__gte=since,
+    )
+    leads = (
+        Lead.objects.filter(received_at__gte=since, call__isnull=True)
+        .filter(Exists(free_calls))
+        .select_related("offer")
+        .order_by("received_at")[:limit]
+    )
+    attached = 0
+    for lead in leads:
+        call = match_lead(lead, window_seconds=lead.offer.match_window_seconds)
+        if call is not None:
+            attached += 1
+            logger.warning(
+                "reconciler attached lead %s to call %s (they had been left apart)",
+                lead.pk,
+                call.call_uuid,
+            )
+    return attached

@@ -4,12 +4,11 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, PostbackDelivery
 from tests import factories
-from tests.processes import process_env, start, stop
+from tests.processes import current_database_url, process_env, start, stop
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -18,14 +17,6 @@ pytestmark = [
 ]
 
 DELIVERIES = 40
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 def test_two_workers_deliver_each_due_attempt_exactly_once(receiver, tmp_path):
@@ -42,7 +33,7 @@ def test_two_workers_deliver_each_due_attempt_exactly_once(receiver, tmp_path):
             next_attempt_at=now,
         )  # never queued: both sweepers race to queue every one
 
-    env = process_env(_database_url())
+    env = process_env(current_database_url())
     workers = [
         start(
             "run_worker",

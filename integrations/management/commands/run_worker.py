@@ -1,8 +1,10 @@
-"""Run everything a worker node needs: task processing and the delivery sweeper.
+"""Run everything a worker node needs: task processing and the sweeper.
 
 The sweeper queues deliveries that are due but have no live task: retries whose
 time has come, tasks lost with a killed worker or a restarted queue, and enqueues
-refused at commit time. Any number of workers may run on any machines.
+refused at commit time. It also reconciles leads and calls that were left apart
+(``services.matching.reconcile_unmatched``). Any number of workers may run on any
+machines.
 """
 
 import logging
@@ -18,18 +20,25 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
 from ...services.deliveries import requeue_due_deliveries
+from ...services.matching import reconcile_unmatched
 
 logger = logging.getLogger("integrations.worker")
 
 
+def sweep_once() -> None:
+    """Queue due deliveries and attach leads and calls that were left apart."""
+    queued = requeue_due_deliveries()
+    if queued:
+        logger.info("sweeper queued %s due delivery(ies)", queued)
+    reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
+
+
 def sweep_forever(interval: float, stop: threading.Event) -> None:
-    """Queue due deliveries every ``interval`` seconds until ``stop`` is set."""
+    """Run ``sweep_once`` every ``interval`` seconds until ``stop`` is set."""
     while not stop.is_set():
         try:
             close_old_connections()
-            queued = requeue_due_deliveries()
-            if queued:
-                logger.info("sweeper queued %s due delivery(ies)", queued)
+            sweep_once()
         except Exception:  # a database outage must not kill the sweeper; it retries
             logger.exception("sweeper pass failed; retrying in %s s", interval)
         stop.wait(interval)
@@ -77,7 +86,7 @@ class Command(BaseCommand):
         logging.getLogger("integrations").setLevel(logging.INFO)
         stop = threading.Event()
         if options["batch"]:
-            requeue_due_deliveries()
+            sweep_once()
         else:
             threading.Thread(
                 target=sweep_forever,
