@@ -7,5 +7,7 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Connect signal receivers and register system checks.
-        from . import cache_invalidation, checks, events  # noqa: F401
+        # Imported for their side effects, which Django allows only once apps are
+        # ready: signal subscribers (firing, tasks, cache invalidation) and checks.
+        from . import cache_invalidation, checks, tasks  # noqa: F401
+        from .services import firing  # noqa: F401

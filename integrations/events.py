@@ -1,27 +1,18 @@
-"""Signals that carry domain events from the write paths to the trigger engine.
+"""Signals that carry domain events between the parts of the product.
 
-Services send these inside the transaction that records the state change, once
-per real transition; the receivers here hold no rules, they hand the event to
-``services.firing``, which writes deliveries in that same transaction.
+Definitions only; they hold no rules. The write paths (services) send them inside
+the transaction that records a change, once per real transition. Subscribers are
+connected in ``IntegrationsConfig.ready()``:
+- ``call_event`` and ``lead_captured`` → ``services.firing`` writes deliveries in that
+  same transaction (the single door into firing);
+- ``delivery_due`` (sent after commit) → ``tasks`` queues the attempt.
 """
 
-from django.dispatch import Signal, receiver
+from django.dispatch import Signal
 
 # sender: the Call class; kwargs: call (Call), event (models.Event value).
 call_event = Signal()
 # sender: the Lead class; kwargs: lead (Lead).
 lead_captured = Signal()
-
-
-@receiver(call_event, dispatch_uid="integrations.fire_call_triggers")
-def fire_call_triggers(sender, *, call, event, **kwargs):
-    from .services.firing import fire_call_event
-
-    fire_call_event(call=call, event=event)
-
-
-@receiver(lead_captured, dispatch_uid="integrations.fire_lead_triggers")
-def fire_lead_triggers(sender, *, lead, **kwargs):
-    from .services.firing import fire_lead_event
-
-    fire_lead_event(lead=lead)
+# sender: the PostbackDelivery class; kwargs: delivery_id (int), manual (bool).
+delivery_due = Signal()

@@ -1,8 +1,19 @@
-"""Background tasks (Django's Tasks API). Tasks take ids and call one service."""
+"""Background tasks (Django's Tasks API) and the subscriber that queues them.
+
+Tasks take ids and call one service. Services never import this module: they
+announce ``events.delivery_due`` after commit, and ``queue_due_delivery`` below
+turns that into a queued task.
+"""
 
 import logging
 
+from django.dispatch import receiver
+from django.utils import timezone
 from django_tasks import task
+
+from . import events
+from .models import PostbackDelivery
+from .services.deliveries import attempt_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -10,21 +21,27 @@ logger = logging.getLogger(__name__)
 @task(queue_name="postbacks")
 def deliver_postback(delivery_id: int, manual: bool = False) -> str | None:
     """Make the due attempt of one delivery; return its status afterwards."""
-    from .services.deliveries import attempt_delivery
-
     delivery = attempt_delivery(delivery_id=delivery_id, manual=manual)
     return delivery.status if delivery else None
 
 
 def enqueue_delivery(delivery_id: int, *, manual: bool = False) -> bool:
-    """Queue a delivery attempt; return False (and log) if the queue refused it.
+    """Queue a delivery attempt and note the task on the row; False if the queue refused.
 
     A refused enqueue loses nothing: the delivery row stays due and the sweeper
     queues it again (see ``services.deliveries.requeue_due_deliveries``).
     """
     try:
-        deliver_postback.enqueue(delivery_id, manual)
+        result = deliver_postback.enqueue(delivery_id, manual)
     except Exception:  # the queue's failure must not undo the committed event
         logger.exception("could not queue delivery %s; the sweeper will retry", delivery_id)
         return False
+    PostbackDelivery.objects.filter(pk=delivery_id).update(
+        task_id=str(result.id)[:64], enqueued_at=timezone.now()
+    )
     return True
+
+
+@receiver(events.delivery_due, dispatch_uid="integrations.queue_due_delivery")
+def queue_due_delivery(sender, *, delivery_id: int, manual: bool = False, **kwargs):
+    enqueue_delivery(delivery_id, manual=manual)

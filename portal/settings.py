@@ -199,6 +199,9 @@ POSTBACK_RETRY_SCHEDULE = [
 POSTBACK_CONNECT_TIMEOUT = env.float("POSTBACK_CONNECT_TIMEOUT", default=3.0)
 POSTBACK_READ_TIMEOUT = env.float("POSTBACK_READ_TIMEOUT", default=10.0)
 POSTBACK_MAX_RETRY_AFTER = env.int("POSTBACK_MAX_RETRY_AFTER", default=3600)
+# Wall-clock limit on one attempt: DNS, connect, headers and body together. A
+# receiver that drips bytes cannot hold a worker longer than this.
+POSTBACK_ATTEMPT_DEADLINE = env.float("POSTBACK_ATTEMPT_DEADLINE", default=15.0)
 POSTBACK_SWEEP_INTERVAL = env.float("POSTBACK_SWEEP_INTERVAL", default=2.0)
 # A pixel never attaches to a call that ended or converted longer ago than this
 # before the pixel arrived: that is a repeat caller's old call (SPEC §4.4).

@@ -10,7 +10,16 @@ class AttemptInline(admin.TabularInline):
     model = PostbackAttempt
     extra = 0
     can_delete = False
-    fields = ["started_at", "duration_ms", "status_code", "error", "response_body", "manual"]
+    fields = [
+        "number",
+        "started_at",
+        "duration_ms",
+        "status_code",
+        "error",
+        "response_body",
+        "manual",
+        "stray",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -93,14 +102,13 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
     def lead_link(self, delivery):
         return change_link(delivery.lead)
 
-    @admin.action(description="Re-send now (failed or retrying)", permissions=["change"])
+    @admin.action(description="Re-send now (failed only)", permissions=["change"])
     def resend_now(self, request, queryset):
-        queued = sum(
-            resend_delivery(delivery=delivery)
-            for delivery in queryset.filter(
-                status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]
-            )
-        )
+        queued = 0
+        for delivery in queryset.filter(status=DeliveryStatus.FAILED).select_related("trigger"):
+            if resend_delivery(delivery=delivery):
+                queued += 1
+                self.log_change(request, delivery, "Re-sent by hand")
         skipped = queryset.count() - queued
         self.message_user(
             request, f"Queued {queued} delivery(ies) for a new attempt.", messages.SUCCESS
@@ -108,6 +116,7 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
         if skipped:
             self.message_user(
                 request,
-                f"{skipped} selected delivery(ies) were delivered or skipped and were not re-sent.",
+                f"{skipped} selected delivery(ies) were not failed and were not re-sent "
+                "(retrying ones are retried automatically and may have an attempt in flight).",
                 messages.WARNING,
             )

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,7 +18,7 @@ from ..models import (
     PostbackDelivery,
     TriggerTemplate,
 )
-from ..services.deliveries import fire_test_postback
+from ..services.firing import plan_test_fire
 from ..services.triggers import create_trigger_from_template
 from .links import change_link, changelist_link
 
@@ -51,6 +53,12 @@ class NewFromTemplateForm(forms.Form):
 class TestFireForm(forms.Form):
     call_uuid = forms.CharField(
         label="Call uuid", max_length=64, help_text="The call to render the trigger for."
+    )
+    use_real_call_id = forms.BooleanField(
+        required=False,
+        label="Send the call's real ringba_call_uuid",
+        help_text="Off (recommended): ringba_call_uuid is sent as a fake TEST-… id, so "
+        "Ringba cannot credit a real call. On: Ringba may record a real conversion.",
     )
 
     def clean_call_uuid(self):
@@ -140,10 +148,15 @@ class EventTriggerAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             return redirect("admin:index")
         form = NewFromTemplateForm(request.POST or None)
+        trigger = None
         if request.method == "POST" and form.is_valid():
-            trigger = create_trigger_from_template(
-                template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
-            )
+            try:
+                trigger = create_trigger_from_template(
+                    template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
             self.message_user(
                 request,
@@ -183,30 +196,29 @@ class EventTriggerAdmin(admin.ModelAdmin):
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                 },
             )
-        results = [fire_test_postback(trigger=trigger, call=form.call) for trigger in queryset]
-        for delivery in results:
-            attempt = delivery.attempts.last()
-            level = (
-                messages.SUCCESS
-                if delivery.status == DeliveryStatus.DELIVERED
-                else messages.WARNING
-            )
-            outcome = (
-                f"HTTP {attempt.status_code or '—'} {attempt.error}".strip()
-                if attempt
-                else delivery.skip_reason
-            )
+        with transaction.atomic():
+            deliveries = [
+                plan_test_fire(
+                    trigger=trigger,
+                    call=form.call,
+                    use_real_call_id=form.cleaned_data["use_real_call_id"],
+                )
+                for trigger in queryset
+            ]
+        for delivery in deliveries:
+            self.log_change(request, delivery.trigger, f"Test fire for call {form.call.call_uuid}")
+            queued = delivery.status == DeliveryStatus.PENDING
             self.message_user(
                 request,
                 format_html(
-                    "Test of “{}”: {} {} → {} ({})",
+                    "Test of “{}”: {} {} — {} ({})",
                     delivery.trigger.name,
                     delivery.http_method,
                     delivery.url or "(no URL)",
-                    outcome,
-                    change_link(delivery, "details"),
+                    "queued; the worker sends it now" if queued else delivery.skip_reason,
+                    change_link(delivery, "see the result"),
                 ),
-                level,
+                messages.SUCCESS if queued else messages.WARNING,
             )
         return None
 

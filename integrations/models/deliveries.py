@@ -22,7 +22,8 @@ class PostbackDelivery(models.Model):
     durable outbox: a worker sends it when ``next_attempt_at`` is due.
     """
 
-    trigger = models.ForeignKey("EventTrigger", on_delete=models.CASCADE, related_name="deliveries")
+    # PROTECT: the delivery log is audit data; a trigger with deliveries is deactivated.
+    trigger = models.ForeignKey("EventTrigger", on_delete=models.PROTECT, related_name="deliveries")
     event = models.CharField(max_length=32)
     call = models.ForeignKey(
         "Call", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
@@ -37,10 +38,17 @@ class PostbackDelivery(models.Model):
     skip_reason = models.CharField(max_length=500, blank=True)
     http_method = models.CharField(max_length=6, default="GET")
     url = models.TextField(blank=True)
+    # Hash of "METHOD URL" for deliveries that will be sent ("" when skipped): two
+    # triggers rendering the same request for one call and event send it once.
+    request_key = models.CharField(max_length=64, blank=True, editable=False)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # When a task was last handed to the queue; the sweeper re-queues stale ones.
+    # The worker that claimed the current attempt; its final write must still match.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    # When a task was last handed to the queue, and its id: the sweeper re-queues a
+    # due delivery only when that task is no longer waiting in the queue.
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -60,6 +68,17 @@ class PostbackDelivery(models.Model):
                 condition=Q(is_test=False, call__isnull=True, lead__isnull=False),
                 name="delivery_once_per_trigger_lead_event",
             ),
+            models.UniqueConstraint(
+                fields=["call", "event", "request_key"],
+                condition=Q(is_test=False, call__isnull=False) & ~Q(request_key=""),
+                name="delivery_one_request_per_call_event",
+            ),
+            models.UniqueConstraint(
+                fields=["lead", "event", "request_key"],
+                condition=Q(is_test=False, call__isnull=True, lead__isnull=False)
+                & ~Q(request_key=""),
+                name="delivery_one_request_per_lead_event",
+            ),
         ]
         indexes = [
             # The sweeper's scan: due rows only, by time.
@@ -76,10 +95,19 @@ class PostbackDelivery(models.Model):
 
 
 class PostbackAttempt(models.Model):
-    """One HTTP request made for a delivery, with what came back."""
+    """One HTTP request made for a delivery, with what came back.
+
+    ``stray``: the request was made under a claim that had expired by the time it
+    finished (another attempt had taken over), so its outcome did not change the
+    delivery. It is kept because the receiver may still have acted on it.
+    """
 
     delivery = models.ForeignKey(
         PostbackDelivery, on_delete=models.CASCADE, related_name="attempts"
+    )
+    number = models.PositiveIntegerField("attempt", default=0)
+    stray = models.BooleanField(
+        default=False, help_text="Finished after its claim expired; did not change the delivery."
     )
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
@@ -92,4 +120,4 @@ class PostbackAttempt(models.Model):
         ordering = ["started_at", "id"]
 
     def __str__(self):
-        return f"Attempt {self.pk} → {self.status_code or self.error[:40]}"
+        return f"Attempt {self.number} → {self.status_code or self.error[:40]}"

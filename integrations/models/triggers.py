@@ -1,6 +1,6 @@
 """Event triggers, the templates they are made from, and their custom field mappings."""
 
-from urllib.parse import urlsplit
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -92,19 +92,30 @@ class EventTrigger(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Every save path (admin, services, shell, fixtures) refuses malformed rules:
+        # one bad rule would otherwise raise at firing time on every conversion.
+        self._check_conditions()
+        super().save(*args, **kwargs)
+
     def clean(self):
         from ..postbacks import HostNotAllowed, check_url_allowed
 
-        trigger_conditions.validate(self.conditions)
-        parts = urlsplit(self.url_template or "")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError({"url_template": "Enter an absolute http(s) URL."})
-        if "[" in (parts.hostname or "") or "]" in (parts.netloc or ""):
+        self._check_conditions()
+        template = self.url_template or ""
+        authority = re.split(r"[/?#]", template.partition("://")[2], maxsplit=1)[0]
+        if "[" in authority or "]" in authority:
             raise ValidationError({"url_template": "Tokens cannot be used in the host name."})
         try:
-            check_url_allowed(self.url_template)
+            check_url_allowed(template)
         except HostNotAllowed as exc:
             raise ValidationError({"url_template": str(exc)}) from exc
+
+    def _check_conditions(self) -> None:
+        try:
+            trigger_conditions.validate(self.conditions)
+        except ValidationError as exc:
+            raise ValidationError({"conditions": exc.messages}) from exc
 
     @property
     def scope_label(self) -> str:

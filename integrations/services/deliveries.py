@@ -1,72 +1,84 @@
 """Send postbacks: claim a due delivery, make one attempt, record it, schedule the next.
 
-The delivery row is the outbox and the source of truth. A worker *claims* an
-attempt with one conditional UPDATE that moves ``next_attempt_at`` to the end of
-a lease; only one worker's UPDATE can match, so two workers never send the same
-attempt. If a worker dies mid-send the lease runs out and the sweeper queues the
-delivery again; a delivered row is never due again, so it is never re-sent.
+The delivery row is the outbox and the source of truth.
+- **Claim**: one conditional UPDATE moves ``next_attempt_at`` to the end of a lease
+  and writes a fresh ``claim_token``; only one worker's UPDATE can match.
+- **Fence**: the outcome is written with a second conditional UPDATE that still
+  requires that token and a due status. An attempt that outlived its lease (a
+  stalled worker coming back) finds another claim or a final status there; its
+  result is kept as a *stray* attempt and changes nothing, so a delivered
+  postback is never overwritten or re-sent automatically.
+- Every attempt ends within POSTBACK_ATTEMPT_DEADLINE (``postbacks.send``) and the
+  lease is longer than that, so a live worker never loses its claim.
+- If a worker dies mid-send, the lease runs out and the sweeper queues the
+  delivery again: at-least-once, the one duplicate the design allows.
 """
 
 import logging
 import random
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
-from .. import conditions, postbacks
+from .. import events, postbacks
 from ..models import (
     DUE_STATUSES,
-    Call,
     DeliveryStatus,
     EventTrigger,
     PostbackAttempt,
     PostbackDelivery,
 )
 from ..postbacks import Verdict
-from ..tokens import call_context
-from .firing import plan_delivery
 
 logger = logging.getLogger(__name__)
 JITTER = 0.2
-# A queued task not picked up within this long is presumed lost and queued again.
+# Time a claimed attempt has beyond the attempt deadline to record its outcome.
+LEASE_MARGIN_SECONDS = 15
+# Without a database queue to ask, a task not picked up within this long is
+# presumed lost and queued again.
 REQUEUE_AFTER = timedelta(seconds=60)
 
 
 def lease_seconds() -> float:
     """How long a claimed attempt may take before another worker may retry it."""
-    return settings.POSTBACK_CONNECT_TIMEOUT + settings.POSTBACK_READ_TIMEOUT + 30
+    return settings.POSTBACK_ATTEMPT_DEADLINE + LEASE_MARGIN_SECONDS
 
 
 def retry_delay(*, attempt_number: int, retry_after: int | None) -> float | None:
     """Return seconds until the next try after failed attempt ``attempt_number``.
 
-    None means the schedule is used up. ``Retry-After`` replaces the scheduled delay,
-    clamped to POSTBACK_MAX_RETRY_AFTER; otherwise the schedule gets ±20 % jitter so
-    a burst of failures does not come back as a burst.
+    None means the schedule is used up. The scheduled delay gets ±20 % jitter so a
+    burst of failures does not come back as a burst. ``Retry-After`` (clamped to
+    POSTBACK_MAX_RETRY_AFTER) can only lengthen the wait: a receiver answering
+    ``Retry-After: 1`` must not burn a day's schedule in seconds.
     """
     schedule = settings.POSTBACK_RETRY_SCHEDULE
     if attempt_number > len(schedule):
         return None
-    if retry_after is not None:
-        return float(min(max(retry_after, 1), settings.POSTBACK_MAX_RETRY_AFTER))
-    base = schedule[attempt_number - 1]
-    return base * random.uniform(1 - JITTER, 1 + JITTER)
+    scheduled = schedule[attempt_number - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after is None:
+        return scheduled
+    return max(float(min(retry_after, settings.POSTBACK_MAX_RETRY_AFTER)), scheduled)
 
 
 def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDelivery | None:
     """Make the due attempt of a delivery; return it, or None if it was not due.
 
     Not due means: delivered, failed, skipped, already claimed by another worker,
-    or scheduled for later. Writes one PostbackAttempt and updates the delivery
-    and its trigger's health fields.
+    or scheduled for later. Writes one PostbackAttempt; updates the delivery and
+    its trigger's health only while this attempt's claim still holds.
     """
     now = timezone.now()
+    token = uuid.uuid4().hex
     claimed = PostbackDelivery.objects.filter(
         pk=delivery_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
     ).update(
+        claim_token=token,
         next_attempt_at=now + timedelta(seconds=lease_seconds()),
         attempt_count=F("attempt_count") + 1,
         updated_at=now,
@@ -74,51 +86,68 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     if not claimed:
         return None
     delivery = PostbackDelivery.objects.select_related("trigger").get(pk=delivery_id)
+    if delivery.claim_token != token:
+        return None  # claimed again between our UPDATE and SELECT (lease already over)
     outcome = postbacks.send(delivery.http_method, delivery.url)
-    _record(delivery, outcome, started_at=now, manual=manual)
+    _record(delivery, outcome, token=token, started_at=now, manual=manual)
     return delivery
 
 
-def _record(delivery: PostbackDelivery, outcome, *, started_at, manual: bool) -> None:
+def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
+    if outcome.verdict is Verdict.DELIVERED:
+        return {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    delay = None
+    if outcome.verdict is Verdict.RETRY and not delivery.is_test:
+        delay = retry_delay(
+            attempt_number=delivery.attempt_count, retry_after=outcome.retry_after_seconds
+        )
+    if delay is None:
+        return {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+    return {"status": DeliveryStatus.RETRYING, "next_attempt_at": now + timedelta(seconds=delay)}
+
+
+def _record(delivery: PostbackDelivery, outcome, *, token: str, started_at, manual: bool) -> None:
+    """Write the attempt, and the delivery's new state if the claim still holds."""
     now = timezone.now()
+    state = _next_state(delivery, outcome, now)
     with transaction.atomic():
+        holds = PostbackDelivery.objects.filter(
+            pk=delivery.pk, claim_token=token, status__in=DUE_STATUSES
+        ).update(
+            **state,
+            last_error=outcome.error,
+            claim_token="",
+            enqueued_at=None,
+            updated_at=now,
+        )
         PostbackAttempt.objects.create(
             delivery=delivery,
+            number=delivery.attempt_count,
+            stray=not holds,
             started_at=started_at,
             duration_ms=outcome.duration_ms,
             status_code=outcome.status_code,
             response_body=outcome.body,
-            error=outcome.error[:500],
+            error=outcome.error,
             manual=manual,
         )
-        delivery.last_error = outcome.error[:500]
-        delivery.enqueued_at = None
-        if outcome.verdict is Verdict.DELIVERED:
-            delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
-            delivery.next_attempt_at = None
-        else:
-            delay = None
-            if outcome.verdict is Verdict.RETRY and not delivery.is_test:
-                delay = retry_delay(
-                    attempt_number=delivery.attempt_count, retry_after=outcome.retry_after_seconds
-                )
-            if delay is None:
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-            else:
-                delivery.status = DeliveryStatus.RETRYING
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
-        delivery.save(
-            update_fields=[
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-                "enqueued_at",
-                "last_error",
-                "updated_at",
-            ]
-        )
-        if not delivery.is_test:
+        if holds and not delivery.is_test:
             _update_trigger_health(delivery.trigger_id, outcome, now)
+    if holds:
+        for name, value in state.items():
+            setattr(delivery, name, value)
+        delivery.last_error = outcome.error
+    else:
+        delivery.refresh_from_db()
+        logger.warning(
+            "delivery %s attempt %s finished after its claim expired (%s); recorded as stray, "
+            "the delivery stays %s",
+            delivery.pk,
+            delivery.attempt_count,
+            outcome.status_code or outcome.error,
+            delivery.status,
+        )
+        return
     logger.info(
         "delivery %s attempt %s: %s %s",
         delivery.pk,
@@ -135,74 +164,76 @@ def _update_trigger_health(trigger_id: int, outcome, now) -> None:
     else:
         triggers.update(
             last_failure_at=now,
-            last_error=outcome.error[:500],
+            last_error=outcome.error,
             consecutive_failures=F("consecutive_failures") + 1,
         )
 
 
 def requeue_due_deliveries(*, limit: int = 500) -> int:
-    """Queue deliveries that are due and have no live task; return how many.
+    """Queue deliveries that are due and have no task waiting for them; return how many.
 
     Covers retries whose time has come, tasks lost with a killed worker or a
-    restarted broker, and enqueues refused at commit time.
+    restarted broker, and enqueues refused at commit time. With the database queue
+    it asks the queue whether the delivery's task is still waiting, so a backlog
+    never piles up duplicate tasks; with another engine it goes by age.
     """
-    from ..tasks import enqueue_delivery
-
     now = timezone.now()
-    due = (
-        PostbackDelivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = PostbackDelivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+    waiting = _task_waiting_lookup()
+    if waiting is None:
+        due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER))
+    rows = list(due.order_by("next_attempt_at").values_list("pk", "task_id")[:limit])
+    if waiting is not None and rows:
+        still_waiting = waiting([task_id for _, task_id in rows])
+        rows = [(pk, task_id) for pk, task_id in rows if task_id not in still_waiting]
     # Sweepers on several workers may queue the same delivery twice; that is harmless,
     # because attempt_delivery's conditional claim lets only one task send it.
-    ids = list(due)
-    if not ids:
-        return 0
-    PostbackDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    for delivery_id in ids:
-        enqueue_delivery(delivery_id)
-    return len(ids)
+    for delivery_id, _ in rows:
+        events.delivery_due.send(sender=PostbackDelivery, delivery_id=delivery_id, manual=False)
+    return len(rows)
+
+
+def _database_queue_waiting_ids(task_ids: list[str]) -> set[str]:
+    """Return which of ``task_ids`` are still waiting (READY) in django-tasks-db."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    valid = []
+    for task_id in task_ids:
+        try:
+            valid.append(uuid.UUID(task_id))
+        except (TypeError, ValueError):
+            continue  # never queued, or queued by another engine
+    if not valid:
+        return set()
+    ready = DBTaskResult.objects.filter(id__in=valid, status=TaskResultStatus.READY)
+    return {str(task_id) for task_id in ready.values_list("id", flat=True)}
+
+
+def _task_waiting_lookup():
+    """Return the lookup of waiting tasks for the configured queue, or None if it has none."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
+    return _database_queue_waiting_ids if isinstance(backend, DatabaseBackend) else None
 
 
 def resend_delivery(*, delivery: PostbackDelivery) -> bool:
-    """Make a failed or retrying delivery due now and queue it; False if not allowed.
+    """Make a failed delivery due now and announce it; False if not allowed.
 
-    The next attempt is recorded on the same delivery as a manual attempt.
-    Delivered and skipped deliveries are never re-sent this way.
+    Only ``failed`` deliveries can be re-sent: a ``retrying`` one may have an
+    attempt in flight and will be retried anyway; delivered and skipped ones are
+    never re-sent this way. The attempt is recorded on the same delivery as manual.
     """
-    from ..tasks import enqueue_delivery
-
     now = timezone.now()
-    updated = PostbackDelivery.objects.filter(
-        pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]
-    ).update(status=DeliveryStatus.RETRYING, next_attempt_at=now, enqueued_at=now, updated_at=now)
+    updated = PostbackDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.RETRYING, next_attempt_at=now, updated_at=now
+    )
     if updated:
         delivery_id = delivery.pk
-        transaction.on_commit(lambda: enqueue_delivery(delivery_id, manual=True))
+        transaction.on_commit(
+            lambda: events.delivery_due.send(
+                sender=PostbackDelivery, delivery_id=delivery_id, manual=True
+            )
+        )
     return bool(updated)
-
-
-def fire_test_postback(*, trigger: EventTrigger, call: Call) -> PostbackDelivery:
-    """Render ``trigger`` for ``call`` and send it once, now; return the test delivery.
-
-    Conditions are reported but do not stop a test; a missing token does (the URL
-    would be half-built). A test is never counted as the real delivery and is
-    never retried.
-    """
-    mappings = {
-        mapping.token_name: mapping.value
-        for mapping in trigger.mappings.filter(traffic_source_id=call.traffic_source_id)
-    }
-    context = call_context(call, mapping_tokens=mappings)
-    plan = plan_delivery(trigger=trigger, context=context, check_conditions=False)
-    condition_note = conditions.evaluate(trigger.conditions, context)
-    if condition_note and plan["status"] == DeliveryStatus.PENDING:
-        plan["skip_reason"] = f"test ignored the {condition_note}"
-    delivery = PostbackDelivery.objects.create(
-        trigger=trigger, event=trigger.event, call=call, is_test=True, **plan
-    )
-    if delivery.status == DeliveryStatus.PENDING:
-        return attempt_delivery(delivery_id=delivery.pk, manual=True) or delivery
-    return delivery

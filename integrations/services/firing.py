@@ -1,25 +1,68 @@
 """Decide what fires for an event and write the delivery rows (the outbox).
 
 Called by the signal receivers in ``events`` inside the transaction that recorded
-the event. Each (trigger, call, event) gets at most one delivery — a database
-constraint guarantees it; the HTTP request is queued only after commit.
+the event. Rules, each enforced here and backed by a database constraint:
+- at most one delivery per (trigger, call, event);
+- two triggers that render the same request for one call and event send it once
+  (the later one is recorded ``skipped: same postback as trigger N``);
+- one broken trigger never blocks the event: each trigger is planned in its own
+  savepoint, and an error becomes a ``skipped`` delivery that names it.
+The HTTP request is announced (``events.delivery_due``) only after commit.
 """
 
+import hashlib
 import logging
+import secrets
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
+from django.dispatch import receiver
 from django.utils import timezone
 
-from .. import conditions
+from .. import conditions, events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
+from ..ringba import CALL_UUID_TOKEN_NAME
 from ..tokens import call_context, lead_context, render_url
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """What one trigger would send for one event, and whether it will."""
+
+    status: str
+    http_method: str
+    url: str
+    skip_reason: str = ""
+
+    @property
+    def request_key(self) -> str:
+        """Identify the request for de-duplication; '' for a plan that sends nothing."""
+        if self.status == DeliveryStatus.SKIPPED:
+            return ""
+        return hashlib.sha256(f"{self.http_method} {self.url}".encode()).hexdigest()
+
+    def skipped(self, reason: str) -> "DeliveryPlan":
+        return replace(self, status=DeliveryStatus.SKIPPED, skip_reason=reason[:500])
+
+    def fields(self) -> dict:
+        """Return the delivery columns this plan sets."""
+        due = self.status == DeliveryStatus.PENDING
+        return {
+            "status": self.status,
+            "skip_reason": self.skip_reason,
+            "http_method": self.http_method,
+            "url": self.url,
+            "request_key": self.request_key,
+            "next_attempt_at": timezone.now() if due else None,
+            "enqueued_at": None,
+        }
+
+
 def triggers_for(*, event: str, offer_id: int, traffic_source_id: int):
-    """Return the active global and offer-scoped triggers for ``event``.
+    """Return the active global and offer-scoped triggers for ``event``, oldest first.
 
     Each trigger's ``source_mappings`` holds only the mappings for the traffic source.
     """
@@ -42,112 +85,148 @@ def mapping_tokens(trigger) -> dict[str, str]:
     return {mapping.token_name: mapping.value for mapping in trigger.source_mappings}
 
 
-def plan_delivery(*, trigger, context: dict[str, str], check_conditions: bool = True) -> dict:
-    """Return the delivery fields for ``trigger`` in ``context``: status, URL, reason.
+def plan_delivery(*, trigger, context: dict[str, str], check_conditions: bool = True):
+    """Return the DeliveryPlan for ``trigger`` in ``context``.
 
-    The status is ``skipped`` (with the reason) when a condition fails or the URL
-    needs a token that did not resolve; otherwise ``pending``, due now.
+    ``skipped`` (with the reason) when a condition fails or the URL needs a token
+    that did not resolve; otherwise ``pending``, due now.
     """
     reason = conditions.evaluate(trigger.conditions, context) if check_conditions else None
     rendered = render_url(trigger.url_template, context)
     if reason is None and rendered.missing:
         reason = "missing token: " + ", ".join(dict.fromkeys(rendered.missing))
-    if reason is not None:
-        return {
-            "status": DeliveryStatus.SKIPPED,
-            "skip_reason": reason,
-            "url": rendered.url,
-            "http_method": trigger.http_method,
-            "next_attempt_at": None,
-            "enqueued_at": None,
-        }
-    now = timezone.now()
-    return {
-        "status": DeliveryStatus.PENDING,
-        "skip_reason": "",
-        "url": rendered.url,
-        "http_method": trigger.http_method,
-        "next_attempt_at": now,
-        "enqueued_at": now,
-    }
+    plan = DeliveryPlan(DeliveryStatus.PENDING, trigger.http_method, rendered.url)
+    return plan.skipped(reason) if reason is not None else plan
 
 
 def fire_call_event(*, call, event: str) -> list[PostbackDelivery]:
     """Write one delivery per matching trigger for ``call`` and ``event``.
 
     A trigger that already has a delivery for this call and event is left alone,
-    except a ``skipped`` one, which is evaluated again (a late pixel may have
-    supplied the missing token). Returns the deliveries written or updated.
-    Must run inside the transaction that recorded the event.
+    except a ``skipped`` one, which is planned again (a late pixel may have supplied
+    the missing token). Returns the deliveries written or updated. Must run inside
+    the transaction that recorded the event, which holds the call's row lock.
     """
-    written = []
     triggers = triggers_for(
         event=event, offer_id=call.offer_id, traffic_source_id=call.traffic_source_id
     )
     if not triggers:
-        return written
+        return []
     existing = {
         delivery.trigger_id: delivery
         for delivery in PostbackDelivery.objects.select_for_update().filter(
-            call=call, event=event, is_test=False, trigger__in=triggers
+            call=call, event=event, is_test=False
         )
     }
-    for trigger in triggers:
-        plan = plan_delivery(
+    return _write_plans(
+        triggers,
+        existing,
+        plan_for=lambda trigger: plan_delivery(
             trigger=trigger, context=call_context(call, mapping_tokens=mapping_tokens(trigger))
-        )
-        delivery = existing.get(trigger.pk)
-        if delivery is not None:
-            if delivery.status != DeliveryStatus.SKIPPED:
-                continue
-            for field, value in plan.items():
-                setattr(delivery, field, value)
-            delivery.save(update_fields=[*plan, "updated_at"])
-        else:
-            delivery = _insert_once(
-                trigger=trigger, event=event, call=call, lead=call.lead, plan=plan
-            )
-            if delivery is None:
-                continue
-        written.append(delivery)
-        _queue_after_commit(delivery)
-    return written
+        ),
+        row={"event": event, "call": call, "lead": call.lead},
+    )
 
 
 def fire_lead_event(*, lead) -> list[PostbackDelivery]:
     """Write deliveries for ``lead_captured`` triggers of the lead's offer."""
-    written = []
     triggers = triggers_for(
         event=Event.LEAD_CAPTURED, offer_id=lead.offer_id, traffic_source_id=lead.traffic_source_id
     )
+    return _write_plans(
+        triggers,
+        {},
+        plan_for=lambda trigger: plan_delivery(
+            trigger=trigger,
+            context=lead_context(lead, mapping_tokens=mapping_tokens(trigger)),
+        ),
+        row={"event": Event.LEAD_CAPTURED, "call": None, "lead": lead},
+    )
+
+
+def _write_plans(triggers, existing: dict, *, plan_for, row: dict) -> list[PostbackDelivery]:
+    """Plan and write each trigger's delivery in its own savepoint; return them."""
+    sending = {d.request_key: d.trigger_id for d in existing.values() if d.request_key}
+    written = []
     for trigger in triggers:
-        context = lead_context(lead, mapping_tokens=mapping_tokens(trigger))
-        plan = plan_delivery(trigger=trigger, context=context)
-        delivery = _insert_once(
-            trigger=trigger, event=Event.LEAD_CAPTURED, call=None, lead=lead, plan=plan
-        )
-        if delivery is not None:
-            written.append(delivery)
-            _queue_after_commit(delivery)
+        delivery = existing.get(trigger.pk)
+        if delivery is not None and delivery.status != DeliveryStatus.SKIPPED:
+            continue
+        try:
+            with transaction.atomic():
+                plan = plan_for(trigger)
+                if plan.request_key in sending:
+                    plan = plan.skipped(f"same postback as trigger {sending[plan.request_key]}")
+                delivery = _save(delivery, plan, trigger=trigger, row=row)
+        except IntegrityError:
+            logger.info("delivery for trigger %s, %s already exists", trigger.pk, row["event"])
+            continue
+        except Exception as exc:  # one bad trigger must not block the event
+            logger.exception("trigger %s could not be evaluated", trigger.pk)
+            broken = DeliveryPlan(DeliveryStatus.SKIPPED, trigger.http_method, "")
+            reason = f"error: {type(exc).__name__}: {exc}"
+            with transaction.atomic():
+                delivery = _save(delivery, broken.skipped(reason), trigger=trigger, row=row)
+        if delivery.request_key:
+            sending[delivery.request_key] = trigger.pk
+        written.append(delivery)
+        announce_due_after_commit(delivery)
     return written
 
 
-def _insert_once(*, trigger, event, call, lead, plan) -> PostbackDelivery | None:
-    """Insert a delivery; return None if the constraint says one already exists."""
-    try:
-        with transaction.atomic():
-            return PostbackDelivery.objects.create(
-                trigger=trigger, event=event, call=call, lead=lead, **plan
-            )
-    except IntegrityError:
-        logger.info("delivery for trigger %s, %s already exists", trigger.pk, event)
-        return None
+def _save(delivery, plan: DeliveryPlan, *, trigger, row: dict) -> PostbackDelivery:
+    if delivery is None:
+        return PostbackDelivery.objects.create(trigger=trigger, **row, **plan.fields())
+    for name, value in plan.fields().items():
+        setattr(delivery, name, value)
+    delivery.save(update_fields=[*plan.fields(), "updated_at"])
+    return delivery
 
 
-def _queue_after_commit(delivery: PostbackDelivery) -> None:
+def plan_test_fire(*, trigger, call, use_real_call_id: bool) -> PostbackDelivery:
+    """Write a test delivery of ``trigger`` for ``call`` and announce it; return it.
+
+    Unless ``use_real_call_id``, ``ringba_call_uuid`` renders as a clearly fake
+    ``TEST-…`` id, so a test never credits a real Ringba call. Conditions are
+    reported but do not stop a test; a missing token does (the URL would be
+    half-built). A test is never counted as the real delivery and never retried.
+    """
+    mappings = {
+        mapping.token_name: mapping.value
+        for mapping in trigger.mappings.filter(traffic_source_id=call.traffic_source_id)
+    }
+    context = call_context(call, mapping_tokens=mappings)
+    if not use_real_call_id:
+        context[CALL_UUID_TOKEN_NAME] = f"TEST-{secrets.token_hex(4).upper()}"
+    plan = plan_delivery(trigger=trigger, context=context, check_conditions=False)
+    condition_note = conditions.evaluate(trigger.conditions, context)
+    if condition_note and plan.status == DeliveryStatus.PENDING:
+        plan = replace(plan, skip_reason=f"test ignored the {condition_note}")
+    fields = {**plan.fields(), "request_key": ""}  # tests never take part in collapsing
+    delivery = PostbackDelivery.objects.create(
+        trigger=trigger, event=trigger.event, call=call, is_test=True, **fields
+    )
+    announce_due_after_commit(delivery, manual=True)
+    return delivery
+
+
+def announce_due_after_commit(delivery: PostbackDelivery, *, manual: bool = False) -> None:
+    """After commit, tell whoever queues work (``tasks``) that ``delivery`` is due."""
     if delivery.status != DeliveryStatus.PENDING:
         return
-    from ..tasks import enqueue_delivery
-
     delivery_id = delivery.pk
-    transaction.on_commit(lambda: enqueue_delivery(delivery_id))
+    transaction.on_commit(
+        lambda: events.delivery_due.send(
+            sender=PostbackDelivery, delivery_id=delivery_id, manual=manual
+        )
+    )
+
+
+@receiver(events.call_event, dispatch_uid="integrations.fire_call_triggers")
+def _fire_call_triggers(sender, *, call, event, **kwargs):
+    fire_call_event(call=call, event=event)
+
+
+@receiver(events.lead_captured, dispatch_uid="integrations.fire_lead_triggers")
+def _fire_lead_triggers(sender, *, lead, **kwargs):
+    fire_lead_event(lead=lead)

@@ -23,7 +23,9 @@ MODELS = [
 
 def _populate(rows: int, ringba_template):
     """Create ``rows`` of everything, so N+1 queries would show as growth."""
-    trigger = create_trigger_from_template(template=ringba_template)
+    trigger = ringba_template.triggers.first() or create_trigger_from_template(
+        template=ringba_template
+    )
     for index in range(rows):
         source = factories.TrafficSourceFactory()
         offer = factories.OfferFactory(traffic_sources=[source])

@@ -77,6 +77,13 @@ def test_account_manager_then_partner(browser, live_server, demo, screenshot):
     assert "RINGBA WEBHOOK" in page.inner_text("#id_template")
     page.select_option("#id_template", str(template.pk))
     page.click("#new-from-template input[type=submit]")
+    # The demo's global trigger already covers every offer: a copy would double
+    # every postback, so the console refuses and names it.
+    page.wait_for_selector("text=already covers some offers")
+    assert demo.trigger.name in page.inner_text("#new-from-template")
+    EventTrigger.objects.filter(pk=demo.trigger.pk).update(active=False)
+    page.select_option("#id_template", str(template.pk))
+    page.click("#new-from-template input[type=submit]")
     page.wait_for_selector("text=Add a ringba_webhook_token mapping")
     trigger = EventTrigger.objects.order_by("-pk").first()
     assert page.url.endswith(f"/eventtrigger/{trigger.pk}/change/")

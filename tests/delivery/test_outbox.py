@@ -51,13 +51,14 @@ def test_a_task_lost_after_commit_is_requeued_by_the_sweeper_and_delivered_once(
         )
     delivery = PostbackDelivery.objects.get(call=converted_call)
     assert queued_tasks == []
-    assert requeue_due_deliveries() == 0  # recently queued: give the queue its chance
+    assert requeue_due_deliveries() == 1  # never handed to the queue: queued at once
+    assert requeue_due_deliveries() == 0  # handed over just now: the queue gets its chance
 
     PostbackDelivery.objects.filter(pk=delivery.pk).update(
         enqueued_at=timezone.now() - REQUEUE_AFTER - timedelta(seconds=1)
     )
-    assert requeue_due_deliveries() == 1
-    assert requeue_due_deliveries() == 0  # marked as queued again
+    assert requeue_due_deliveries() == 1  # this queue cannot be asked: presumed lost
+    queued_tasks.pop()
     assert run_queued(queued_tasks) == 1
 
     delivery.refresh_from_db()
@@ -138,7 +139,7 @@ def test_admin_resend_leaves_delivered_ones_alone(admin_client, receiver, make_d
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempt_count == 1
 
 
-def _test_fire(admin_client, trigger, call):
+def _test_fire(admin_client, trigger, call, **extra):
     return admin_client.post(
         reverse("admin:integrations_eventtrigger_changelist"),
         {
@@ -146,31 +147,51 @@ def _test_fire(admin_client, trigger, call):
             "_selected_action": [trigger.pk],
             "call_uuid": call.call_uuid,
             "apply": "1",
+            **extra,
         },
         follow=True,
     )
 
 
-def test_admin_test_fire_sends_once_and_is_not_the_real_delivery(
-    admin_client, receiver, converted_call, queued_tasks
+def test_admin_test_fire_is_queued_with_a_fake_call_id_and_is_not_the_real_delivery(
+    admin_client, receiver, converted_call, queued_tasks, django_capture_on_commit_callbacks
 ):
     update_call(
         call_uuid=converted_call.call_uuid,
         update=CallUpdate(offer_converted=True, payout=Decimal("2")),
     )
     real = PostbackDelivery.objects.get(is_test=False)
-    trigger = real.trigger
+    queued_tasks.clear()
 
-    response = _test_fire(admin_client, trigger, converted_call)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _test_fire(admin_client, real.trigger, converted_call)
 
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("Test of" in m and "queued" in m for m in messages), messages
+    assert receiver.hits == []  # the admin answered without waiting for the partner
+    assert run_queued(queued_tasks) == 1
     test = PostbackDelivery.objects.get(is_test=True)
     assert test.status == DeliveryStatus.DELIVERED and test.attempts.get().manual
-    assert test.url.endswith("/hook/TOK?call_id=RGB9&call_revenue=2.00&sale_successful=true")
-    assert len(receiver.hits) == 1
-    messages = [str(m) for m in response.context["messages"]]
-    assert any("Test of" in m and "HTTP 200" in m for m in messages), messages
+    assert test.url.startswith(f"{receiver.base_url}/hook/TOK?call_id=TEST-")
+    assert test.url.endswith("&call_revenue=2.00&sale_successful=true")
+    [hit] = receiver.hits
+    assert hit.query["call_id"].startswith("TEST-")
     real.refresh_from_db()
     assert real.status == DeliveryStatus.PENDING and real.attempt_count == 0
+
+
+def test_admin_test_fire_sends_the_real_call_id_only_when_asked(
+    admin_client, receiver, converted_call, queued_tasks, django_capture_on_commit_callbacks
+):
+    update_call(
+        call_uuid=converted_call.call_uuid,
+        update=CallUpdate(offer_converted=True, payout=Decimal("2")),
+    )
+    trigger = PostbackDelivery.objects.get(is_test=False).trigger
+    with django_capture_on_commit_callbacks(execute=True):
+        _test_fire(admin_client, trigger, converted_call, use_real_call_id="on")
+    test = PostbackDelivery.objects.get(is_test=True)
+    assert test.url.endswith("/hook/TOK?call_id=RGB9&call_revenue=2.00&sale_successful=true")
 
 
 def test_test_fire_skips_when_a_token_is_missing(admin_client, receiver, converted_call):
@@ -192,7 +213,7 @@ def test_test_fire_reports_conditions_it_ignored(admin_client, receiver, convert
     trigger.save()
     _test_fire(admin_client, trigger, converted_call)
     test = PostbackDelivery.objects.get(is_test=True)
-    assert test.status == DeliveryStatus.DELIVERED
+    assert test.status == DeliveryStatus.PENDING
     assert test.skip_reason == "test ignored the condition not met: first_name = Zed (value: '')"
 
 
