@@ -4,11 +4,13 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+import re2
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_datetime
 
 from .phones import InvalidPhoneNumber, normalize_phone
+from .validators import compile_pattern
 
 _BOOLEAN_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"}
 _email = EmailValidator()
@@ -74,9 +76,9 @@ def check_contact_fields(rules, tokens: dict) -> list[str]:
         problem = _type_problem(rule.field_type, text)
         if problem is None and rule.pattern:
             try:
-                if not re.fullmatch(rule.pattern, text):
+                if not compile_pattern(rule.pattern).fullmatch(text):
                     problem = f"does not match the pattern {rule.pattern}"
-            except re.error:
+            except re2.error:
                 problem = None  # a broken pattern is the offer's fault, not the sender's
         if problem is None and rule.acceptable_values and text not in rule.acceptable_values:
             problem = "must be one of " + ", ".join(rule.acceptable_values)

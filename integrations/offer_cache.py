@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-_MISSING = "missing"
 _TRIGGER_EVENTS_KEY = "integrations:active-trigger-events"
 
 
@@ -44,13 +43,19 @@ def _key(lead_token: str) -> str:
 
 
 def get_offer_config(lead_token: str) -> OfferConfig | None:
-    """Return the offer configuration for ``lead_token``, or None if no offer has it."""
+    """Return the offer configuration for ``lead_token``, or None if no offer has it.
+
+    Unknown tokens are not cached: random guesses would otherwise fill the cache and
+    evict real configurations and throttle counters. Looking one up is one indexed
+    query, and guessing is throttled per client address (``api.throttles``).
+    """
     key = _key(lead_token)
     cached = cache.get(key)
     if cached is not None:
-        return None if cached == _MISSING else cached
+        return cached
     config = _load(lead_token)
-    cache.set(key, config or _MISSING, settings.CAPTURE_OFFER_CACHE_SECONDS)
+    if config is not None:
+        cache.set(key, config, settings.CAPTURE_OFFER_CACHE_SECONDS)
     return config
 
 

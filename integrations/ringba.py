@@ -33,6 +33,7 @@ CALLER_ID_TAG = "[tag:InboundNumber:Number]"
 CALL_UUID_TAG = "[Call:InboundCallID]"
 _UNREPLACED_TAG = re.compile(r"^\s*\[[^\[\]]*\]\s*$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_\-.~]{1,200}$")
+_HAS_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]")
 
 
 def is_unreplaced_tag(value) -> bool:
@@ -67,24 +68,31 @@ def extract_webhook_token(value: str) -> str:
     text = (value or "").strip()
     if not text:
         raise InvalidWebhookToken("Enter the Ringba webhook token or the whole webhook URL.")
-    if "://" in text or text.startswith("/") or "/hook/" in text:
-        parts = urlsplit(text if "://" in text else f"https://{text.lstrip('/')}")
-        path_parts = [part for part in parts.path.split("/") if part]
-        if len(path_parts) != 2 or path_parts[0] != "hook":
-            raise InvalidWebhookToken(
-                "This is not a Ringba webhook URL: expected "
-                "https://webhook.ringba.com/hook/<token>?call_id=..."
-            )
-        if "://" in text and not _is_ringba_webhook_host(parts.hostname or ""):
-            raise InvalidWebhookToken(
-                f"{parts.hostname} is not Ringba's webhook host ({webhook_hostname()})."
-            )
-        text = path_parts[1]
-    if not _WEBHOOK_TOKEN.match(text):
+    if "/" in text or ":" in text:
+        text = _token_from_url(text)
+    if not _WEBHOOK_TOKEN.match(text) or not _HAS_ALPHANUMERIC.search(text):
         raise InvalidWebhookToken(
-            "A Ringba webhook token has only letters, digits, '-', '_', '.' and '~'."
+            "A Ringba webhook token has letters or digits, and may also use '-', '_', '.' and '~'."
         )
     return text
+
+
+def _token_from_url(text: str) -> str:
+    """Return the token of an absolute Ringba webhook URL, or raise InvalidWebhookToken."""
+    expected = f"expected https://{webhook_hostname()}/hook/<token>?call_id=..."
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidWebhookToken(
+            f"Paste the whole webhook URL, starting with https:// ({expected})."
+        )
+    if "@" in parts.netloc or "\\" in text or not _is_ringba_webhook_host(parts.hostname or ""):
+        raise InvalidWebhookToken(
+            f"{parts.hostname} is not Ringba's webhook host ({webhook_hostname()})."
+        )
+    path_parts = parts.path.split("/")[1:]
+    if len(path_parts) != 2 or path_parts[0] != "hook" or not path_parts[1]:
+        raise InvalidWebhookToken(f"This is not a Ringba webhook URL: {expected}")
+    return path_parts[1]
 
 
 def webhook_hostname() -> str:

@@ -145,6 +145,9 @@ def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
             if default is None:
                 missing.append(name)
             value = default or ""
-        return quote(value, safe=_URL_SAFE)
+        encoded = quote(value, safe=_URL_SAFE)
+        # "." and ".." are unreserved, but as a path segment a client resolves them
+        # (…/leads/../confirm is sent as …/confirm): encode them so they stay data.
+        return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
     return RenderedUrl(url=TOKEN_PATTERN.sub(substitute, template), missing=tuple(missing))

@@ -210,6 +210,14 @@ MATCH_ENDED_TOLERANCE_SECONDS = env.int("MATCH_ENDED_TOLERANCE_SECONDS", default
 MATCH_RECONCILE_LOOKBACK_SECONDS = env.int("MATCH_RECONCILE_LOOKBACK_SECONDS", default=3600)
 CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
+# Pixels with a missing or unknown lead token, per client address.
+CAPTURE_INVALID_TOKEN_RATE = env.str("CAPTURE_INVALID_TOKEN_RATE", default="60/min") or None
+# Largest calls-API body accepted, bytes (larger: 413).
+CALLS_MAX_BODY_BYTES = env.int("CALLS_MAX_BODY_BYTES", default=64 * 1024)
+# How many proxies (load balancers) in front of the web app append to
+# X-Forwarded-For; 0 trusts REMOTE_ADDR only. Used for the pixel's source address and
+# the per-address throttle; set it to exactly the number you run, never more.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CAPTURE_OFFER_CACHE_SECONDS = env.int("CAPTURE_OFFER_CACHE_SECONDS", default=5)
 PARTNER_LINK_MAX_AGE_DAYS = env.int("PARTNER_LINK_MAX_AGE_DAYS", default=365)
 

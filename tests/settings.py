@@ -25,6 +25,7 @@ TASKS = {
     }
 }
 CAPTURE_THROTTLE_RATE = None
+CAPTURE_INVALID_TOKEN_RATE = None  # the throttle tests turn both on
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
 }

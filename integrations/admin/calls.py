@@ -245,6 +245,13 @@ class CallAdmin(admin.ModelAdmin):
     def end_now(self, request, queryset):
         ended = 0
         for call in queryset.filter(ended_at__isnull=True):
-            update_call(call_uuid=call.call_uuid, update=CallUpdate(ended_at=timezone.now()))
+            try:
+                update_call(call_uuid=call.call_uuid, update=CallUpdate(ended_at=timezone.now()))
+            except CallRejected as exc:
+                self.message_user(
+                    request, f"Call {call.call_uuid} not ended: {exc}", messages.WARNING
+                )
+                continue
+            self.log_change(request, call, "Ended by hand")
             ended += 1
         self.message_user(request, f"Ended {ended} call(s).", messages.SUCCESS)

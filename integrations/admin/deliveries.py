@@ -36,9 +36,10 @@ class TrafficSourceFilter(admin.SimpleListFilter):
         return [(source.pk, source.name) for source in TrafficSource.objects.only("pk", "name")]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(call__traffic_source_id=self.value())
-        return queryset
+        value = self.value() or ""
+        if value.isascii() and value.isdigit():
+            return queryset.filter(call__traffic_source_id=int(value))
+        return queryset  # a hand-edited URL: show everything rather than fail
 
 
 @admin.register(PostbackDelivery)

@@ -155,7 +155,7 @@ class EventTriggerAdmin(admin.ModelAdmin):
                     template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_error(None, exc.messages)
         if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
             self.message_user(

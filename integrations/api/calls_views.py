@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
@@ -12,6 +13,7 @@ from ..models import Call
 from ..services.calls import CallRejected, CallUpdate, record_call, update_call
 from .authentication import BodyTokenAuthentication, CanUseCallsApi
 from .errors import Rejected
+from .parsing import check_depth, read_body, refuse_unstorable_text
 from .serializers import (
     CallCreateSerializer,
     CallSerializer,
@@ -27,7 +29,8 @@ _ERRORS = rejection_responses(
         403: "User lacks integrations.use_calls_api.",
         404: "Unknown call.",
         409: "call_uuid already belongs to a call on another number.",
-        415: "Body in an unsupported format.",
+        413: "Body larger than CALLS_MAX_BODY_BYTES.",
+        415: "Body in an unsupported format or compressed.",
         422: "Invalid field; the message names it.",
     }
 )
@@ -58,6 +61,18 @@ def _get_call(call_uuid: str) -> Call:
 class CallsApiView(APIView):
     authentication_classes = [TokenAuthentication, BasicAuthentication, BodyTokenAuthentication]
     permission_classes = [CanUseCallsApi]
+
+    def initial(self, request, *args, **kwargs):
+        # The body is checked before authentication reads it (auth_token may be in it).
+        if request.method == "POST":
+            read_body(request._request, limit=settings.CALLS_MAX_BODY_BYTES)
+            try:
+                data = request.data
+            except RecursionError:
+                raise Rejected(400, ["body: nested too deep"]) from None
+            check_depth(data)
+            refuse_unstorable_text(data)
+        super().initial(request, *args, **kwargs)
 
 
 class CallCreateView(CallsApiView):

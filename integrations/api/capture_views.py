@@ -12,16 +12,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..services.capture import CaptureRejected, RawRequest, capture_lead
+from ..services.capture import CaptureRejected, RawRequest, capture_lead, lead_token_of
+from .client import client_ip, redact
 from .errors import Rejected
-from .parsing import merge_params, parse_body, read_body, refuse_nul_characters
+from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
 from .serializers import (
     CaptureResponseSerializer,
     PixelSerializer,
     lead_summary,
     rejection_responses,
 )
-from .throttles import LeadTokenThrottle
+from .throttles import CaptureThrottle
 
 _ERRORS = rejection_responses(
     {
@@ -31,7 +32,7 @@ _ERRORS = rejection_responses(
         413: "Body larger than CAPTURE_MAX_BODY_BYTES.",
         415: "Body in an unsupported format.",
         422: "A field is missing or invalid; each message names the field.",
-        429: "Throttled (per lead token).",
+        429: "Throttled (per lead token and traffic source; unknown tokens per address).",
     }
 )
 _MINIMUM_PIXEL = {
@@ -57,37 +58,42 @@ class LeadCaptureView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [LeadTokenThrottle]
+    throttle_classes = [CaptureThrottle]
     parser_classes: list = []  # the body is read by api.parsing, whatever its label
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnly
 
     def initial(self, request, *args, **kwargs):
-        if request.method not in ("GET", "POST"):
+        if request.method not in ("GET", "POST", "HEAD"):
             # Let DRF answer 405 (or OPTIONS) without reading the body.
             request.capture_lead_token = None
             return super().initial(request, *args, **kwargs)
-        # Parse before throttling: the throttle counts per lead token.
+        # Parse and check before throttling: the throttle counts per lead token.
         body = read_body(request._request)
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.lower().startswith("multipart/form-data"):
             body_params = dict(request._request.POST.items())
         else:
             body_params = parse_body(body, content_type)
-        request.capture_params = merge_params(dict(request._request.GET.items()), body_params)
-        refuse_nul_characters(request.capture_params)
+        params = merge_params(dict(request._request.GET.items()), body_params)
+        refuse_unstorable_text(params)
+        request.capture_params = params
+        token = lead_token_of(params)
+        request.capture_lead_token = token
         request.capture_raw = RawRequest(
-            body=body.decode("utf-8", errors="replace"),
-            query=request.META.get("QUERY_STRING", "")[:8000],
+            body=redact(body.decode("utf-8", errors="replace"), token),
+            query=redact(request.META.get("QUERY_STRING", "")[:8000], token),
             content_type=content_type,
-            source_ip=request.META.get("REMOTE_ADDR") or None,
+            source_ip=client_ip(request._request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
-        token = request.capture_params.get("lead_token") or request.capture_params.get(
-            "offer_lead_token"
-        )
-        request.capture_lead_token = token.strip() if isinstance(token, str) else None
         super().initial(request, *args, **kwargs)
+
+    def head(self, request, *args, **kwargs):
+        """Answer like GET, without a body (HTTP forbids one on HEAD)."""
+        response = self.get(request, *args, **kwargs)
+        response.data = None
+        return response
 
     @extend_schema(
         operation_id="leads_capture",

@@ -6,6 +6,7 @@ setups mislabel. A nested ``data`` object is flattened into the top level.
 """
 
 import json
+import re
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -16,27 +17,52 @@ from .errors import Rejected
 MAX_JSON_DEPTH = 20
 
 
-def _too_big() -> Rejected:
-    limit = settings.CAPTURE_MAX_BODY_BYTES
-    return Rejected(413, [f"body: larger than {limit} bytes; send only the pixel fields"])
+def _too_big(limit: int) -> Rejected:
+    return Rejected(413, [f"body: larger than {limit} bytes; send only the fields needed"])
 
 
-def read_body(request) -> bytes:
-    """Return the raw body, refusing one over CAPTURE_MAX_BODY_BYTES (413)."""
-    limit = settings.CAPTURE_MAX_BODY_BYTES
+def read_body(request, *, limit: int | None = None) -> bytes:
+    """Return the raw body, refusing one over ``limit`` bytes (413).
+
+    ``limit`` defaults to CAPTURE_MAX_BODY_BYTES. A chunked body (no Content-Length)
+    is read from the server's input stream up to the limit; Django alone would see
+    it as empty. Compressed bodies are refused (415): no pixel needs them, and
+    inflating them is a way to exceed every limit.
+    """
+    limit = settings.CAPTURE_MAX_BODY_BYTES if limit is None else limit
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding and encoding != "identity":
+        raise _compressed(encoding)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise Rejected(400, ["Content-Length: is not a number"]) from None
     if declared > limit:
-        raise _too_big()
+        raise _too_big(limit)
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     try:
-        body = request.body
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            body = request.META["wsgi.input"].read(limit + 1)
+            request._body = body  # what request.body would have been
+        else:
+            body = request.body
     except RequestDataTooBig:
-        raise _too_big() from None
+        raise _too_big(limit) from None
     if len(body) > limit:
-        raise _too_big()
+        raise _too_big(limit)
+    if body[:2] == b"\x1f\x8b":
+        raise _compressed("gzip")
     return body
+
+
+def _compressed(encoding: str) -> Rejected:
+    return Rejected(
+        415,
+        [
+            f"Content-Encoding: {encoding[:20]} is not supported; send the body uncompressed "
+            "(application/json or application/x-www-form-urlencoded)"
+        ],
+    )
 
 
 def _depth(value, level: int = 0) -> int:
@@ -66,8 +92,7 @@ def parse_body(body: bytes, content_type: str) -> dict:
             raise Rejected(400, [f"body: is not valid JSON ({exc})"]) from None
         if not isinstance(data, dict):
             raise Rejected(400, ['body: must be a JSON object such as {"lead_token": "..."}'])
-        if _depth(data) > MAX_JSON_DEPTH:
-            raise Rejected(400, [f"body: nested deeper than {MAX_JSON_DEPTH} levels"])
+        check_depth(data)
         return data
     if media_type in ("application/x-www-form-urlencoded", "", "text/plain") and "=" in text:
         return dict(parse_qsl(text, keep_blank_values=True))
@@ -92,38 +117,50 @@ def merge_params(query: dict, body: dict) -> dict:
     return params
 
 
-def _nul_field(value, name: str) -> str | None:
-    """Return the name of the first field whose key or value holds a NUL character."""
+# What no database column can hold: NUL (PostgreSQL refuses it in text and JSON)
+# and lone UTF-16 surrogates (they cannot be encoded as UTF-8 at all).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_field(value, name: str) -> str | None:
+    """Return the name of the first field whose key or value cannot be stored."""
     if isinstance(value, str):
-        return name if "\x00" in value else None
+        return name if _UNSTORABLE.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             found = f"{name}.{key}" if name else str(key)
-            if "\x00" in str(key):
+            if _UNSTORABLE.search(str(key)):
                 return found
-            inner = _nul_field(item, found)
+            inner = _unstorable_field(item, found)
             if inner:
                 return inner
     if isinstance(value, list):
         for item in value:
-            inner = _nul_field(item, name)
+            inner = _unstorable_field(item, name)
             if inner:
                 return inner
     return None
 
 
-def refuse_nul_characters(params: dict) -> None:
-    """Raise Rejected(400) if any key or value holds a NUL character.
+def refuse_unstorable_text(params) -> None:
+    """Raise Rejected(400) if any key or value holds NUL or a lone surrogate.
 
-    PostgreSQL cannot store NUL in text or JSON, and no real pixel carries one;
-    refusing it says so instead of failing with a server error.
+    No real pixel or call report carries either; refusing them says which field to
+    fix instead of failing with a server error when the row is written.
     """
-    field = _nul_field(params, "")
+    field = _unstorable_field(params, "")
     if field:
+        shown = _UNSTORABLE.sub("", field)[:64] or "(a field name)"
         raise Rejected(
             400,
             [
-                f"{field.replace(chr(0), '')}: contains a NUL character (\\u0000), which "
-                "cannot be stored; remove it"
+                f"{shown}: contains a NUL character (\\u0000) or an unpaired surrogate "
+                "(\\ud800-\\udfff), which cannot be stored; send valid UTF-8 text"
             ],
         )
+
+
+def check_depth(data, *, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise Rejected(400) when ``data`` nests deeper than ``limit`` levels."""
+    if _depth(data) > limit:
+        raise Rejected(400, [f"body: nested deeper than {limit} levels"])

@@ -1,9 +1,13 @@
 """Serializers: the calls API's input and every API response shape."""
 
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from ..models import Call, Lead, PostbackAttempt, PostbackDelivery
+from ..services.calls import MAX_CALL_SECONDS
 
 
 class LeadSummarySerializer(serializers.Serializer):
@@ -67,10 +71,21 @@ def lead_summary(lead: Lead, *, traffic_source_id: int, call_uuid: str | None) -
     }
 
 
+def within_sane_range(value):
+    """Refuse a date no call can have (before 2000 or more than a day ahead)."""
+    earliest = datetime(2000, 1, 1, tzinfo=UTC)
+    latest = timezone.now() + timedelta(days=1)
+    if not earliest <= value <= latest:
+        raise serializers.ValidationError(
+            f"must be between {earliest:%Y-%m-%d} and a day from now (got {value.isoformat()})"
+        )
+    return value
+
+
 class CallCreateSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=40, help_text="The dialed tracking number.")
     caller_id = serializers.CharField(max_length=40)
-    started_at = serializers.DateTimeField(required=False)
+    started_at = serializers.DateTimeField(required=False, validators=[within_sane_range])
     call_uuid = serializers.RegexField(
         r"^[A-Za-z0-9_\-.:]{1,64}$",
         required=False,
@@ -80,8 +95,8 @@ class CallCreateSerializer(serializers.Serializer):
 
 
 class CallUpdateSerializer(serializers.Serializer):
-    ended_at = serializers.DateTimeField(required=False)
-    duration = serializers.IntegerField(required=False, min_value=0, max_value=7 * 24 * 3600)
+    ended_at = serializers.DateTimeField(required=False, validators=[within_sane_range])
+    duration = serializers.IntegerField(required=False, min_value=0, max_value=MAX_CALL_SECONDS)
     buyer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
     revenue = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     offer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -1,8 +1,12 @@
-"""Per-lead-token throttling of the capture API (Django's cache holds the counters).
+"""Throttling of the capture API (Django's cache holds the counters).
 
 Ringba fires from a small pool of addresses, so throttling by IP would punish every
-partner at once; the offer's lead token is the fair key. With several web nodes,
-configure a shared cache (CACHE_URL=redis://...) or each node counts alone.
+partner at once. A pixel with a known lead token counts against (offer, traffic
+source): one partner's retry storm cannot throttle the other partners on the offer.
+A pixel whose token is missing or unknown counts against the client address at the
+stricter CAPTURE_INVALID_TOKEN_RATE, so guessing tokens neither goes unthrottled nor
+adds a cache entry per guess. With several web nodes, configure a shared cache
+(CACHE_URL=redis://...) or each node counts alone.
 """
 
 import hashlib
@@ -10,15 +14,39 @@ import hashlib
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from ..offer_cache import get_offer_config
+from ..services.capture import MAX_LEAD_TOKEN_LENGTH
 
-class LeadTokenThrottle(SimpleRateThrottle):
+
+class CaptureThrottle(SimpleRateThrottle):
     scope = "capture"
 
     def get_rate(self):
         return settings.CAPTURE_THROTTLE_RATE
 
-    def get_cache_key(self, request, view):
+    def allow_request(self, request, view):
+        key, rate = self._key_and_rate(request)
+        if key is None or not rate:
+            return True
+        self.key = key
+        self.num_requests, self.duration = self.parse_rate(rate)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
+
+    def _key_and_rate(self, request):
         token = getattr(request, "capture_lead_token", None)
-        if not token:
-            return None  # refused later as 401; nothing to count against
-        return "throttle:capture:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        config = get_offer_config(token) if token and len(token) <= MAX_LEAD_TOKEN_LENGTH else None
+        if config is None:
+            address = getattr(request, "capture_raw", None)
+            ip = (address.source_ip if address else None) or "unknown"
+            return f"throttle:capture:no-token:{ip}", settings.CAPTURE_INVALID_TOKEN_RATE
+        source = str(request.capture_params.get("traffic_source_id", "")).strip()
+        if not (source.isascii() and source.isdigit() and int(source) in config.sources):
+            source = "other"  # unknown ids share one counter: they cannot grow the cache
+        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+        return f"throttle:capture:{digest}:{source}", settings.CAPTURE_THROTTLE_RATE

@@ -20,6 +20,8 @@ from ..validators import TOKEN_NAME_PATTERN
 from .matching import lock_caller, match_call
 
 CENTS = Decimal("0.01")
+# The longest call we accept a duration or an end time for.
+MAX_CALL_SECONDS = 7 * 24 * 3600
 
 
 class CallRejected(Exception):
@@ -184,7 +186,11 @@ def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None
             else timezone.now()
         )
     if ended_at < call.started_at:
-        raise CallRejected(422, ["ended_at: is before the call started"])
+        raise CallRejected(
+            422, [f"ended_at: is before the call started ({call.started_at.isoformat()})"]
+        )
+    if ended_at - call.started_at > timedelta(seconds=MAX_CALL_SECONDS):
+        raise CallRejected(422, ["ended_at: is more than 7 days after the call started"])
     call.ended_at = ended_at
     call.duration = (
         duration if duration is not None else int((ended_at - call.started_at).total_seconds())

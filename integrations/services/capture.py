@@ -21,7 +21,7 @@ from django.utils import timezone
 from .. import events
 from ..field_rules import check_contact_fields
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
-from ..offer_cache import OfferConfig, active_trigger_events, get_offer_config
+from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
 from ..tokens import RESERVED_LEAD_TOKENS
@@ -41,6 +41,10 @@ CONSUMED_FIELDS = {
 MAX_FIELDS = 200
 MAX_VALUE_LENGTH = 4000
 MAX_UUID_LENGTH = 200
+MAX_LEAD_TOKEN_LENGTH = 64
+# Warnings kept on a lead and sent back; a pixel with thousands of bad keys must not
+# make a huge row or answer.
+MAX_WARNINGS = 50
 _TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
 
 
@@ -98,12 +102,21 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
     try:
         return _store_new(pixel, raw)
     except IntegrityError:
-        if pixel.ringba_call_uuid is None:
-            raise
-        existing = Lead.objects.get(
-            offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid
+        existing = (
+            Lead.objects.filter(offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid)
+            .values_list("pk", flat=True)
+            .first()
+            if pixel.ringba_call_uuid
+            else None
         )
-        return _merge(existing.pk, pixel)
+        if existing is None:
+            # Not a repeat: the cached configuration named a source or offer that has
+            # just been deleted. Forget it; the sender is told what the database says.
+            forget_offer(lead_token_of(params))
+            raise CaptureRejected(
+                422, ["traffic_source_id: is no longer enabled on this offer; check its id"]
+            ) from None
+        return _merge(existing, pixel)
 
 
 def _store_new(pixel: "_CleanPixel", raw: RawRequest) -> CaptureResult:
@@ -168,15 +181,23 @@ def _fold_consumed_names(params: dict) -> dict:
     return {**folded, **consumed}
 
 
+def lead_token_of(params: dict) -> str | None:
+    """Return the pixel's lead token (either spelling, any case), stripped, or None."""
+    folded = _fold_consumed_names(params)
+    token = folded.get("lead_token") or folded.get("offer_lead_token")
+    if not isinstance(token, str):
+        return None
+    return token.strip() or None
+
+
 def _clean(params: dict) -> _CleanPixel:
     params = _fold_consumed_names(params)
-    lead_token = params.get("lead_token") or params.get("offer_lead_token")
-    if not isinstance(lead_token, str) or not lead_token.strip():
+    lead_token = lead_token_of(params)
+    if lead_token is None:
         raise CaptureRejected(
             401, ["lead_token: is required; copy it from the offer's Posting Instructions page"]
         )
-    lead_token = lead_token.strip()
-    config = get_offer_config(lead_token) if len(lead_token) <= 64 else None
+    config = get_offer_config(lead_token) if len(lead_token) <= MAX_LEAD_TOKEN_LENGTH else None
     if config is None or not config.active:
         raise CaptureRejected(401, ["lead_token: lead_token is invalid"])
 
@@ -197,7 +218,8 @@ def _clean(params: dict) -> _CleanPixel:
     else:
         warnings.extend(problems)
     if errors:
-        raise CaptureRejected(422, errors)
+        raise CaptureRejected(422, _capped(errors))
+    warnings = _capped(warnings)
     return _CleanPixel(
         config,
         traffic_source_pk,
@@ -219,7 +241,7 @@ def _clean_traffic_source(value, config: OfferConfig, errors: list[str]):
         )
         return None, None
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         errors.append(f"traffic_source_id: must be a number, got {text[:40]!r}")
         return None, None
     source = config.sources.get(int(text))
@@ -303,6 +325,12 @@ def _clean_tokens(params: dict, warnings: list[str]) -> dict:
     return tokens
 
 
+def _capped(messages: list[str]) -> list[str]:
+    if len(messages) <= MAX_WARNINGS:
+        return messages
+    return [*messages[:MAX_WARNINGS], f"… and {len(messages) - MAX_WARNINGS} more"]
+
+
 def _missing(value) -> bool:
     return (
         value is None or (isinstance(value, str) and not value.strip()) or is_unreplaced_tag(value)
@@ -346,7 +374,7 @@ def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_pk)
         lead.tokens = {**lead.tokens, **pixel.tokens}
-        lead.warnings = list(dict.fromkeys([*lead.warnings, *pixel.warnings]))[-50:]
+        lead.warnings = list(dict.fromkeys([*lead.warnings, *pixel.warnings]))[-MAX_WARNINGS:]
         lead.updated_at = timezone.now()
         lead.save(update_fields=["tokens", "warnings", "updated_at"])
     call = Call.objects.filter(lead_id=lead.pk).first()

@@ -140,7 +140,7 @@ def test_body_over_the_limit_is_413(client, valid, settings):
     settings.CAPTURE_MAX_BODY_BYTES = 1024
     valid["notes"] = "x" * 2000
     assert _errors(post_json(client, valid), 413) == [
-        "body: larger than 1024 bytes; send only the pixel fields"
+        "body: larger than 1024 bytes; send only the fields needed"
     ]
     assert Lead.objects.count() == 0
 

@@ -35,7 +35,8 @@ def test_nul_characters_are_refused_with_400(client, pixel, extra, field):
     response = post_json(client, {**pixel, **extra})
     assert response.status_code == 400, response.content
     assert response.json()["errors"] == [
-        f"{field}: contains a NUL character (\\u0000), which cannot be stored; remove it"
+        f"{field}: contains a NUL character (\\u0000) or an unpaired surrogate "
+        "(\\ud800-\\udfff), which cannot be stored; send valid UTF-8 text"
     ]
     assert Lead.objects.count() == 0
 
@@ -105,8 +106,8 @@ def test_post_call_tokens_refuse_nul(calls_client, ringba_setup):
         {"post_call_tokens": {"note": "a\x00b"}},
         format="json",
     )
-    assert response.status_code == 422
-    assert response.json()["errors"] == ["post_call_tokens: values cannot contain NUL characters"]
+    assert response.status_code == 400  # the same input-hygiene layer as the capture API
+    assert response.json()["errors"][0].startswith("post_call_tokens.note: contains a NUL")
 
 
 def test_calls_api_refuses_nul_in_fields(calls_client, ringba_setup):
@@ -115,4 +116,5 @@ def test_calls_api_refuses_nul_in_fields(calls_client, ringba_setup):
         {"number": ringba_setup["number"].number, "caller_id": "312\x00555"},
         format="json",
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["errors"][0].startswith("caller_id: contains a NUL")

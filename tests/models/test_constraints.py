@@ -141,7 +141,7 @@ def test_contact_field_pattern_must_compile(ringba_setup):
     field = factories.ContactFieldFactory.build(offer=ringba_setup["offer"], pattern="([a-z")
     with pytest.raises(ValidationError) as caught:
         field.full_clean()
-    assert "regular expression" in str(caught.value.message_dict["pattern"])
+    assert "Not a pattern this product can run" in str(caught.value.message_dict["pattern"])
 
 
 def test_conversion_rule_needs_payout_and_duration_together(ringba_setup):

@@ -1,0 +1,70 @@
+"""Throttling per partner, guessing per address, linear-time patterns, the real client address."""
+
+import pytest
+
+from integrations.models import Lead
+from tests import factories
+
+from .pixels import post_json
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def throttled(settings):
+    settings.CAPTURE_THROTTLE_RATE = "3/min"
+    settings.CAPTURE_INVALID_TOKEN_RATE = "2/min"
+
+
+def test_one_partners_retry_storm_does_not_throttle_another_on_the_same_offer(
+    client, ringba_setup, base_pixel, throttled
+):
+    other = factories.TrafficSourceFactory()
+    ringba_setup["offer"].traffic_sources.add(other)
+    storm = [post_json(client, base_pixel).status_code for _ in range(5)]
+    assert storm == [201, 201, 201, 429, 429]
+    calm = post_json(client, {**base_pixel, "traffic_source_id": other.traffic_source_id})
+    assert calm.status_code == 201
+
+
+def test_guessing_lead_tokens_is_throttled_per_client_address(client, base_pixel, throttled):
+    answers = [
+        post_json(client, {**base_pixel, "lead_token": f"guess-{n}"}).status_code for n in range(4)
+    ]
+    assert answers == [401, 401, 429, 429]
+    other_address = post_json(
+        client, {**base_pixel, "lead_token": "guess-x"}, REMOTE_ADDR="10.9.8.7"
+    )
+    assert other_address.status_code == 401
+    assert post_json(client, base_pixel).status_code == 201  # a real token is not affected
+
+
+def test_a_catastrophic_pattern_cannot_pin_a_worker(client, ringba_setup, base_pixel):
+    # (a+)+$ backtracks 2^n times in Python's re: 4,000 characters would never end.
+    factories.ContactFieldFactory(offer=ringba_setup["offer"], name="code", pattern="(a+)+$")
+    response = post_json(client, {**base_pixel, "code": "a" * 3999 + "!"})
+    assert response.status_code == 201
+    assert response.json()["warnings"][0].startswith("code: does not match the pattern")
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=a)a", r"(?<!x)y"])
+def test_patterns_the_engine_cannot_run_are_refused_when_saved(ringba_setup, pattern):
+    from django.core.exceptions import ValidationError
+
+    field = factories.ContactFieldFactory.build(offer=ringba_setup["offer"], pattern=pattern)
+    with pytest.raises(ValidationError) as refused:
+        field.full_clean()
+    assert "back-references and look-ahead" in str(refused.value.message_dict["pattern"])
+
+
+def test_the_source_address_is_the_one_the_trusted_proxy_saw(client, base_pixel, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    post_json(
+        client, base_pixel, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
+    assert Lead.objects.get().source_ip == "203.0.113.9"
+
+
+def test_without_a_trusted_proxy_forwarded_headers_are_ignored(client, base_pixel):
+    post_json(client, base_pixel, REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert Lead.objects.get().source_ip == "198.51.100.4"
