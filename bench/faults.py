@@ -82,7 +82,7 @@ def start_worker(env, name: str) -> subprocess.Popen:
 
 
 def receiver_down_and_back(demo, env) -> dict:
-    from integrations.receiver import RingbaReceiver
+    from integrations.devtools.ringba_stand_in import RingbaReceiver
 
     first = RingbaReceiver(port=RECEIVER_PORT).start()
     worker = start_worker(env, "faults-worker-1")
@@ -122,8 +122,8 @@ def receiver_down_and_back(demo, env) -> dict:
 
 
 def postgres_restart(demo, env) -> dict:
+    from integrations.devtools.ringba_stand_in import RingbaReceiver
     from integrations.models import Lead
-    from integrations.receiver import RingbaReceiver
 
     receiver = RingbaReceiver(port=RECEIVER_PORT).start()
     worker = start_worker(env, "faults-worker-2")
@@ -209,8 +209,8 @@ def postgres_restart(demo, env) -> dict:
 
 
 def worker_killed_mid_delivery(demo, env) -> dict:
+    from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
     from integrations.models import PostbackDelivery
-    from integrations.receiver import Behaviour, RingbaReceiver
 
     receiver = RingbaReceiver(port=RECEIVER_PORT, behaviour=Behaviour(delay=3)).start()
     worker = start_worker(env, "faults-worker-3")

@@ -134,7 +134,7 @@ def prepare_database():
     django.setup()
     from django.core.management import call_command
 
-    from integrations.demo import seed_demo
+    from integrations.devtools.demo import seed_demo
 
     call_command("migrate", verbosity=0)
     return env, seed_demo()
@@ -372,7 +372,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env, demo = prepare_database()
-    from integrations.receiver import RingbaReceiver
+    from integrations.devtools.ringba_stand_in import RingbaReceiver
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     web = start_gunicorn(env, args.gunicorn.split(), "gunicorn.log")

@@ -8,6 +8,6 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self):
         # Imported for their side effects, which Django allows only once apps are
-        # ready: signal subscribers (firing, tasks, cache invalidation) and checks.
-        from . import cache_invalidation, checks, tasks  # noqa: F401
+        # ready: signal subscribers (firing, tasks, offer-cache invalidation) and checks.
+        from . import checks, offer_cache, tasks  # noqa: F401
         from .services import firing  # noqa: F401

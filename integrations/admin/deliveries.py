@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from ..models import DeliveryStatus, PostbackAttempt, PostbackDelivery
+from ..models import DeliveryStatus, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
 from .links import change_link
 
@@ -31,8 +31,6 @@ class TrafficSourceFilter(admin.SimpleListFilter):
     parameter_name = "traffic_source"
 
     def lookups(self, request, model_admin):
-        from ..models import TrafficSource
-
         return [(source.pk, source.name) for source in TrafficSource.objects.only("pk", "name")]
 
     def queryset(self, request, queryset):

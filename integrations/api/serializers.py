@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from ..models import Call, Lead, PostbackAttempt, PostbackDelivery
 from ..services.calls import MAX_CALL_SECONDS
+from ..tokens import call_context
 
 
 class LeadSummarySerializer(serializers.Serializer):
@@ -178,6 +179,4 @@ class CallSerializer(serializers.ModelSerializer):
         }
 
     def get_tokens(self, call) -> dict:
-        from ..tokens import call_context
-
         return call_context(call)

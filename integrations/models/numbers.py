@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from ..phones import InvalidPhoneNumber, normalize_phone
+from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
+from ..tokens import SYSTEM_TOKENS
 from ..validators import validate_token_name
 
 
@@ -63,9 +65,6 @@ class NumberToken(models.Model):
         return self.key
 
     def clean(self):
-        from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
-        from ..tokens import SYSTEM_TOKENS
-
         if self.key in SYSTEM_TOKENS:
             raise ValidationError({"key": f"{self.key} is computed by the system per call."})
         if self.key == WEBHOOK_TOKEN_NAME:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from ..tokens import RESERVED_LEAD_TOKENS
 from ..validators import validate_regex, validate_token_name
 
 
@@ -146,8 +147,6 @@ class ContactField(models.Model):
         return self.name
 
     def clean(self):
-        from ..tokens import RESERVED_LEAD_TOKENS
-
         if self.name in RESERVED_LEAD_TOKENS or self.name in ("lead_token", "traffic_source_id"):
             raise ValidationError(
                 {"name": f"{self.name} is computed or routed by the system; pick another name."}

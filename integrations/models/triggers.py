@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .. import conditions as trigger_conditions
+from ..postbacks import HostNotAllowed, check_url_allowed
+from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
 from ..validators import validate_token_name
 
 
@@ -99,8 +101,6 @@ class EventTrigger(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
-        from ..postbacks import HostNotAllowed, check_url_allowed
-
         self._check_conditions()
         template = self.url_template or ""
         authority = re.split(r"[/?#]", template.partition("://")[2], maxsplit=1)[0]
@@ -148,8 +148,6 @@ class CustomFieldMapping(models.Model):
         return f"{self.token_name} for {self.traffic_source_id}"
 
     def clean(self):
-        from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
-
         if self.token_name == WEBHOOK_TOKEN_NAME:
             try:
                 self.value = extract_webhook_token(self.value)

@@ -24,6 +24,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks
 from ..models import (
@@ -195,9 +198,6 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
 
 def _database_queue_waiting_ids(task_ids: list[str]) -> set[str]:
     """Return which of ``task_ids`` are still waiting (READY) in django-tasks-db."""
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
     valid = []
     for task_id in task_ids:
         try:
@@ -212,8 +212,6 @@ def _database_queue_waiting_ids(task_ids: list[str]) -> set[str]:
 
 def _task_waiting_lookup():
     """Return the lookup of waiting tasks for the configured queue, or None if it has none."""
-    from django_tasks_db.backend import DatabaseBackend
-
     backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
     return _database_queue_waiting_ids if isinstance(backend, DatabaseBackend) else None
 

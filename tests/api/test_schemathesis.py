@@ -29,7 +29,7 @@ def _keep_the_test_connection():
 @pytest.fixture
 def auth_headers(db):
     """Real credentials and data, so generated requests reach the code behind auth."""
-    from integrations.demo import seed_demo
+    from integrations.devtools.demo import seed_demo
 
     demo = seed_demo()
     return {"Authorization": f"Token {demo.api_token}"}

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from integrations.demo import seed_demo
+from integrations.devtools.demo import seed_demo
 from integrations.models import CustomFieldMapping, EventTrigger, NumberToken, TriggerTemplate
 from integrations.ringba import RINGBA_TEMPLATE_SLUG
 from tests import factories

@@ -1,8 +1,8 @@
 import pytest
 from django.utils import timezone
 
+from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import DeliveryStatus, PostbackDelivery
-from integrations.receiver import Behaviour, RingbaReceiver
 from tests import factories
 
 

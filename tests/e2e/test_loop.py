@@ -5,7 +5,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from integrations.receiver import RingbaReceiver
+from integrations.devtools.ringba_stand_in import RingbaReceiver
 from tests.processes import free_port, manage, process_env, start, stop, wait_for_http
 
 

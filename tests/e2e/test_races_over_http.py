@@ -39,7 +39,7 @@ def live(tmp_path):
     """The portal on a real server with the demo data; yields what a client needs."""
     port = free_port()
     if connection.vendor == "postgresql":
-        from integrations.demo import seed_demo
+        from integrations.devtools.demo import seed_demo
 
         reinstall_shipped_rows()  # an earlier transactional test may have flushed them
         env = process_env(current_database_url(), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")

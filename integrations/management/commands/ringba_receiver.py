@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from ...receiver import Behaviour, RingbaReceiver
+from ...devtools.ringba_stand_in import Behaviour, RingbaReceiver
 
 
 class Command(BaseCommand):

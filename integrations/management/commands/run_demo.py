@@ -12,7 +12,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from ...demo import seed_demo
+from ...devtools.demo import seed_demo
 
 
 def stop_processes(processes, timeout: float = 10) -> None:

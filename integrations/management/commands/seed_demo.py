@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ...demo import ADMIN_USERNAME, seed_demo
+from ...devtools.demo import ADMIN_USERNAME, seed_demo
 from ...partner_links import partner_url
 
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ...demo import seed_demo
+from ...devtools.demo import seed_demo
 from ...ringba import WEBHOOK_TOKEN_NAME
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from .models import (
+from ..models import (
     ContactField,
     CustomFieldMapping,
     EventTrigger,
@@ -27,8 +27,8 @@ from .models import (
     TrafficSource,
     TriggerTemplate,
 )
-from .ringba import RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
-from .services.triggers import create_trigger_from_template
+from ..ringba import RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
+from ..services.triggers import create_trigger_from_template
 
 OFFER_NAME = "Demo Offer: Final Expense"
 SOURCE_NAME = "Demo Ringba Partner"
