@@ -8,8 +8,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ..errors import Rejected
 from ..models import Call, PostbackDelivery
-from ..services.calls import CallRejected, CallUpdate, update_call
+from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
 from .links import change_link
 
@@ -183,22 +184,10 @@ class CallAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         original = Call.objects.get(pk=obj.pk)
-        data = form.cleaned_data
-        update = CallUpdate(
-            ended_at=data.get("ended_at") if data.get("ended_at") != original.ended_at else None,
-            duration=data.get("duration") if data.get("duration") != original.duration else None,
-            buyer_converted=data["buyer_converted"]
-            if data["buyer_converted"] != original.buyer_converted
-            else None,
-            revenue=data.get("revenue"),
-            offer_converted=data["offer_converted"]
-            if data["offer_converted"] != original.offer_converted
-            else None,
-            payout=data.get("payout"),
-        )
+        update = CallUpdate.from_changes(original, form.cleaned_data)
         try:
             update_call(call_uuid=original.call_uuid, update=update, allow_unconvert=True)
-        except CallRejected as exc:
+        except Rejected as exc:
             self.message_user(request, "; ".join(exc.errors), messages.ERROR)
 
     @admin.action(description="Mark converted…", permissions=["change"])
@@ -228,7 +217,7 @@ class CallAdmin(admin.ModelAdmin):
             already = call.offer_converted if kind == "offer" else call.buyer_converted
             try:
                 update_call(call_uuid=call.call_uuid, update=update)
-            except CallRejected as exc:
+            except Rejected as exc:
                 problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")
                 continue
             converted += 0 if already else 1
@@ -247,7 +236,7 @@ class CallAdmin(admin.ModelAdmin):
         for call in queryset.filter(ended_at__isnull=True):
             try:
                 update_call(call_uuid=call.call_uuid, update=CallUpdate(ended_at=timezone.now()))
-            except CallRejected as exc:
+            except Rejected as exc:
                 self.message_user(
                     request, f"Call {call.call_uuid} not ended: {exc}", messages.WARNING
                 )

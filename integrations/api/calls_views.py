@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Call
-from ..services.calls import CallRejected, CallUpdate, record_call, update_call
+from ..services.calls import CallUpdate, record_call, update_call
 from .authentication import BodyTokenAuthentication, CanUseCallsApi
 from .errors import Rejected
 from .parsing import check_depth, read_body, refuse_unstorable_text
@@ -86,15 +86,12 @@ class CallCreateView(CallsApiView):
         serializer = CallCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            call, created = record_call(
-                number=data["number"],
-                caller_id=data["caller_id"],
-                started_at=data.get("started_at"),
-                call_uuid=data.get("call_uuid"),
-            )
-        except CallRejected as exc:
-            raise Rejected(exc.status, exc.errors) from None
+        call, created = record_call(
+            number=data["number"],
+            caller_id=data["caller_id"],
+            started_at=data.get("started_at"),
+            call_uuid=data.get("call_uuid"),
+        )
         return Response(
             CallSerializer(_get_call(call.call_uuid)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -123,10 +120,7 @@ class CallUpdateView(CallsApiView):
             post_call_tokens=data.get("post_call_tokens") or {},
         )
         _get_call(call_uuid)  # 404 for a uuid that cannot exist, before any work
-        try:
-            update_call(call_uuid=call_uuid, update=update)
-        except CallRejected as exc:
-            raise Rejected(exc.status, exc.errors) from None
+        update_call(call_uuid=call_uuid, update=update)
         return Response(CallSerializer(_get_call(call_uuid)).data)
 
 

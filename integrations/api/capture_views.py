@@ -12,9 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..services.capture import CaptureRejected, RawRequest, capture_lead, lead_token_of
+from ..services.capture import RawRequest, capture_lead, lead_token_of
 from .client import client_ip, redact
-from .errors import Rejected
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
 from .serializers import (
     CaptureResponseSerializer,
@@ -109,10 +108,7 @@ class LeadCaptureView(APIView):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        try:
-            result = capture_lead(params=request.capture_params, raw=request.capture_raw)
-        except CaptureRejected as exc:
-            raise Rejected(exc.status, exc.errors) from None
+        result = capture_lead(params=request.capture_params, raw=request.capture_raw)
         return Response(
             {
                 "success": True,

@@ -13,11 +13,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..errors import Rejected as DomainRejected
+from ..errors import RejectionKind
+
 logger = logging.getLogger(__name__)
 
 
+# How the domain's refusals (integrations.errors.Rejected) are answered over HTTP.
+STATUS_FOR_KIND = {
+    RejectionKind.INVALID: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    RejectionKind.UNAUTHORIZED: status.HTTP_401_UNAUTHORIZED,
+    RejectionKind.CONFLICT: status.HTTP_409_CONFLICT,
+    RejectionKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+}
+
+
 class Rejected(exceptions.APIException):
-    """A request we refuse, with its HTTP status and field-named messages."""
+    """A request refused at the HTTP level (malformed, too big, unsupported), or by status."""
 
     def __init__(self, status_code: int, errors: list[str]):
         super().__init__(detail="; ".join(errors))
@@ -46,6 +58,8 @@ def json_exception_handler(exc, context):
     """DRF exception handler: every error becomes the rejection body."""
     if isinstance(exc, Rejected):
         return Response(rejection_body(exc.errors), status=exc.status_code)
+    if isinstance(exc, DomainRejected):
+        return Response(rejection_body(exc.errors), status=STATUS_FOR_KIND[exc.kind])
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable: %s", exc)
         return Response(

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import events
+from ..errors import Rejected, RejectionKind
 from ..models import Call, Event, Number
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
@@ -22,15 +23,6 @@ from .matching import lock_caller, match_call
 CENTS = Decimal("0.01")
 # The longest call we accept a duration or an end time for.
 MAX_CALL_SECONDS = 7 * 24 * 3600
-
-
-class CallRejected(Exception):
-    """The request cannot be applied; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.status = status
-        self.errors = errors
 
 
 @dataclass
@@ -45,6 +37,26 @@ class CallUpdate:
     payout: Decimal | None = None
     post_call_tokens: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_changes(cls, call: Call, wanted: dict) -> "CallUpdate":
+        """Return the update that moves ``call`` to the values in ``wanted`` (a form's data).
+
+        Fields whose value did not change are not mentioned, so saving a form never
+        re-applies a transition; amounts go along and count only with a conversion.
+        """
+
+        def changed(name: str):
+            return wanted.get(name) if wanted.get(name) != getattr(call, name) else None
+
+        return cls(
+            ended_at=changed("ended_at"),
+            duration=changed("duration"),
+            buyer_converted=changed("buyer_converted"),
+            revenue=wanted.get("revenue"),
+            offer_converted=changed("offer_converted"),
+            payout=wanted.get("payout"),
+        )
+
 
 def _locked(call_uuid: str) -> Call:
     try:
@@ -54,7 +66,7 @@ def _locked(call_uuid: str) -> Call:
             .get(call_uuid=call_uuid)
         )
     except Call.DoesNotExist:
-        raise CallRejected(404, [f"call_uuid: no call {call_uuid!r}"]) from None
+        raise Rejected(RejectionKind.NOT_FOUND, [f"call_uuid: no call {call_uuid!r}"]) from None
 
 
 def _emit(call: Call, event: str) -> None:
@@ -80,20 +92,23 @@ def record_call(
     except InvalidPhoneNumber as exc:
         errors.append(f"caller_id: {exc}")
     if errors:
-        raise CallRejected(422, errors)
+        raise Rejected(RejectionKind.INVALID, errors)
     tracking_number = (
         Number.objects.select_related("offer", "traffic_source")
         .filter(number=dialed, active=True)
         .first()
     )
     if tracking_number is None:
-        raise CallRejected(422, [f"number: {dialed} is not an active tracking number"])
+        raise Rejected(
+            RejectionKind.INVALID, [f"number: {dialed} is not an active tracking number"]
+        )
     if call_uuid:
         existing = Call.objects.filter(call_uuid=call_uuid).first()
         if existing is not None:
             if existing.number_id != tracking_number.pk:
-                raise CallRejected(
-                    409, [f"call_uuid: {call_uuid!r} already belongs to a call on another number"]
+                raise Rejected(
+                    RejectionKind.CONFLICT,
+                    [f"call_uuid: {call_uuid!r} already belongs to a call on another number"],
                 )
             return existing, False
 
@@ -123,8 +138,8 @@ def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = F
     """Apply ``update`` to a call and emit one event per real transition.
 
     Converting a converted call again changes nothing and fires nothing. Setting a
-    conversion back to false raises CallRejected unless ``allow_unconvert`` (the
-    admin), and never fires. Raises CallRejected(404) for an unknown call.
+    conversion back to false raises Rejected unless ``allow_unconvert`` (the
+    admin), and never fires. Raises Rejected (not found) for an unknown call.
     """
     with transaction.atomic():
         call = _locked(call_uuid)
@@ -154,8 +169,8 @@ def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = F
         if update.offer_converted is True and not call.offer_converted:
             payout = update.payout if update.payout is not None else call.offer.payout
             if payout is None:
-                raise CallRejected(
-                    422,
+                raise Rejected(
+                    RejectionKind.INVALID,
                     ["payout: is required to convert this call (the offer has no default payout)"],
                 )
             _convert_offer(call, payout)
@@ -186,11 +201,14 @@ def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None
             else timezone.now()
         )
     if ended_at < call.started_at:
-        raise CallRejected(
-            422, [f"ended_at: is before the call started ({call.started_at.isoformat()})"]
+        raise Rejected(
+            RejectionKind.INVALID,
+            [f"ended_at: is before the call started ({call.started_at.isoformat()})"],
         )
     if ended_at - call.started_at > timedelta(seconds=MAX_CALL_SECONDS):
-        raise CallRejected(422, ["ended_at: is more than 7 days after the call started"])
+        raise Rejected(
+            RejectionKind.INVALID, ["ended_at: is more than 7 days after the call started"]
+        )
     call.ended_at = ended_at
     call.duration = (
         duration if duration is not None else int((ended_at - call.started_at).total_seconds())
@@ -215,23 +233,26 @@ def _duration_rule_converts(call: Call) -> bool:
 
 def _refuse_unconvert(field_name: str, allowed: bool) -> None:
     if not allowed:
-        raise CallRejected(
-            422, [f"{field_name}: conversions are final here; un-convert a call from the admin"]
+        raise Rejected(
+            RejectionKind.INVALID,
+            [f"{field_name}: conversions are final here; un-convert a call from the admin"],
         )
 
 
 def _merge_post_call_tokens(call: Call, tokens: dict) -> None:
     bad = [key for key in tokens if not re.match(TOKEN_NAME_PATTERN, str(key))]
     if bad:
-        raise CallRejected(
-            422,
+        raise Rejected(
+            RejectionKind.INVALID,
             [
                 f"post_call_tokens: {', '.join(map(str, bad[:5]))} are not token names "
                 "(use a-z, 0-9 and _)"
             ],
         )
     if any("\x00" in str(value) for value in tokens.values()):
-        raise CallRejected(422, ["post_call_tokens: values cannot contain NUL characters"])
+        raise Rejected(
+            RejectionKind.INVALID, ["post_call_tokens: values cannot contain NUL characters"]
+        )
     call.post_call_tokens = {
         **call.post_call_tokens,
         **{
@@ -244,7 +265,7 @@ def _merge_post_call_tokens(call: Call, tokens: dict) -> None:
 def _money(amount) -> Decimal:
     value = Decimal(amount).quantize(CENTS)
     if value < 0:
-        raise CallRejected(422, ["amount: must not be negative"])
+        raise Rejected(RejectionKind.INVALID, ["amount: must not be negative"])
     if value >= Decimal("100000000"):
-        raise CallRejected(422, ["amount: is too large (at most 99999999.99)"])
+        raise Rejected(RejectionKind.INVALID, ["amount: is too large (at most 99999999.99)"])
     return value

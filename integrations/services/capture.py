@@ -19,6 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import events
+from ..errors import Rejected, RejectionKind
 from ..field_rules import check_contact_fields
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
 from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
@@ -46,15 +47,6 @@ MAX_LEAD_TOKEN_LENGTH = 64
 # make a huge row or answer.
 MAX_WARNINGS = 50
 _TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
-
-
-class CaptureRejected(Exception):
-    """The pixel cannot be accepted; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.status = status
-        self.errors = errors
 
 
 @dataclass
@@ -91,7 +83,7 @@ class _CleanPixel:
 def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
     """Validate and store one pixel; return the lead and whether it is new.
 
-    Raises CaptureRejected (401, 409 or 422) with messages that name the field.
+    Raises Rejected (unauthorized, conflict or invalid) with messages naming the field.
     A repeat with the same ``ringba_call_uuid`` on the same offer merges into the
     existing lead — decided by a unique constraint, so concurrent repeats are safe.
     """
@@ -113,8 +105,9 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
             # Not a repeat: the cached configuration named a source or offer that has
             # just been deleted. Forget it; the sender is told what the database says.
             forget_offer(lead_token_of(params))
-            raise CaptureRejected(
-                422, ["traffic_source_id: is no longer enabled on this offer; check its id"]
+            raise Rejected(
+                RejectionKind.INVALID,
+                ["traffic_source_id: is no longer enabled on this offer; check its id"],
             ) from None
         return _merge(existing, pixel)
 
@@ -194,12 +187,13 @@ def _clean(params: dict) -> _CleanPixel:
     params = _fold_consumed_names(params)
     lead_token = lead_token_of(params)
     if lead_token is None:
-        raise CaptureRejected(
-            401, ["lead_token: is required; copy it from the offer's Posting Instructions page"]
+        raise Rejected(
+            RejectionKind.UNAUTHORIZED,
+            ["lead_token: is required; copy it from the offer's Posting Instructions page"],
         )
     config = get_offer_config(lead_token) if len(lead_token) <= MAX_LEAD_TOKEN_LENGTH else None
     if config is None or not config.active:
-        raise CaptureRejected(401, ["lead_token: lead_token is invalid"])
+        raise Rejected(RejectionKind.UNAUTHORIZED, ["lead_token: lead_token is invalid"])
 
     errors: list[str] = []
     warnings: list[str] = []
@@ -218,7 +212,7 @@ def _clean(params: dict) -> _CleanPixel:
     else:
         warnings.extend(problems)
     if errors:
-        raise CaptureRejected(422, _capped(errors))
+        raise Rejected(RejectionKind.INVALID, _capped(errors))
     warnings = _capped(warnings)
     return _CleanPixel(
         config,
@@ -321,7 +315,9 @@ def _clean_tokens(params: dict, warnings: list[str]) -> dict:
             value = str(value)  # NaN and infinities are not valid JSON
         tokens[name] = value
         if len(tokens) > MAX_FIELDS:
-            raise CaptureRejected(422, [f"body: more than {MAX_FIELDS} fields; send fewer"])
+            raise Rejected(
+                RejectionKind.INVALID, [f"body: more than {MAX_FIELDS} fields; send fewer"]
+            )
     return tokens
 
 
@@ -409,8 +405,8 @@ def _capture_with_policy(pixel: _CleanPixel, raw: RawRequest) -> CaptureResult:
             .first()
         )
         if previous is not None and config.duplicate_policy == DuplicatePolicy.REJECT:
-            raise CaptureRejected(
-                409,
+            raise Rejected(
+                RejectionKind.CONFLICT,
                 [
                     f"caller_id: {pixel.caller_id} already sent a lead to this offer within the "
                     f"last {config.match_window_seconds // 3600 or 1} h; this offer rejects "
