@@ -208,6 +208,11 @@ POSTBACK_SWEEP_INTERVAL = env.float("POSTBACK_SWEEP_INTERVAL", default=2.0)
 MATCH_ENDED_TOLERANCE_SECONDS = env.int("MATCH_ENDED_TOLERANCE_SECONDS", default=120)
 # The worker's reconciler looks this far back for leads and calls left apart.
 MATCH_RECONCILE_LOOKBACK_SECONDS = env.int("MATCH_RECONCILE_LOOKBACK_SECONDS", default=3600)
+# Retention (services/retention.py; the worker prunes once a day, in small batches).
+RETENTION_DELIVERED_ATTEMPT_DAYS = env.int("RETENTION_DELIVERED_ATTEMPT_DAYS", default=30)
+RETENTION_CALL_DAYS = env.int("RETENTION_CALL_DAYS", default=400)
+RETENTION_LEAD_DAYS = env.int("RETENTION_LEAD_DAYS", default=400)
+RETENTION_TASK_RESULT_DAYS = env.int("RETENTION_TASK_RESULT_DAYS", default=7)
 CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
 # Pixels with a missing or unknown lead token, per client address.

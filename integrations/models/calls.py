@@ -45,6 +45,8 @@ class Call(models.Model):
         permissions = [("use_calls_api", "Can use the calls API")]
         indexes = [
             models.Index(fields=["offer", "caller_id", "-started_at"], name="call_match_idx"),
+            # Retention and the admin's newest-first list.
+            models.Index(fields=["-started_at"], name="call_started_idx"),
         ]
 
     def __str__(self):

@@ -118,6 +118,7 @@ class PostbackAttempt(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["started_at"], name="attempt_started_idx")]
 
     def __str__(self):
         return f"Attempt {self.number} → {self.status_code or self.error[:40]}"

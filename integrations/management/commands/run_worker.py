@@ -3,7 +3,8 @@
 The sweeper queues deliveries that are due but have no live task: retries whose
 time has come, tasks lost with a killed worker or a restarted queue, and enqueues
 refused at commit time. It also reconciles leads and calls that were left apart
-(``services.matching.reconcile_unmatched``). Any number of workers may run on any
+(``services.matching.reconcile_unmatched``) and, once a day, deletes data past its
+retention (``services.retention.prune``). Any number of workers may run on any
 machines.
 """
 
@@ -21,24 +22,44 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
+from ...services.retention import prune
 
 logger = logging.getLogger("integrations.worker")
 
 
+PRUNE_EVERY = 24 * 3600.0
+
+
+class Sweeper:
+    """What one sweep does; remembers when this process last pruned."""
+
+    def __init__(self):
+        self.last_prune = None
+
+    def sweep_once(self) -> None:
+        """Queue due deliveries, attach pairs left apart, and prune once a day."""
+        queued = requeue_due_deliveries()
+        if queued:
+            logger.info("sweeper queued %s due delivery(ies)", queued)
+        reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
+        now = time.monotonic()
+        if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
+            self.last_prune = now
+            prune()
+
+
 def sweep_once() -> None:
-    """Queue due deliveries and attach leads and calls that were left apart."""
-    queued = requeue_due_deliveries()
-    if queued:
-        logger.info("sweeper queued %s due delivery(ies)", queued)
-    reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
+    """One sweep, pruning included (``run_worker --batch`` and tests)."""
+    Sweeper().sweep_once()
 
 
 def sweep_forever(interval: float, stop: threading.Event) -> None:
-    """Run ``sweep_once`` every ``interval`` seconds until ``stop`` is set."""
+    """Sweep every ``interval`` seconds until ``stop`` is set."""
+    sweeper = Sweeper()
     while not stop.is_set():
         try:
             close_old_connections()
-            sweep_once()
+            sweeper.sweep_once()
         except Exception:  # a database outage must not kill the sweeper; it retries
             logger.exception("sweeper pass failed; retrying in %s s", interval)
         stop.wait(interval)

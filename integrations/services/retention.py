@@ -1,0 +1,139 @@
+"""How long data is kept, and the personal-data purge for one caller.
+
+``prune`` deletes what has aged out, in small batches (each its own short
+transaction, so no long locks), never touching anything a live delivery needs:
+- attempts of delivered postbacks after RETENTION_DELIVERED_ATTEMPT_DAYS (30): the
+  delivery row keeps its status, time and attempt count;
+- calls after RETENTION_CALL_DAYS (400), with their deliveries and attempts, unless
+  a delivery is still due;
+- leads after RETENTION_LEAD_DAYS (400), unless their call is kept;
+- finished task-queue rows after RETENTION_TASK_RESULT_DAYS (7).
+
+``purge_caller`` removes one caller's personal data everywhere (number, pixel
+fields, raw requests, rendered URLs, response bodies) and keeps what the business
+counts: rows, statuses, conversions and money.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from ..models import DUE_STATUSES, Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery
+
+logger = logging.getLogger(__name__)
+
+PURGED = "purged"
+
+
+@dataclass
+class PruneReport:
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, count: int) -> None:
+        self.deleted[name] = self.deleted.get(name, 0) + count
+
+
+def _in_batches(queryset, report: PruneReport, name: str, *, batch_size: int) -> None:
+    """Delete ``queryset`` by primary key, ``batch_size`` rows per transaction."""
+    model = queryset.model
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return
+        with transaction.atomic():
+            model.objects.filter(pk__in=ids).delete()
+        report.add(name, len(ids))
+
+
+def prune(*, batch_size: int = 1000) -> PruneReport:
+    """Delete what has aged out (see the module docstring); return what went."""
+    now = timezone.now()
+    report = PruneReport()
+
+    attempts_cutoff = now - timedelta(days=settings.RETENTION_DELIVERED_ATTEMPT_DAYS)
+    _in_batches(
+        PostbackAttempt.objects.filter(
+            started_at__lt=attempts_cutoff, delivery__status=DeliveryStatus.DELIVERED
+        ),
+        report,
+        "attempts of delivered postbacks",
+        batch_size=batch_size,
+    )
+
+    live = PostbackDelivery.objects.filter(call=OuterRef("pk"), status__in=DUE_STATUSES)
+    calls_cutoff = now - timedelta(days=settings.RETENTION_CALL_DAYS)
+    _in_batches(
+        Call.objects.filter(started_at__lt=calls_cutoff).exclude(Exists(live)),
+        report,
+        "calls",
+        batch_size=batch_size,
+    )
+
+    leads_cutoff = now - timedelta(days=settings.RETENTION_LEAD_DAYS)
+    _in_batches(
+        Lead.objects.filter(received_at__lt=leads_cutoff, call__isnull=True),
+        report,
+        "leads",
+        batch_size=batch_size,
+    )
+
+    tasks_cutoff = now - timedelta(days=settings.RETENTION_TASK_RESULT_DAYS)
+    _in_batches(
+        DBTaskResult.objects.finished().filter(finished_at__lt=tasks_cutoff),
+        report,
+        "finished tasks",
+        batch_size=batch_size,
+    )
+    if report.deleted:
+        logger.info("pruned %s", report.deleted)
+    return report
+
+
+def _without_personal_parts(url: str) -> str:
+    """Keep where a postback went (scheme and host); drop path and query, which carry tokens."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/[{PURGED}]" if parts.netloc else ""
+
+
+def purge_caller(*, caller_id: str) -> dict[str, int]:
+    """Remove the personal data of the caller ``caller_id`` (E.164); return counts.
+
+    Leads lose the number, pixel fields, raw request, address and user agent; calls
+    lose the number and post-call tokens; deliveries keep only the host they went
+    to; attempts lose the response bodies. Statuses, conversions and money stay.
+    """
+    with transaction.atomic():
+        leads = Lead.objects.filter(caller_id=caller_id)
+        calls = Call.objects.filter(caller_id=caller_id)
+        deliveries = PostbackDelivery.objects.filter(
+            call__in=calls
+        ) | PostbackDelivery.objects.filter(lead__in=leads)
+        delivery_rows = list(deliveries.distinct().values_list("pk", "url"))
+        for pk, url in delivery_rows:
+            PostbackDelivery.objects.filter(pk=pk).update(
+                url=_without_personal_parts(url), last_error="", skip_reason=""
+            )
+        attempts = PostbackAttempt.objects.filter(delivery_id__in=[pk for pk, _ in delivery_rows])
+        counts = {
+            "attempts": attempts.update(response_body="", error=""),
+            "deliveries": len(delivery_rows),
+            "calls": calls.update(caller_id=PURGED, post_call_tokens={}),
+            "leads": leads.update(
+                caller_id=PURGED,
+                tokens={},
+                warnings=[],
+                raw_body="",
+                raw_query="",
+                source_ip=None,
+                user_agent="",
+            ),
+        }
+    logger.info("purged the personal data of one caller: %s", counts)
+    return counts

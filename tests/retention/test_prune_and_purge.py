@@ -1,0 +1,147 @@
+"""Data ages out in bounded batches; one caller's personal data can be purged (issue 17)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from integrations.models import (
+    Call,
+    DeliveryStatus,
+    Lead,
+    PostbackAttempt,
+    PostbackDelivery,
+)
+from integrations.services.retention import PURGED, prune, purge_caller
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+OLD = timezone.now() - timedelta(days=500)
+CALLER = "+13125550177"
+
+
+def _delivery(call, trigger, status, *, attempt_age_days: int, **fields):
+    delivery = PostbackDelivery.objects.create(
+        trigger=trigger,
+        call=call,
+        event=trigger.event,
+        status=status,
+        url=f"https://webhook.ringba.com/hook/t?call_id=R&caller={CALLER}",
+        **fields,
+    )
+    PostbackAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        started_at=timezone.now() - timedelta(days=attempt_age_days),
+        status_code=200,
+        response_body=f"ok {CALLER}",
+    )
+    return delivery
+
+
+@pytest.fixture
+def trigger(db):
+    return factories.TriggerFactory()
+
+
+def test_old_rows_go_recent_rows_and_live_deliveries_stay(ringba_setup, trigger):
+    number = ringba_setup["number"]
+    lead_kwargs = {"offer": ringba_setup["offer"], "traffic_source": ringba_setup["source"]}
+    old_lead = factories.LeadFactory(**lead_kwargs, received_at=OLD)
+    old_call = factories.CallFactory(number=number, started_at=OLD, lead=old_lead)
+    still_due = factories.CallFactory(number=number, started_at=OLD)
+    _delivery(still_due, trigger, DeliveryStatus.RETRYING, attempt_age_days=500)
+    recent_call = factories.CallFactory(number=number)
+    delivered = _delivery(recent_call, trigger, DeliveryStatus.DELIVERED, attempt_age_days=40)
+    recent_failed = factories.CallFactory(number=number)
+    failed = _delivery(recent_failed, trigger, DeliveryStatus.FAILED, attempt_age_days=40)
+    orphan_old_lead = factories.LeadFactory(**lead_kwargs, received_at=OLD)
+    recent_lead = factories.LeadFactory(**lead_kwargs)
+
+    report = prune(batch_size=1)
+
+    assert not Call.objects.filter(pk=old_call.pk).exists()
+    assert Call.objects.filter(pk=still_due.pk).exists()  # a live delivery needs it
+    assert Call.objects.filter(pk__in=[recent_call.pk, recent_failed.pk]).count() == 2
+    assert not Lead.objects.filter(pk__in=[old_lead.pk, orphan_old_lead.pk]).exists()
+    assert Lead.objects.filter(pk=recent_lead.pk).exists()
+    delivered.refresh_from_db()
+    assert delivered.status == DeliveryStatus.DELIVERED and not delivered.attempts.exists()
+    assert failed.attempts.count() == 1  # failed attempts stay for the account manager
+    assert report.deleted == {"attempts of delivered postbacks": 1, "calls": 1, "leads": 2}
+
+
+def test_pruning_works_in_bounded_batches(ringba_setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        factories.LeadFactory(
+            offer=ringba_setup["offer"], traffic_source=ringba_setup["source"], received_at=OLD
+        )
+    with CaptureQueriesContext(connection) as queries:
+        report = prune(batch_size=2)
+    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "integrations_lead"')]
+    assert report.deleted == {"leads": 5}
+    assert len(deletes) == 3  # 2 + 2 + 1 rows, each batch its own short statement
+
+
+def test_the_prune_command_reports_what_it_did(ringba_setup, capsys):
+    factories.LeadFactory(
+        offer=ringba_setup["offer"], traffic_source=ringba_setup["source"], received_at=OLD
+    )
+    call_command("prune")
+    assert "deleted 1 leads" in capsys.readouterr().out
+    call_command("prune")
+    assert "Nothing past its retention." in capsys.readouterr().out
+
+
+def test_purging_a_caller_removes_personal_data_and_keeps_the_totals(ringba_setup, trigger):
+    lead = factories.LeadFactory(
+        offer=ringba_setup["offer"],
+        traffic_source=ringba_setup["source"],
+        caller_id=CALLER,
+        tokens={"first_name": "Ann", "email": "ann@example.com"},
+        raw_body=f'{{"caller_id": "{CALLER}", "first_name": "Ann"}}',
+        source_ip="203.0.113.9",
+        user_agent="Ringba",
+    )
+    call = factories.CallFactory(
+        number=ringba_setup["number"],
+        caller_id=CALLER,
+        lead=lead,
+        offer_converted=True,
+        payout=Decimal("12.50"),
+        post_call_tokens={"note": "Ann called back"},
+    )
+    delivery = _delivery(call, trigger, DeliveryStatus.DELIVERED, attempt_age_days=1)
+    other = factories.CallFactory(number=ringba_setup["number"], caller_id="+13125550999")
+
+    call_command("purge_caller", "(312) 555-0177")
+
+    lead.refresh_from_db()
+    call.refresh_from_db()
+    delivery.refresh_from_db()
+    assert (lead.caller_id, lead.tokens, lead.raw_body, lead.source_ip, lead.user_agent) == (
+        PURGED,
+        {},
+        "",
+        None,
+        "",
+    )
+    assert call.caller_id == PURGED and call.post_call_tokens == {}
+    assert call.offer_converted and call.payout == Decimal("12.50")  # the totals stay
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert delivery.url == "https://webhook.ringba.com/[purged]"
+    assert delivery.attempts.get().response_body == ""
+    other.refresh_from_db()
+    assert other.caller_id == "+13125550999"
+    assert purge_caller(caller_id=CALLER) == {
+        "attempts": 0,
+        "deliveries": 0,
+        "calls": 0,
+        "leads": 0,
+    }
