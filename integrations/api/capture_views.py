@@ -12,7 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..services.capture import RawRequest, capture_lead, lead_token_of
+from ..pixels import lead_token_of
+from ..services.capture import RawRequest, capture_lead
 from .client import client_ip, redact
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
 from .serializers import (

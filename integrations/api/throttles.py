@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from ..offer_cache import get_offer_config
-from ..services.capture import MAX_LEAD_TOKEN_LENGTH
+from ..pixels import MAX_LEAD_TOKEN_LENGTH
 
 
 class CaptureThrottle(SimpleRateThrottle):

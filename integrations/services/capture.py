@@ -7,10 +7,7 @@ loads the call for the answer. Repeats, duplicate policies, lead triggers and
 SQLite take slower paths inside one transaction.
 """
 
-import json
 import logging
-import math
-import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,33 +17,19 @@ from django.utils import timezone
 
 from .. import events
 from ..errors import Rejected, RejectionKind
-from ..field_rules import check_contact_fields
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
-from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
-from ..phones import InvalidPhoneNumber, normalize_phone
-from ..ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
-from ..tokens import RESERVED_LEAD_TOKENS
-from ..validators import TOKEN_NAME_PATTERN
+from ..offer_cache import active_trigger_events, forget_offer, get_offer_config
+from ..pixels import (
+    MAX_WARNINGS,
+    CleanPixel,
+    clean_pixel,
+    lead_token_of,
+    require_lead_token,
+)
 from .lead_store import insert_lead
 from .matching import match_lead
 
 logger = logging.getLogger(__name__)
-
-CONSUMED_FIELDS = {
-    "lead_token",
-    "offer_lead_token",
-    "traffic_source_id",
-    "caller_id",
-    CALL_UUID_TOKEN_NAME,
-}
-MAX_FIELDS = 200
-MAX_VALUE_LENGTH = 4000
-MAX_UUID_LENGTH = 200
-MAX_LEAD_TOKEN_LENGTH = 64
-# Warnings kept on a lead and sent back; a pixel with thousands of bad keys must not
-# make a huge row or answer.
-MAX_WARNINGS = 50
-_TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
 
 
 @dataclass
@@ -67,17 +50,6 @@ class CaptureResult:
     call: Call | None
     traffic_source_id: int  # the partner's public id
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _CleanPixel:
-    config: OfferConfig
-    traffic_source_pk: int
-    traffic_source_public_id: int
-    caller_id: str
-    ringba_call_uuid: str | None
-    tokens: dict
-    warnings: list[str]
 
 
 def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
@@ -112,7 +84,7 @@ def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
         return _merge(existing, pixel)
 
 
-def _store_new(pixel: "_CleanPixel", raw: RawRequest) -> CaptureResult:
+def _store_new(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
     """Insert the lead, match it to its call and fire ``lead_captured``.
 
     The common case on PostgreSQL is one autocommitted statement (``lead_store``).
@@ -157,192 +129,15 @@ def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
         return None
 
 
-def _fold_consumed_names(params: dict) -> dict:
-    """Return ``params`` with the consumed field names in lower case.
-
-    Ringba's pixel body is typed by hand, so ``Ringba_Call_UUID`` must still be the
-    idempotency key and ``LEAD_TOKEN`` must never be stored as a token. Where both
-    spellings are sent, the exact lower-case one wins.
-    """
-    folded, consumed = {}, {}
-    for key, value in params.items():
-        name = str(key).strip().lower()
-        if name not in CONSUMED_FIELDS:
-            folded[key] = value
-        elif key == name or name not in consumed:
-            consumed[name] = value
-    return {**folded, **consumed}
-
-
-def lead_token_of(params: dict) -> str | None:
-    """Return the pixel's lead token (either spelling, any case), stripped, or None."""
-    folded = _fold_consumed_names(params)
-    token = folded.get("lead_token") or folded.get("offer_lead_token")
-    if not isinstance(token, str):
-        return None
-    return token.strip() or None
-
-
-def _clean(params: dict) -> _CleanPixel:
-    params = _fold_consumed_names(params)
-    lead_token = lead_token_of(params)
-    if lead_token is None:
-        raise Rejected(
-            RejectionKind.UNAUTHORIZED,
-            ["lead_token: is required; copy it from the offer's Posting Instructions page"],
-        )
-    config = get_offer_config(lead_token) if len(lead_token) <= MAX_LEAD_TOKEN_LENGTH else None
+def _clean(params: dict) -> CleanPixel:
+    lead_token = require_lead_token(params)
+    config = get_offer_config(lead_token)
     if config is None or not config.active:
         raise Rejected(RejectionKind.UNAUTHORIZED, ["lead_token: lead_token is invalid"])
-
-    errors: list[str] = []
-    warnings: list[str] = []
-    traffic_source_public_id, traffic_source_pk = _clean_traffic_source(
-        params.get("traffic_source_id"), config, errors
-    )
-    caller_id = _clean_caller_id(params.get("caller_id"), errors)
-    ringba_call_uuid = _clean_ringba_call_uuid(params.get(CALL_UUID_TOKEN_NAME), errors, warnings)
-    tokens = _clean_tokens(params, warnings)
-    if ringba_call_uuid:
-        tokens[CALL_UUID_TOKEN_NAME] = ringba_call_uuid
-
-    problems = check_contact_fields(config.contact_fields, tokens)
-    if config.enforce_validations:
-        errors.extend(problems)
-    else:
-        warnings.extend(problems)
-    if errors:
-        raise Rejected(RejectionKind.INVALID, _capped(errors))
-    warnings = _capped(warnings)
-    return _CleanPixel(
-        config,
-        traffic_source_pk,
-        traffic_source_public_id,
-        caller_id,
-        ringba_call_uuid,
-        tokens,
-        warnings,
-    )
+    return clean_pixel(params, config)
 
 
-def _clean_traffic_source(value, config: OfferConfig, errors: list[str]):
-    """Return (public id, primary key) of an enabled active source, or (None, None)."""
-    if _missing(value):
-        errors.append(
-            _missing_message(
-                "traffic_source_id", value, "the id from the Posting Instructions page"
-            )
-        )
-        return None, None
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        errors.append(f"traffic_source_id: must be a number, got {text[:40]!r}")
-        return None, None
-    source = config.sources.get(int(text))
-    if source is None:
-        errors.append(f"traffic_source_id: {text} is not enabled on this offer")
-        return None, None
-    pk, active = source
-    if not active:
-        errors.append(f"traffic_source_id: {text} is not active")
-        return None, None
-    return int(text), pk
-
-
-def _clean_caller_id(value, errors: list[str]) -> str | None:
-    if _missing(value):
-        errors.append(
-            _missing_message(
-                "caller_id", value, "the caller's number, e.g. [tag:InboundNumber:Number]"
-            )
-        )
-        return None
-    try:
-        return normalize_phone(str(value))
-    except InvalidPhoneNumber as exc:
-        errors.append(f"caller_id: {exc}")
-        return None
-
-
-def _clean_ringba_call_uuid(value, errors: list[str], warnings: list[str]) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if is_unreplaced_tag(value):
-        warnings.append(
-            f"ringba_call_uuid: Ringba sent the unreplaced tag {value.strip()}; "
-            "ignored (use [Call:InboundCallID])"
-        )
-        return None
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        errors.append("ringba_call_uuid: must be a string")
-        return None
-    text = str(value).strip()
-    if len(text) > MAX_UUID_LENGTH:
-        errors.append(f"ringba_call_uuid: is longer than {MAX_UUID_LENGTH} characters")
-        return None
-    return text
-
-
-def _clean_tokens(params: dict, warnings: list[str]) -> dict:
-    tokens = {}
-    for key, value in params.items():
-        if key in CONSUMED_FIELDS:
-            continue
-        name = key.strip().lower()
-        if not _TOKEN_NAME.match(name) or len(name) > 64:
-            warnings.append(f"{key[:64]}: ignored; field names use only a-z, 0-9 and _")
-            continue
-        if name in RESERVED_LEAD_TOKENS:
-            warnings.append(f"{name}: ignored; this token is set by the system, not by pixels")
-            continue
-        if is_unreplaced_tag(value):
-            warnings.append(f"{name}: Ringba sent the unreplaced tag {value.strip()}; dropped")
-            continue
-        if value is None:
-            continue
-        if isinstance(value, str):
-            value = value.strip()
-        elif isinstance(value, (dict, list)):
-            value = json.dumps(value, separators=(",", ":"))
-        elif not isinstance(value, (bool, int, float)):
-            value = str(value)
-        if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
-            warnings.append(f"{name}: longer than {MAX_VALUE_LENGTH} characters; truncated")
-            value = value[:MAX_VALUE_LENGTH]
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
-            value = str(value)  # keep huge numbers exact; JSON columns lose precision
-        if isinstance(value, float) and not math.isfinite(value):
-            value = str(value)  # NaN and infinities are not valid JSON
-        tokens[name] = value
-        if len(tokens) > MAX_FIELDS:
-            raise Rejected(
-                RejectionKind.INVALID, [f"body: more than {MAX_FIELDS} fields; send fewer"]
-            )
-    return tokens
-
-
-def _capped(messages: list[str]) -> list[str]:
-    if len(messages) <= MAX_WARNINGS:
-        return messages
-    return [*messages[:MAX_WARNINGS], f"… and {len(messages) - MAX_WARNINGS} more"]
-
-
-def _missing(value) -> bool:
-    return (
-        value is None or (isinstance(value, str) and not value.strip()) or is_unreplaced_tag(value)
-    )
-
-
-def _missing_message(name: str, value, hint: str) -> str:
-    if is_unreplaced_tag(value):
-        return (
-            f"{name}: Ringba sent the unreplaced tag {value.strip()}, so the call had no "
-            f"value for it; check the tag in the pixel body"
-        )
-    return f"{name}: is required; send {hint}"
-
-
-def _new_lead(pixel: _CleanPixel, raw: RawRequest) -> Lead:
+def _new_lead(pixel: CleanPixel, raw: RawRequest) -> Lead:
     now = timezone.now()
     return Lead(
         offer_id=pixel.config.offer_id,
@@ -365,7 +160,7 @@ def _attached_call(call_id: int) -> Call:
     return Call.objects.select_related("number", "offer", "traffic_source", "lead").get(pk=call_id)
 
 
-def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
+def _merge(lead_pk: int, pixel: CleanPixel) -> CaptureResult:
     """Merge a repeat pixel's fields into an existing lead, under a row lock."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_pk)
@@ -386,7 +181,7 @@ def _merge(lead_pk: int, pixel: _CleanPixel) -> CaptureResult:
     )
 
 
-def _capture_with_policy(pixel: _CleanPixel, raw: RawRequest) -> CaptureResult:
+def _capture_with_policy(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
     """Apply the offer's update/reject policy to a pixel without ringba_call_uuid.
 
     The offer row is locked so two pixels from one caller cannot both decide

@@ -1,0 +1,244 @@
+"""A Ringba pixel's parameters, cleaned and checked: pure rules, no database.
+
+``clean_pixel`` turns the merged parameters of one pixel and its offer's cached
+configuration into a ``CleanPixel`` (or raises ``Rejected`` naming each field),
+following SPEC §4.2: consumed fields are read case-insensitively, caller ids become
+E.164, unreplaced Ringba tags count as missing, reserved token names are ignored
+with a warning, contact-field rules are enforced or turned into warnings.
+Storing, matching and firing are ``services.capture``'s job.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import Rejected, RejectionKind
+from .field_rules import check_contact_fields
+from .phones import InvalidPhoneNumber, normalize_phone
+from .ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
+from .tokens import RESERVED_LEAD_TOKENS
+from .validators import TOKEN_NAME_PATTERN
+
+if TYPE_CHECKING:  # a type only; the configuration is read from the cache by the caller
+    from .offer_cache import OfferConfig
+
+CONSUMED_FIELDS = {
+    "lead_token",
+    "offer_lead_token",
+    "traffic_source_id",
+    "caller_id",
+    CALL_UUID_TOKEN_NAME,
+}
+MAX_FIELDS = 200
+MAX_VALUE_LENGTH = 4000
+MAX_UUID_LENGTH = 200
+MAX_LEAD_TOKEN_LENGTH = 64
+# Warnings kept on a lead and sent back; a pixel with thousands of bad keys must not
+# make a huge row or answer.
+MAX_WARNINGS = 50
+_TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
+
+
+@dataclass(frozen=True)
+class CleanPixel:
+    """A pixel that passed every rule, ready to be stored as a lead."""
+
+    config: "OfferConfig"
+    traffic_source_pk: int
+    traffic_source_public_id: int
+    caller_id: str
+    ringba_call_uuid: str | None
+    tokens: dict
+    warnings: list[str]
+
+
+def fold_consumed_names(params: dict) -> dict:
+    """Return ``params`` with the consumed field names in lower case.
+
+    Ringba's pixel body is typed by hand, so ``Ringba_Call_UUID`` must still be the
+    idempotency key and ``LEAD_TOKEN`` must never be stored as a token. Where both
+    spellings are sent, the exact lower-case one wins.
+    """
+    folded, consumed = {}, {}
+    for key, value in params.items():
+        name = str(key).strip().lower()
+        if name not in CONSUMED_FIELDS:
+            folded[key] = value
+        elif key == name or name not in consumed:
+            consumed[name] = value
+    return {**folded, **consumed}
+
+
+def lead_token_of(params: dict) -> str | None:
+    """Return the pixel's lead token (either spelling, any case), stripped, or None."""
+    folded = fold_consumed_names(params)
+    token = folded.get("lead_token") or folded.get("offer_lead_token")
+    if not isinstance(token, str):
+        return None
+    return token.strip() or None
+
+
+def require_lead_token(params: dict) -> str:
+    """Return the pixel's lead token; raise Rejected (unauthorized) when it is missing."""
+    lead_token = lead_token_of(params)
+    if lead_token is None or len(lead_token) > MAX_LEAD_TOKEN_LENGTH:
+        message = (
+            "lead_token: is required; copy it from the offer's Posting Instructions page"
+            if lead_token is None
+            else "lead_token: lead_token is invalid"
+        )
+        raise Rejected(RejectionKind.UNAUTHORIZED, [message])
+    return lead_token
+
+
+def clean_pixel(params: dict, config: "OfferConfig") -> CleanPixel:
+    """Return the pixel as a CleanPixel for ``config``'s offer; raise Rejected (invalid)."""
+    params = fold_consumed_names(params)
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    traffic_source_public_id, traffic_source_pk = _clean_traffic_source(
+        params.get("traffic_source_id"), config, errors
+    )
+    caller_id = _clean_caller_id(params.get("caller_id"), errors)
+    ringba_call_uuid = _clean_ringba_call_uuid(params.get(CALL_UUID_TOKEN_NAME), errors, warnings)
+    tokens = _clean_tokens(params, warnings)
+    if ringba_call_uuid:
+        tokens[CALL_UUID_TOKEN_NAME] = ringba_call_uuid
+
+    problems = check_contact_fields(config.contact_fields, tokens)
+    if config.enforce_validations:
+        errors.extend(problems)
+    else:
+        warnings.extend(problems)
+    if errors:
+        raise Rejected(RejectionKind.INVALID, capped(errors))
+    warnings = capped(warnings)
+    return CleanPixel(
+        config,
+        traffic_source_pk,
+        traffic_source_public_id,
+        caller_id,
+        ringba_call_uuid,
+        tokens,
+        warnings,
+    )
+
+
+def _clean_traffic_source(value, config: "OfferConfig", errors: list[str]):
+    """Return (public id, primary key) of an enabled active source, or (None, None)."""
+    if _missing(value):
+        errors.append(
+            _missing_message(
+                "traffic_source_id", value, "the id from the Posting Instructions page"
+            )
+        )
+        return None, None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        errors.append(f"traffic_source_id: must be a number, got {text[:40]!r}")
+        return None, None
+    source = config.sources.get(int(text))
+    if source is None:
+        errors.append(f"traffic_source_id: {text} is not enabled on this offer")
+        return None, None
+    pk, active = source
+    if not active:
+        errors.append(f"traffic_source_id: {text} is not active")
+        return None, None
+    return int(text), pk
+
+
+def _clean_caller_id(value, errors: list[str]) -> str | None:
+    if _missing(value):
+        errors.append(
+            _missing_message(
+                "caller_id", value, "the caller's number, e.g. [tag:InboundNumber:Number]"
+            )
+        )
+        return None
+    try:
+        return normalize_phone(str(value))
+    except InvalidPhoneNumber as exc:
+        errors.append(f"caller_id: {exc}")
+        return None
+
+
+def _clean_ringba_call_uuid(value, errors: list[str], warnings: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if is_unreplaced_tag(value):
+        warnings.append(
+            f"ringba_call_uuid: Ringba sent the unreplaced tag {value.strip()}; "
+            "ignored (use [Call:InboundCallID])"
+        )
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        errors.append("ringba_call_uuid: must be a string")
+        return None
+    text = str(value).strip()
+    if len(text) > MAX_UUID_LENGTH:
+        errors.append(f"ringba_call_uuid: is longer than {MAX_UUID_LENGTH} characters")
+        return None
+    return text
+
+
+def _clean_tokens(params: dict, warnings: list[str]) -> dict:
+    tokens = {}
+    for key, value in params.items():
+        if key in CONSUMED_FIELDS:
+            continue
+        name = key.strip().lower()
+        if not _TOKEN_NAME.match(name) or len(name) > 64:
+            warnings.append(f"{key[:64]}: ignored; field names use only a-z, 0-9 and _")
+            continue
+        if name in RESERVED_LEAD_TOKENS:
+            warnings.append(f"{name}: ignored; this token is set by the system, not by pixels")
+            continue
+        if is_unreplaced_tag(value):
+            warnings.append(f"{name}: Ringba sent the unreplaced tag {value.strip()}; dropped")
+            continue
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value, separators=(",", ":"))
+        elif not isinstance(value, (bool, int, float)):
+            value = str(value)
+        if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            warnings.append(f"{name}: longer than {MAX_VALUE_LENGTH} characters; truncated")
+            value = value[:MAX_VALUE_LENGTH]
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+            value = str(value)  # keep huge numbers exact; JSON columns lose precision
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # NaN and infinities are not valid JSON
+        tokens[name] = value
+        if len(tokens) > MAX_FIELDS:
+            raise Rejected(
+                RejectionKind.INVALID, [f"body: more than {MAX_FIELDS} fields; send fewer"]
+            )
+    return tokens
+
+
+def capped(messages: list[str]) -> list[str]:
+    if len(messages) <= MAX_WARNINGS:
+        return messages
+    return [*messages[:MAX_WARNINGS], f"… and {len(messages) - MAX_WARNINGS} more"]
+
+
+def _missing(value) -> bool:
+    return (
+        value is None or (isinstance(value, str) and not value.strip()) or is_unreplaced_tag(value)
+    )
+
+
+def _missing_message(name: str, value, hint: str) -> str:
+    if is_unreplaced_tag(value):
+        return (
+            f"{name}: Ringba sent the unreplaced tag {value.strip()}, so the call had no "
+            f"value for it; check the tag in the pixel body"
+        )
+    return f"{name}: is required; send {hint}"

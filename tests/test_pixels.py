@@ -1,0 +1,63 @@
+"""The pixel rules are pure: no database (pytest-django refuses any query here)."""
+
+import pytest
+
+from integrations.errors import Rejected, RejectionKind
+from integrations.offer_cache import ContactFieldRule, OfferConfig
+from integrations.pixels import clean_pixel, require_lead_token
+
+CONFIG = OfferConfig(
+    offer_id=1,
+    name="Offer",
+    active=True,
+    enforce_validations=True,
+    duplicate_policy="allow",
+    match_window_seconds=86400,
+    contact_fields=(
+        ContactFieldRule(
+            name="zip", field_type="string", required=True, pattern=r"\d{5}", acceptable_values=()
+        ),
+    ),
+    sources={4321: (7, True)},
+)
+
+
+def test_a_good_pixel_becomes_a_clean_pixel():
+    pixel = clean_pixel(
+        {
+            "Lead_Token": "t",
+            "traffic_source_id": "4321",
+            "caller_id": "(312) 555-0101",
+            "RINGBA_CALL_UUID": "RGB1",
+            "zip": "60601",
+            "first_name": "[tag:User:first_name]",
+        },
+        CONFIG,
+    )
+    assert (pixel.traffic_source_pk, pixel.caller_id, pixel.ringba_call_uuid) == (
+        7,
+        "+13125550101",
+        "RGB1",
+    )
+    assert pixel.tokens == {"zip": "60601", "ringba_call_uuid": "RGB1"}
+    assert pixel.warnings == [
+        "first_name: Ringba sent the unreplaced tag [tag:User:first_name]; dropped"
+    ]
+
+
+def test_every_broken_field_is_named_at_once():
+    with pytest.raises(Rejected) as refused:
+        clean_pixel({"traffic_source_id": "9", "caller_id": "12", "zip": "abc"}, CONFIG)
+    assert refused.value.kind is RejectionKind.INVALID
+    assert [error.split(":")[0] for error in refused.value.errors] == [
+        "traffic_source_id",
+        "caller_id",
+        "zip",
+    ]
+
+
+@pytest.mark.parametrize("params", [{}, {"lead_token": "  "}, {"lead_token": "x" * 65}])
+def test_a_missing_or_impossible_lead_token_is_unauthorized(params):
+    with pytest.raises(Rejected) as refused:
+        require_lead_token(params)
+    assert refused.value.kind is RejectionKind.UNAUTHORIZED
