@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
+
 # django-tasks-db exposes its worker loop only through its management command's
 # module; this is the one place that reaches into it. If a release renames it, only
 # this import changes (the loop's behaviour is covered by tests/delivery/test_workers.py).
