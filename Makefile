@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECEIVER_PORT ?= 8025
 
-.PHONY: venv run test lint format bench faults clean
+.PHONY: venv run test lint format bench bench-deliveries faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ format: venv
 # Benchmarks and fault scenarios (PostgreSQL, gunicorn, wrk; see bench/README.md).
 bench: venv
 	$(BIN)/python bench/run.py
+
+bench-deliveries: venv
+	cd bench && ../$(BIN)/python deliveries.py
 
 faults: venv
 	$(BIN)/python bench/faults.py

@@ -91,6 +91,16 @@ def url_host(url: str) -> str:
     return host
 
 
+def destination(url: str) -> str:
+    """Return ``host:port`` that ``url`` is sent to (for per-destination limits), or ''."""
+    try:
+        host = url_host(url)
+        parsed = parse_url(url)
+    except HostNotAllowed:
+        return ""
+    return f"{host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
+
 def check_url_allowed(url: str) -> None:
     """Raise HostNotAllowed unless ``url`` is http(s) to a host on the allow-list.
 

@@ -29,6 +29,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks
+from ..host_slots import HOST_SLOTS
 from ..models import (
     DUE_STATUSES,
     DeliveryStatus,
@@ -91,9 +92,26 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     delivery = PostbackDelivery.objects.select_related("trigger").get(pk=delivery_id)
     if delivery.claim_token != token:
         return None  # claimed again between our UPDATE and SELECT (lease already over)
-    outcome = postbacks.send(delivery.http_method, delivery.url)
+    host = postbacks.destination(delivery.url)
+    if not HOST_SLOTS.try_acquire(host):
+        _put_back(delivery, token=token, delay=HOST_SLOTS.busy_delay(host))
+        return None
+    outcome = None
+    try:
+        outcome = postbacks.send(delivery.http_method, delivery.url)
+    finally:
+        HOST_SLOTS.release(host, failed=outcome is None or outcome.verdict is not Verdict.DELIVERED)
     _record(delivery, outcome, token=token, started_at=now, manual=manual)
     return delivery
+
+
+def _put_back(delivery: PostbackDelivery, *, token: str, delay: float) -> None:
+    """Give back a claim whose host is full: no attempt made, none counted."""
+    PostbackDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
+        claim_token="",
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        attempt_count=F("attempt_count") - 1,
+    )
 
 
 def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
@@ -160,10 +178,20 @@ def _record(delivery: PostbackDelivery, outcome, *, token: str, started_at, manu
     )
 
 
+# Every success for a trigger would otherwise write the same row: with many sending
+# threads they all queue on its lock. A success is written when it changes the
+# health (after failures) or refreshes a last-success time this old.
+HEALTH_REFRESH = timedelta(seconds=5)
+
+
 def _update_trigger_health(trigger_id: int, outcome, now) -> None:
     triggers = EventTrigger.objects.filter(pk=trigger_id)
     if outcome.verdict is Verdict.DELIVERED:
-        triggers.update(last_success_at=now, consecutive_failures=0)
+        triggers.filter(
+            Q(consecutive_failures__gt=0)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - HEALTH_REFRESH)
+        ).update(last_success_at=now, consecutive_failures=0)
     else:
         triggers.update(
             last_failure_at=now,

@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""`make bench-deliveries`: postbacks per second at internet latency, and a dead partner.
+
+Same harness as bench/run.py (PostgreSQL database ``portal_bench``, the real
+``run_worker``, local receivers on loopback). Three measurements in one run:
+
+1. Deliveries per second from ONE worker process against a receiver that takes
+   250 ms per request (a realistic internet round trip to Ringba), for the worker
+   sending one postback at a time (``--threads 1``: the design before issue 13,
+   the fairest baseline, same code path) and with its default thread pool.
+   Every path the receiver saw is counted: duplicates are reported.
+2. Conversion -> postback latency (p50) for a healthy partner, alone and while
+   another partner's endpoint accepts connections and never answers, with a
+   backlog of due postbacks waiting for it.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from run import (
+    RECEIVER_PORT,
+    RESULTS,
+    ROOT,
+    prepare_database,
+    start_gunicorn,
+)
+from run import (
+    postback_latency as conversion_latency,
+)
+
+LATENCY = 0.25
+
+
+def start_worker(env: dict, *extra: str, log: str) -> subprocess.Popen:
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--interval", "0.05", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=(RESULTS / log).open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(2)
+    return worker
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def make_due(trigger, base_url: str, count: int, prefix: str) -> None:
+    from django.utils import timezone
+
+    from integrations.models import DeliveryStatus, PostbackDelivery
+
+    now = timezone.now()
+    PostbackDelivery.objects.bulk_create(
+        [
+            PostbackDelivery(
+                trigger=trigger,
+                event=trigger.event,
+                url=f"{base_url}/hook/{prefix}-{index}",
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+            )
+            for index in range(count)
+        ]
+    )
+
+
+def rate(env, demo, receiver, *, threads: int, count: int) -> dict:
+    """Deliveries per second for one worker with ``threads`` threads."""
+    prefix = f"rate{threads}-{time.time_ns()}"
+    worker = start_worker(env, "--threads", str(threads), log=f"worker-threads{threads}.log")
+    try:
+        make_due(demo.trigger, f"http://127.0.0.1:{RECEIVER_PORT}", count, prefix)
+        started = time.monotonic()
+        seen = 0
+        while seen < count and time.monotonic() - started < 300:
+            seen = sum(1 for hit in receiver.hits if hit.path.startswith(f"/hook/{prefix}"))
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        time.sleep(1)  # let any duplicate surface
+    finally:
+        stop(worker)
+    paths = Counter(hit.path for hit in receiver.hits if hit.path.startswith(f"/hook/{prefix}"))
+    return {
+        "threads": threads,
+        "deliveries": len(paths),
+        "duplicates": sum(paths.values()) - len(paths),
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(paths) / elapsed, 1),
+    }
+
+
+def latency_with_dead_partner(env, demo, receiver, *, dead_backlog: int, conversions: int):
+    """p50 conversion -> postback latency, alone and beside a partner that never answers."""
+    from integrations.models import EventTrigger
+    from tests.hostile_server import HANG, HostileServer
+
+    receiver.behaviour.delay = 0.0
+    worker = start_worker(env, log="worker-dead-partner.log")
+    dead = HostileServer([HANG])
+    try:
+        alone = conversion_latency(demo, receiver, conversions)
+        dead_trigger = EventTrigger.objects.create(
+            name="dead partner",
+            event=demo.trigger.event,
+            url_template=f"{dead.base_url}/hook/[x]",
+        )
+        make_due(dead_trigger, dead.base_url, dead_backlog, "dead")
+        time.sleep(2)  # the dead partner's attempts are in flight now
+        beside_dead = conversion_latency(demo, receiver, conversions)
+        held = len(dead.requests)
+    finally:
+        stop(worker)
+        dead.stop()
+    return {
+        "alone_p50_s": alone["p50_s"],
+        "beside_dead_p50_s": beside_dead["p50_s"],
+        "added_p50_s": round(beside_dead["p50_s"] - alone["p50_s"], 3),
+        "dead_partner_connections_held": held,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000, help="deliveries for the pool")
+    parser.add_argument("--baseline-count", type=int, default=40)
+    parser.add_argument("--conversions", type=int, default=20)
+    args = parser.parse_args()
+
+    env, demo = prepare_database()
+    from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
+
+    receiver = RingbaReceiver(port=RECEIVER_PORT, behaviour=Behaviour(delay=LATENCY)).start()
+    web = start_gunicorn(env, ["--workers", "2", "--threads", "4"], "gunicorn-deliveries.log")
+    report = {"run": datetime.now(UTC).strftime("%Y%m%dT%H%M%S"), "latency_s": LATENCY}
+    try:
+        print(f"Deliveries per second, one worker, receiver latency {LATENCY} s:", flush=True)
+        report["one_at_a_time"] = rate(env, demo, receiver, threads=1, count=args.baseline_count)
+        print(f"  threads=1: {report['one_at_a_time']}", flush=True)
+        from django.conf import settings
+
+        threads = settings.POSTBACK_WORKER_THREADS
+        report["pool"] = rate(env, demo, receiver, threads=threads, count=args.count)
+        print(f"  threads={threads}: {report['pool']}", flush=True)
+        print("Healthy partner's latency beside a partner that never answers:", flush=True)
+        report["dead_partner"] = latency_with_dead_partner(
+            env, demo, receiver, dead_backlog=200, conversions=args.conversions
+        )
+        print(f"  {report['dead_partner']}", flush=True)
+    finally:
+        stop(web)
+        receiver.stop()
+    ratio = report["pool"]["per_second"] / max(report["one_at_a_time"]["per_second"], 0.1)
+    report["pool_vs_one_at_a_time"] = round(ratio, 1)
+    print(
+        f"\n| measure | value |\n|---|---|\n"
+        f"| one worker, one at a time (baseline) | {report['one_at_a_time']['per_second']}/s |\n"
+        f"| one worker, {threads} threads | {report['pool']['per_second']}/s "
+        f"({report['pool_vs_one_at_a_time']}x) |\n"
+        f"| duplicates | {report['pool']['duplicates'] + report['one_at_a_time']['duplicates']} |\n"
+        f"| healthy p50 alone / beside a dead partner | "
+        f"{report['dead_partner']['alone_p50_s']} s / "
+        f"{report['dead_partner']['beside_dead_p50_s']} s |"
+    )
+    path = RESULTS / f"deliveries-{report['run']}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
