@@ -62,30 +62,26 @@ def test_head_is_answered_like_get_without_a_body(client, base_pixel, path):
     assert client.head(path).status_code == 401
 
 
-def test_a_chunked_pixel_is_read(client, base_pixel):
-    body = json.dumps(base_pixel).encode()
-    response = client.generic(
+def _post_chunked(client, pixel: dict):
+    """POST as a chunked request arrives from gunicorn: no Content-Length, body in the stream."""
+    return client.generic(
         "POST",
         CAPTURE_URL,
         b"",
         content_type="application/json",
         HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": BytesIO(body)},
+        **{"wsgi.input": BytesIO(json.dumps(pixel).encode())},
     )
+
+
+def test_a_chunked_pixel_is_read(client, base_pixel):
+    response = _post_chunked(client, base_pixel)
     assert response.status_code == 201, response.content
 
 
 def test_a_chunked_pixel_over_the_limit_is_413(client, base_pixel, settings):
     settings.CAPTURE_MAX_BODY_BYTES = 1024
-    body = json.dumps({**base_pixel, "note": "x" * 200_000}).encode()
-    response = client.generic(
-        "POST",
-        CAPTURE_URL,
-        b"",
-        content_type="application/json",
-        HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": BytesIO(body)},
-    )
+    response = _post_chunked(client, {**base_pixel, "note": "x" * 200_000})
     assert response.status_code == 413
 
 

@@ -39,3 +39,23 @@ def make_delivery(db):
 def make_due(delivery: PostbackDelivery) -> None:
     """Pretend the retry time has come (tests do not wait hours)."""
     PostbackDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+
+def due_deliveries(base_url: str, count: int, prefix: str = "d"):
+    """Create ``count`` due deliveries to ``base_url``, never queued; return their trigger.
+
+    Nothing is queued on purpose: the workers' sweepers race to queue every one.
+    """
+    trigger = factories.TriggerFactory.build(url_template=f"{base_url}/hook/[x]")
+    trigger.save()  # no full_clean: test receivers are on loopback
+    now = timezone.now()
+    for index in range(count):
+        PostbackDelivery.objects.create(
+            trigger=trigger,
+            call=factories.CallFactory(),
+            event=trigger.event,
+            url=f"{base_url}/hook/{prefix}{index}",
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+        )
+    return trigger

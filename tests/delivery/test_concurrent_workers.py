@@ -10,10 +10,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.utils import timezone
 
 from integrations.models import DeliveryStatus, PostbackDelivery
-from tests import factories
+from tests.delivery.conftest import due_deliveries
 from tests.hostile_server import HANG, HostileServer
 from tests.processes import current_database_url, process_env, start, stop
 
@@ -63,21 +62,6 @@ class CountingReceiver:
         self.server.server_close()
 
 
-def _due(base_url: str, count: int, prefix: str):
-    trigger = factories.TriggerFactory.build(url_template=f"{base_url}/hook/[x]")
-    trigger.save()
-    for index in range(count):
-        PostbackDelivery.objects.create(
-            trigger=trigger,
-            call=factories.CallFactory(),
-            event=trigger.event,
-            url=f"{base_url}/hook/{prefix}{index}",
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=timezone.now(),
-        )
-    return trigger
-
-
 def _workers(tmp_path, count: int, threads: int, **env):
     environment = process_env(
         current_database_url(),
@@ -112,7 +96,7 @@ def _wait_until(condition, timeout: float = 60) -> bool:
 
 def test_threads_in_two_workers_send_each_postback_once_within_the_per_host_bound(tmp_path):
     receiver = CountingReceiver(delay=0.3)
-    trigger = _due(receiver.base_url, 24, "d")
+    trigger = due_deliveries(receiver.base_url, 24, "d")
     workers = _workers(tmp_path, count=2, threads=6)
     try:
         done = _wait_until(
@@ -139,8 +123,8 @@ def test_threads_in_two_workers_send_each_postback_once_within_the_per_host_boun
 def test_a_destination_that_never_answers_holds_only_its_own_share(tmp_path):
     dead = HostileServer([HANG])
     healthy = CountingReceiver(delay=0.05)
-    dead_trigger = _due(dead.base_url, 8, "dead")
-    healthy_trigger = _due(healthy.base_url, 12, "ok")
+    dead_trigger = due_deliveries(dead.base_url, 8, "dead")
+    healthy_trigger = due_deliveries(healthy.base_url, 12, "ok")
     workers = _workers(tmp_path, count=1, threads=4)
     try:
         done = _wait_until(

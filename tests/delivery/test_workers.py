@@ -4,10 +4,9 @@ import time
 from collections import Counter
 
 import pytest
-from django.utils import timezone
 
 from integrations.models import DeliveryStatus, PostbackDelivery
-from tests import factories
+from tests.delivery.conftest import due_deliveries
 from tests.processes import current_database_url, process_env, start, stop
 
 pytestmark = [
@@ -20,18 +19,7 @@ DELIVERIES = 40
 
 
 def test_two_workers_deliver_each_due_attempt_exactly_once(receiver, tmp_path):
-    trigger = factories.TriggerFactory.build(url_template=f"{receiver.base_url}/hook/[x]")
-    trigger.save()
-    now = timezone.now()
-    for index in range(DELIVERIES):
-        PostbackDelivery.objects.create(
-            trigger=trigger,
-            call=factories.CallFactory(),
-            event=trigger.event,
-            url=f"{receiver.base_url}/hook/d{index}",
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=now,
-        )  # never queued: both sweepers race to queue every one
+    due_deliveries(receiver.base_url, DELIVERIES)
 
     env = process_env(current_database_url())
     workers = [
