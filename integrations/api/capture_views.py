@@ -12,7 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..pixels import lead_token_of
+from ..offer_cache import get_offer_config
+from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..services.capture import RawRequest, capture_lead
 from .client import client_ip, redact
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
@@ -66,7 +67,7 @@ class LeadCaptureView(APIView):
     def initial(self, request, *args, **kwargs):
         if request.method not in ("GET", "POST", "HEAD"):
             # Let DRF answer 405 (or OPTIONS) without reading the body.
-            request.capture_lead_token = None
+            request.capture_config = None
             return super().initial(request, *args, **kwargs)
         # Parse and check before throttling: the throttle counts per lead token.
         body = read_body(request._request)
@@ -79,7 +80,10 @@ class LeadCaptureView(APIView):
         refuse_unstorable_text(params)
         request.capture_params = params
         token = lead_token_of(params)
-        request.capture_lead_token = token
+        # Read once here: the throttle keys on it and capture_lead validates with it.
+        request.capture_config = (
+            get_offer_config(token) if token and len(token) <= MAX_LEAD_TOKEN_LENGTH else None
+        )
         request.capture_raw = RawRequest(
             body=redact(body.decode("utf-8", errors="replace"), token),
             query=redact(request.META.get("QUERY_STRING", "")[:8000], token),
@@ -109,7 +113,9 @@ class LeadCaptureView(APIView):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        result = capture_lead(params=request.capture_params, raw=request.capture_raw)
+        result = capture_lead(
+            params=request.capture_params, raw=request.capture_raw, config=request.capture_config
+        )
         return Response(
             {
                 "success": True,

@@ -9,13 +9,8 @@ adds a cache entry per guess. With several web nodes, configure a shared cache
 (CACHE_URL=redis://...) or each node counts alone.
 """
 
-import hashlib
-
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
-
-from ..offer_cache import get_offer_config
-from ..pixels import MAX_LEAD_TOKEN_LENGTH
 
 
 class CaptureThrottle(SimpleRateThrottle):
@@ -39,14 +34,13 @@ class CaptureThrottle(SimpleRateThrottle):
         return self.throttle_success()
 
     def _key_and_rate(self, request):
-        token = getattr(request, "capture_lead_token", None)
-        config = get_offer_config(token) if token and len(token) <= MAX_LEAD_TOKEN_LENGTH else None
+        if not hasattr(request, "capture_params"):
+            return None, None  # not a pixel (OPTIONS, or a method answered 405)
+        config = request.capture_config  # read once by the view
         if config is None:
-            address = getattr(request, "capture_raw", None)
-            ip = (address.source_ip if address else None) or "unknown"
+            ip = request.capture_raw.source_ip or "unknown"
             return f"throttle:capture:no-token:{ip}", settings.CAPTURE_INVALID_TOKEN_RATE
         source = str(request.capture_params.get("traffic_source_id", "")).strip()
         if not (source.isascii() and source.isdigit() and int(source) in config.sources):
             source = "other"  # unknown ids share one counter: they cannot grow the cache
-        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
-        return f"throttle:capture:{digest}:{source}", settings.CAPTURE_THROTTLE_RATE
+        return f"throttle:capture:offer{config.offer_id}:{source}", settings.CAPTURE_THROTTLE_RATE

@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import events
 from ..errors import Rejected, RejectionKind
 from ..models import Call, DuplicatePolicy, Event, Lead, Offer
-from ..offer_cache import active_trigger_events, forget_offer, get_offer_config
+from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
 from ..pixels import (
     MAX_WARNINGS,
     CleanPixel,
@@ -52,14 +52,19 @@ class CaptureResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def capture_lead(*, params: dict, raw: RawRequest) -> CaptureResult:
+def capture_lead(
+    *, params: dict, raw: RawRequest, config: OfferConfig | None = None
+) -> CaptureResult:
     """Validate and store one pixel; return the lead and whether it is new.
+
+    ``config``: the offer configuration the caller already read for this pixel's
+    token (the API does, for its throttle); read here when not given.
 
     Raises Rejected (unauthorized, conflict or invalid) with messages naming the field.
     A repeat with the same ``ringba_call_uuid`` on the same offer merges into the
     existing lead — decided by a unique constraint, so concurrent repeats are safe.
     """
-    pixel = _clean(params)
+    pixel = _clean(params, config)
     config = pixel.config
     if pixel.ringba_call_uuid is None and config.duplicate_policy != DuplicatePolicy.ALLOW:
         return _capture_with_policy(pixel, raw)
@@ -129,9 +134,9 @@ def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
         return None
 
 
-def _clean(params: dict) -> CleanPixel:
+def _clean(params: dict, config: OfferConfig | None) -> CleanPixel:
     lead_token = require_lead_token(params)
-    config = get_offer_config(lead_token)
+    config = config or get_offer_config(lead_token)
     if config is None or not config.active:
         raise Rejected(RejectionKind.UNAUTHORIZED, ["lead_token: lead_token is invalid"])
     return clean_pixel(params, config)

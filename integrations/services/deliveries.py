@@ -210,21 +210,22 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
     """
     now = timezone.now()
     due = PostbackDelivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-    waiting = _task_waiting_lookup()
-    if waiting is None:
+    database_queue = isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
+    if not database_queue:
         due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER))
     rows = list(due.order_by("next_attempt_at").values_list("pk", "task_id")[:limit])
-    if waiting is not None and rows:
-        still_waiting = waiting([task_id for _, task_id in rows])
-        rows = [(pk, task_id) for pk, task_id in rows if task_id not in still_waiting]
+    if database_queue and rows:
+        waiting = _waiting_task_ids([task_id for _, task_id in rows])
+        rows = [(pk, task_id) for pk, task_id in rows if task_id not in waiting]
     # Sweepers on several workers may queue the same delivery twice; that is harmless,
-    # because attempt_delivery's conditional claim lets only one task send it.
+    # because attempt_delivery's conditional claim lets only one task send it. Sent at
+    # once, not on commit: the sweeper runs in autocommit.
     for delivery_id, _ in rows:
         events.delivery_due.send(sender=PostbackDelivery, delivery_id=delivery_id, manual=False)
     return len(rows)
 
 
-def _database_queue_waiting_ids(task_ids: list[str]) -> set[str]:
+def _waiting_task_ids(task_ids: list[str]) -> set[str]:
     """Return which of ``task_ids`` are still waiting (READY) in django-tasks-db."""
     valid = []
     for task_id in task_ids:
@@ -236,12 +237,6 @@ def _database_queue_waiting_ids(task_ids: list[str]) -> set[str]:
         return set()
     ready = DBTaskResult.objects.filter(id__in=valid, status=TaskResultStatus.READY)
     return {str(task_id) for task_id in ready.values_list("id", flat=True)}
-
-
-def _task_waiting_lookup():
-    """Return the lookup of waiting tasks for the configured queue, or None if it has none."""
-    backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
-    return _database_queue_waiting_ids if isinstance(backend, DatabaseBackend) else None
 
 
 def resend_delivery(*, delivery: PostbackDelivery) -> bool:
@@ -256,10 +251,17 @@ def resend_delivery(*, delivery: PostbackDelivery) -> bool:
         status=DeliveryStatus.RETRYING, next_attempt_at=now, updated_at=now
     )
     if updated:
-        delivery_id = delivery.pk
-        transaction.on_commit(
-            lambda: events.delivery_due.send(
-                sender=PostbackDelivery, delivery_id=delivery_id, manual=True
-            )
-        )
+        announce_due(delivery.pk, manual=True)
     return bool(updated)
+
+
+def announce_due(delivery_id: int, *, manual: bool = False) -> None:
+    """After commit, tell whoever queues work (``tasks``) that a delivery is due.
+
+    The one way services hand a delivery to the queue: they never import ``tasks``.
+    """
+    transaction.on_commit(
+        lambda: events.delivery_due.send(
+            sender=PostbackDelivery, delivery_id=delivery_id, manual=manual
+        )
+    )

@@ -7,7 +7,7 @@ the event. Rules, each enforced here and backed by a database constraint:
   (the later one is recorded ``skipped: same postback as trigger N``);
 - one broken trigger never blocks the event: each trigger is planned in its own
   savepoint, and an error becomes a ``skipped`` delivery that names it.
-The HTTP request is announced (``events.delivery_due``) only after commit.
+The HTTP request is announced (``deliveries.announce_due``) only after commit.
 """
 
 import hashlib
@@ -24,6 +24,7 @@ from .. import conditions, events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
 from ..ringba import CALL_UUID_TOKEN_NAME
 from ..tokens import call_context, lead_context, render_url
+from .deliveries import announce_due
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def _write_plans(triggers, existing: dict, *, plan_for, row: dict) -> list[Postb
         if delivery.request_key:
             sending[delivery.request_key] = trigger.pk
         written.append(delivery)
-        announce_due_after_commit(delivery)
+        if delivery.status == DeliveryStatus.PENDING:
+            announce_due(delivery.pk)
     return written
 
 
@@ -206,20 +208,9 @@ def plan_test_fire(*, trigger, call, use_real_call_id: bool) -> PostbackDelivery
     delivery = PostbackDelivery.objects.create(
         trigger=trigger, event=trigger.event, call=call, is_test=True, **fields
     )
-    announce_due_after_commit(delivery, manual=True)
+    if delivery.status == DeliveryStatus.PENDING:
+        announce_due(delivery.pk, manual=True)
     return delivery
-
-
-def announce_due_after_commit(delivery: PostbackDelivery, *, manual: bool = False) -> None:
-    """After commit, tell whoever queues work (``tasks``) that ``delivery`` is due."""
-    if delivery.status != DeliveryStatus.PENDING:
-        return
-    delivery_id = delivery.pk
-    transaction.on_commit(
-        lambda: events.delivery_due.send(
-            sender=PostbackDelivery, delivery_id=delivery_id, manual=manual
-        )
-    )
 
 
 @receiver(events.call_event, dispatch_uid="integrations.fire_call_triggers")

@@ -59,3 +59,21 @@ def test_cold_cache_adds_only_the_offer_lookup(
     # offer + sources + contact fields + trigger events, then the new pixel's own cost
     with django_assert_max_num_queries(6 if connection.vendor == "postgresql" else 9):
         assert post_json(client, body).status_code == 201
+
+
+def test_the_offer_configuration_is_read_once_per_pixel(client, warm_pixel, monkeypatch):
+    from integrations import offer_cache
+    from integrations.api import capture_views
+    from integrations.services import capture
+
+    reads = []
+
+    def counting(token):
+        reads.append(token)
+        return offer_cache.get_offer_config(token)
+
+    monkeypatch.setattr(capture_views, "get_offer_config", counting)
+    monkeypatch.setattr(capture, "get_offer_config", counting)
+    response = post_json(client, {**warm_pixel, "ringba_call_uuid": "RGB-ONCE"})
+    assert response.status_code == 201
+    assert len(reads) == 1  # the throttle and the service share the view's read
