@@ -33,7 +33,7 @@ _ERRORS = rejection_responses(
         413: "Body larger than CAPTURE_MAX_BODY_BYTES.",
         415: "Body in an unsupported format.",
         422: "A field is missing or invalid; each message names the field.",
-        429: "Throttled (per lead token and traffic source; unknown tokens per address).",
+        429: "Throttled (per offer and traffic source; unknown tokens per address).",
     }
 )
 _MINIMUM_PIXEL = {
@@ -69,7 +69,7 @@ class LeadCaptureView(APIView):
             # Let DRF answer 405 (or OPTIONS) without reading the body.
             request.capture_config = None
             return super().initial(request, *args, **kwargs)
-        # Parse and check before throttling: the throttle counts per lead token.
+        # Parse and check before throttling: the throttle counts per offer and source.
         body = read_body(request._request)
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.lower().startswith("multipart/form-data"):
