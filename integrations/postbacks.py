@@ -185,7 +185,9 @@ class _TrackedHTTPSPool(HTTPSConnectionPool):
 
 
 @lru_cache(maxsize=4)
-def _session(allow_private: bool, connect_timeout: float, read_timeout: float) -> HTTPSession:
+def _session(
+    allow_private: bool, connect_timeout: float, read_timeout: float, per_host: int
+) -> HTTPSession:
     session = HTTPSession(
         Config(
             ip_filter_enable=not allow_private,
@@ -196,6 +198,10 @@ def _session(allow_private: bool, connect_timeout: float, read_timeout: float) -
         )
     )
     for adapter in session.adapters.values():
+        # Keep as many open connections per host as may be in flight to it: with
+        # requests' default of 10, every attempt beyond that opened (and, over
+        # HTTPS, handshook) a connection of its own and threw it away afterwards.
+        adapter.init_poolmanager(10, per_host)
         adapter.poolmanager.pool_classes_by_scheme = {
             "http": _TrackedHTTPPool,
             "https": _TrackedHTTPSPool,
@@ -233,6 +239,7 @@ def send(method: str, url: str) -> Outcome:
         settings.POSTBACK_ALLOW_PRIVATE_IPS,
         settings.POSTBACK_CONNECT_TIMEOUT,
         settings.POSTBACK_READ_TIMEOUT,
+        settings.POSTBACK_PER_HOST_CONCURRENCY,
     )
 
     def run():

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from . import events
-from .models import PostbackDelivery
+from .models import DUE_STATUSES, PostbackDelivery
 from .services.deliveries import attempt_delivery
 
 logger = logging.getLogger(__name__)
@@ -36,9 +36,14 @@ def enqueue_delivery(delivery_id: int, *, manual: bool = False) -> bool:
     except Exception:  # the queue's failure must not undo the committed event
         logger.exception("could not queue delivery %s; the sweeper will retry", delivery_id)
         return False
-    PostbackDelivery.objects.filter(pk=delivery_id).update(
-        task_id=str(result.id)[:64], enqueued_at=timezone.now()
-    )
+    # Noted only while the row still waits for this task: a worker may already have
+    # run it and put the delivery back for later (or sent it), and a recent
+    # hand-over noted after that would keep the sweeper away from a row that no
+    # longer has a task.
+    now = timezone.now()
+    PostbackDelivery.objects.filter(
+        pk=delivery_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
+    ).update(task_id=str(result.id)[:64], enqueued_at=now)
     return True
 
 

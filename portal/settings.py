@@ -203,13 +203,16 @@ POSTBACK_MAX_RETRY_AFTER = env.int("POSTBACK_MAX_RETRY_AFTER", default=3600)
 # receiver that drips bytes cannot hold a worker longer than this.
 POSTBACK_ATTEMPT_DEADLINE = env.float("POSTBACK_ATTEMPT_DEADLINE", default=15.0)
 POSTBACK_SWEEP_INTERVAL = env.float("POSTBACK_SWEEP_INTERVAL", default=2.0)
-# Deliveries one worker process sends at once, and at most to one destination host.
-# Each sending thread holds a database connection: size max_connections for
-# (threads + 2) per worker process. SQLite allows one writer, so fewer threads there.
+# Deliveries one worker process sends at once, and at most to one destination host
+# (nearly every postback goes to webhook.ringba.com, so the per-host bound is what
+# one process sends to Ringba at once: 48 at 250 ms is ~100 postbacks/s, measured in
+# bench/README.md). Each sending thread holds a database connection: size
+# max_connections for (threads + 2) per worker process. SQLite allows one writer,
+# so fewer threads there.
 _SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-POSTBACK_WORKER_THREADS = env.int("POSTBACK_WORKER_THREADS", default=4 if _SQLITE else 32)
+POSTBACK_WORKER_THREADS = env.int("POSTBACK_WORKER_THREADS", default=4 if _SQLITE else 64)
 POSTBACK_PER_HOST_CONCURRENCY = env.int(
-    "POSTBACK_PER_HOST_CONCURRENCY", default=2 if _SQLITE else 24
+    "POSTBACK_PER_HOST_CONCURRENCY", default=2 if _SQLITE else 48
 )
 # A pixel never attaches to a call that ended or converted longer ago than this
 # before the pixel arrived: that is a repeat caller's old call (SPEC §4.4).

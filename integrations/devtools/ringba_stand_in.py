@@ -106,6 +106,9 @@ class RingbaReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as webhook.ringba.com does: every answer has a Content-Length.
+            protocol_version = "HTTP/1.1"
+
             def _answer(self):
                 if urlsplit(self.path).path == "/__hits":
                     with receiver._lock:

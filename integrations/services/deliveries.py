@@ -29,7 +29,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks
-from ..host_slots import HOST_SLOTS
+from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
     DeliveryStatus,
@@ -38,6 +38,7 @@ from ..models import (
     PostbackDelivery,
 )
 from ..postbacks import Verdict
+from . import delivery_store
 
 logger = logging.getLogger(__name__)
 JITTER = 0.2
@@ -79,21 +80,14 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     """
     now = timezone.now()
     token = uuid.uuid4().hex
-    claimed = PostbackDelivery.objects.filter(
-        pk=delivery_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).update(
-        claim_token=token,
-        next_attempt_at=now + timedelta(seconds=lease_seconds()),
-        attempt_count=F("attempt_count") + 1,
-        updated_at=now,
+    claimed = delivery_store.claim(
+        delivery_id, token=token, now=now, lease_until=now + timedelta(seconds=lease_seconds())
     )
-    if not claimed:
+    if claimed is None:
         return None
-    delivery = PostbackDelivery.objects.select_related("trigger").get(pk=delivery_id)
-    if delivery.claim_token != token:
-        return None  # claimed again between our UPDATE and SELECT (lease already over)
+    delivery, health = claimed
     host = postbacks.destination(delivery.url)
-    if not HOST_SLOTS.try_acquire(host):
+    if not HOST_SLOTS.try_acquire(host, wait=WAIT_FOR_SLOT_SECONDS):
         _put_back(delivery, token=token, delay=HOST_SLOTS.busy_delay(host))
         return None
     outcome = None
@@ -101,14 +95,19 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
         outcome = postbacks.send(delivery.http_method, delivery.url)
     finally:
         HOST_SLOTS.release(host, failed=outcome is None or outcome.verdict is not Verdict.DELIVERED)
-    _record(delivery, outcome, token=token, started_at=now, manual=manual)
+    _record(delivery, outcome, token=token, started_at=now, manual=manual, health=health)
     return delivery
 
 
 def _put_back(delivery: PostbackDelivery, *, token: str, delay: float) -> None:
-    """Give back a claim whose host is full: no attempt made, none counted."""
+    """Give back a claim whose host is full: no attempt made, none counted.
+
+    Its task ends here, so the row no longer has one (``enqueued_at`` cleared):
+    the sweeper queues it again when the delay is over.
+    """
     PostbackDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
         claim_token="",
+        enqueued_at=None,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         attempt_count=F("attempt_count") - 1,
     )
@@ -127,33 +126,38 @@ def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
     return {"status": DeliveryStatus.RETRYING, "next_attempt_at": now + timedelta(seconds=delay)}
 
 
-def _record(delivery: PostbackDelivery, outcome, *, token: str, started_at, manual: bool) -> None:
+def _record(
+    delivery: PostbackDelivery,
+    outcome,
+    *,
+    token: str,
+    started_at,
+    manual: bool,
+    health: delivery_store.TriggerHealth,
+) -> None:
     """Write the attempt, and the delivery's new state if the claim still holds."""
     now = timezone.now()
     state = _next_state(delivery, outcome, now)
-    with transaction.atomic():
-        holds = PostbackDelivery.objects.filter(
-            pk=delivery.pk, claim_token=token, status__in=DUE_STATUSES
-        ).update(
-            **state,
-            last_error=outcome.error,
-            claim_token="",
-            enqueued_at=None,
-            updated_at=now,
-        )
-        PostbackAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempt_count,
-            stray=not holds,
-            started_at=started_at,
-            duration_ms=outcome.duration_ms,
-            status_code=outcome.status_code,
-            response_body=outcome.body,
-            error=outcome.error,
-            manual=manual,
-        )
-        if holds and not delivery.is_test:
-            _update_trigger_health(delivery.trigger_id, outcome, now)
+    attempt = PostbackAttempt(
+        delivery=delivery,
+        number=delivery.attempt_count,
+        started_at=started_at,
+        duration_ms=outcome.duration_ms,
+        status_code=outcome.status_code,
+        response_body=outcome.body,
+        error=outcome.error,
+        manual=manual,
+    )
+    changes = {
+        **state,
+        "last_error": outcome.error,
+        "claim_token": "",
+        "enqueued_at": None,
+        "updated_at": now,
+    }
+    holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
+    if holds and not delivery.is_test and _health_changes(health, outcome, now):
+        _update_trigger_health(delivery.trigger_id, outcome, now)
     if holds:
         for name, value in state.items():
             setattr(delivery, name, value)
@@ -184,6 +188,17 @@ def _record(delivery: PostbackDelivery, outcome, *, token: str, started_at, manu
 HEALTH_REFRESH = timedelta(seconds=5)
 
 
+def _health_changes(health: delivery_store.TriggerHealth, outcome, now) -> bool:
+    """False for a success on a healthy trigger whose last success is recent.
+
+    Judged on the health read at claim time; the write itself re-checks in SQL.
+    """
+    if outcome.verdict is not Verdict.DELIVERED:
+        return True
+    recent = health.last_success_at is not None and health.last_success_at >= now - HEALTH_REFRESH
+    return health.consecutive_failures > 0 or not recent
+
+
 def _update_trigger_health(trigger_id: int, outcome, now) -> None:
     triggers = EventTrigger.objects.filter(pk=trigger_id)
     if outcome.verdict is Verdict.DELIVERED:
@@ -204,15 +219,20 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
     """Queue deliveries that are due and have no task waiting for them; return how many.
 
     Covers retries whose time has come, tasks lost with a killed worker or a
-    restarted broker, and enqueues refused at commit time. With the database queue
-    it asks the queue whether the delivery's task is still waiting, so a backlog
-    never piles up duplicate tasks; with another engine it goes by age.
+    restarted broker, and enqueues refused at commit time. A delivery handed to the
+    queue less than REQUEUE_AFTER ago is left to it. For older ones, the database
+    queue is asked whether the task still waits, so a long backlog never piles up
+    duplicate tasks; with another engine they go by age alone. (Leaving recent
+    hand-overs out keeps a burst's sweeps cheap: the worker's threads share the
+    sweeper's process.)
     """
     now = timezone.now()
-    due = PostbackDelivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+    due = PostbackDelivery.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
+        status__in=DUE_STATUSES,
+        next_attempt_at__lte=now,
+    )
     database_queue = isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
-    if not database_queue:
-        due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER))
     rows = list(due.order_by("next_attempt_at").values_list("pk", "task_id")[:limit])
     if database_queue and rows:
         waiting = _waiting_task_ids([task_id for _, task_id in rows])

@@ -29,16 +29,16 @@ def test_capture_answers_503_when_the_database_is_down(base_pixel, client, ringb
 
 
 def test_the_worker_resumes_after_a_database_outage(monkeypatch):
-    from django_tasks_db.management.commands import db_worker
+    from integrations.management.commands.run_worker import ConcurrentWorker
 
     calls = []
 
-    def flaky_run(self):
+    def flaky_claim_loop(self):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(db_worker.Worker, "run", flaky_run)
+    monkeypatch.setattr(ConcurrentWorker, "_claim_loop", flaky_claim_loop)
     monkeypatch.setattr("integrations.management.commands.run_worker.OUTAGE_RETRY_SECONDS", 0)
     monkeypatch.setattr(
         "integrations.management.commands.run_worker.task_backends",
