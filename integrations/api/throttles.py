@@ -7,6 +7,12 @@ A pixel whose token is missing or unknown counts against the client address at t
 stricter CAPTURE_INVALID_TOKEN_RATE, so guessing tokens neither goes unthrottled nor
 adds a cache entry per guess. With several web nodes, configure a shared cache
 (CACHE_URL=redis://...) or each node counts alone.
+
+DRF's SimpleRateThrottle keeps every request time of the window in one cache entry:
+at the default 6,000/min a busy partner's pixel read and wrote a list of up to 6,000
+floats (≈50 KB to Redis and back). This throttle counts in fixed windows instead:
+one atomic ``incr`` per pixel, whatever the rate. A sender can get up to twice the
+rate across a window boundary, which is fine for stopping retry storms.
 """
 
 from django.conf import settings
@@ -23,15 +29,25 @@ class CaptureThrottle(SimpleRateThrottle):
         key, rate = self._key_and_rate(request)
         if key is None or not rate:
             return True
-        self.key = key
-        self.num_requests, self.duration = self.parse_rate(rate)
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return self.throttle_success()
+        allowed, duration = self.parse_rate(rate)
+        now = self.timer()
+        window = int(now // duration)
+        self.window_ends_at = (window + 1) * duration
+        self.now = now
+        return self._count(f"{key}:{window}", timeout=duration + 1) <= allowed
+
+    def _count(self, key: str, *, timeout: int) -> int:
+        """Add one to the window's counter and return it (atomic on Redis)."""
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window's first request here (or its entry expired)
+            if self.cache.add(key, 1, timeout):
+                return 1
+            return self.cache.incr(key)  # another request created it just now
+
+    def wait(self):
+        """Seconds until the window ends (DRF sends them as Retry-After)."""
+        return max(0.0, self.window_ends_at - self.now)
 
     def _key_and_rate(self, request):
         if not hasattr(request, "capture_params"):

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def throttled(settings):
-    settings.CAPTURE_THROTTLE_RATE = "3/min"
-    settings.CAPTURE_INVALID_TOKEN_RATE = "2/min"
+    # Hourly windows: a test never straddles a window boundary by chance.
+    settings.CAPTURE_THROTTLE_RATE = "3/hour"
+    settings.CAPTURE_INVALID_TOKEN_RATE = "2/hour"
 
 
 def test_one_partners_retry_storm_does_not_throttle_another_on_the_same_offer(
@@ -23,6 +24,8 @@ def test_one_partners_retry_storm_does_not_throttle_another_on_the_same_offer(
     ringba_setup["offer"].traffic_sources.add(other)
     storm = [post_json(client, base_pixel).status_code for _ in range(5)]
     assert storm == [201, 201, 201, 429, 429]
+    refused = post_json(client, base_pixel)
+    assert 0 < int(refused["Retry-After"]) <= 3600  # the rest of the window
     calm = post_json(client, {**base_pixel, "traffic_source_id": other.traffic_source_id})
     assert calm.status_code == 201
 
@@ -68,3 +71,17 @@ def test_the_source_address_is_the_one_the_trusted_proxy_saw(client, base_pixel,
 def test_without_a_trusted_proxy_forwarded_headers_are_ignored(client, base_pixel):
     post_json(client, base_pixel, REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="6.6.6.6")
     assert Lead.objects.get().source_ip == "198.51.100.4"
+
+
+def test_the_throttle_keeps_one_small_counter_however_high_the_rate(
+    client, ringba_setup, base_pixel, settings
+):
+    """DRF's list of request times grew with the rate (6,000 floats at the default)."""
+    from django.core.cache import cache
+
+    settings.CAPTURE_THROTTLE_RATE = "100000/hour"
+    for index in range(20):
+        assert post_json(client, {**base_pixel, "ringba_call_uuid": f"R{index}"}).status_code == 201
+    keys = [key.split(":", 2)[2] for key in cache._cache if "throttle" in key]  # drop ":1:"
+    assert len(keys) == 1
+    assert cache.get(keys[0]) == 20

@@ -56,7 +56,7 @@ def nodes(redis_url, tmp_path):
         current_database_url(),
         CACHE_URL=redis_url,
         CAPTURE_OFFER_CACHE_SECONDS="300",
-        CAPTURE_THROTTLE_RATE="4/min",
+        CAPTURE_THROTTLE_RATE="4/hour",
     )
     ports = [free_port(), free_port()]
     servers = [
