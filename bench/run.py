@@ -109,7 +109,7 @@ def start_gunicorn(env: dict, options: list[str], log_name: str) -> subprocess.P
     web = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
-            "portal.wsgi:application",
+            "bench.wsgi:application",
             "-b",
             f"127.0.0.1:{PORT}",
             *options,
@@ -180,7 +180,12 @@ def wrk(path: str, clients: int, seconds: int, demo, prefix: str) -> dict:
     }
 
 
-ENDPOINTS = {"bare": "/bench/bare", "floor": "/bench/floor", "capture": "/api/v1/leads/capture"}
+ENDPOINTS = {
+    "bare": "/bench/bare",
+    "floor": "/bench/floor",
+    "fair_floor": "/bench/fair-floor",
+    "capture": "/api/v1/leads/capture",
+}
 
 
 def median_result(runs: list[dict]) -> dict:
@@ -241,7 +246,13 @@ def load_without_loss(demo, seconds: int, run_id: str) -> dict:
     }
 
 
-def fill_leads(demo, total: int) -> float:
+def fill_big_tables(demo, total: int) -> float:
+    """Fill the lead and call tables to ``total`` rows each, as a busy month leaves them.
+
+    No VACUUM or CHECKPOINT afterwards (issue 13): the measurement runs while
+    PostgreSQL's autovacuum and checkpointer deal with the fill, as they would in
+    production after a bulk import; ``autovacuum_activity`` reports what they did.
+    """
     from django.db import connection
 
     started = time.monotonic()
@@ -262,12 +273,76 @@ def fill_leads(demo, total: int) -> float:
                 """,
                 [demo.offer.pk, demo.source.pk, missing],
             )
-        # A bulk fill leaves work that steady state would not have: the insert-triggered
-        # autovacuum would scan the million rows and their indexes during the measurement,
-        # and the fill's dirty pages would be flushed by it. Do both now.
-        cursor.execute("VACUUM (ANALYZE) integrations_lead")
-        cursor.execute("CHECKPOINT")
+        cursor.execute("SELECT count(*) FROM integrations_call")
+        missing = total - cursor.fetchone()[0]
+        if missing > 0:
+            cursor.execute(
+                """
+                INSERT INTO integrations_call (call_uuid, caller_id, started_at, ended_at,
+                    duration, post_call_tokens, buyer_converted, offer_converted, created_at,
+                    updated_at, number_id, offer_id, traffic_source_id)
+                SELECT 'FILL-CALL-' || g, '+1773' || lpad((g %% 10000000)::text, 7, '0'),
+                    now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
+                    60, '{}'::jsonb, false, g %% 10 = 0, now(), now(), %s, %s, %s
+                FROM generate_series(1, %s) AS g
+                """,
+                [demo.numbers[0].pk, demo.offer.pk, demo.source.pk, missing],
+            )
     return time.monotonic() - started
+
+
+TABLES = ("integrations_lead", "integrations_call")
+
+
+def vacuum_counters() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, autovacuum_count, autoanalyze_count, n_dead_tup "
+            "FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+            [list(TABLES)],
+        )
+        return {name: {"autovacuum": v, "autoanalyze": a, "dead": d} for name, v, a, d in cursor}
+
+
+class AutovacuumWatch:
+    """Sample, every 0.5 s, which tables an autovacuum worker is processing."""
+
+    def __init__(self):
+        import threading
+
+        self.seen: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.before = vacuum_counters()
+        self._thread.start()
+        return self
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://")) as conn:
+            conn.autocommit = True
+            while not self._stop.wait(0.5):
+                for (query,) in conn.execute(
+                    "SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                ):
+                    self.seen[query] = self.seen.get(query, 0) + 1
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.after = vacuum_counters()
+
+    def report(self) -> dict:
+        return {
+            "samples_with_autovacuum_running": self.seen,
+            "counters_before": self.before,
+            "counters_after": self.after,
+        }
 
 
 def pixel_and_call(demo, caller: str, ringba_call_uuid: str) -> dict:
@@ -356,7 +431,9 @@ def delivery_rate(demo, receiver, count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=8, help="per wrk measurement")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="leads for the big table")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="leads and calls for the big tables"
+    )
     parser.add_argument("--conversions", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3, help="rounds per measurement")
     parser.add_argument(
@@ -393,16 +470,19 @@ def main() -> None:
         if args.http_only:
             return summarize_http(report)
 
-        print(f"Filling the lead table to {args.rows:,} rows …", flush=True)
-        report["fill_seconds"] = round(fill_leads(demo, args.rows), 1)
-        big = median_result(
-            [
-                wrk(ENDPOINTS["capture"], 16, args.seconds, demo, f"{run_id}-big-{round_number}")
-                for round_number in range(args.repeat)
-            ]
-        )
-        report["capture_big_table_16"] = big
-        print(f"  capture c=16 with {args.rows:,} leads: {big['rps']} req/s", flush=True)
+        print(f"Filling the lead and call tables to {args.rows:,} rows each …", flush=True)
+        report["fill_seconds"] = round(fill_big_tables(demo, args.rows), 1)
+        with AutovacuumWatch() as watch:
+            big = median_result(
+                [
+                    wrk(ENDPOINTS["capture"], 16, args.seconds, demo, f"{run_id}-big-{n}")
+                    for n in range(args.repeat)
+                ]
+            )
+        report["capture_big_tables_16"] = big
+        report["autovacuum_during_big_tables"] = watch.report()
+        print(f"  capture c=16 with {args.rows:,} leads and calls: {big['rps']} req/s", flush=True)
+        print(f"  autovacuum: {watch.report()}", flush=True)
 
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "run_worker"],
@@ -431,10 +511,12 @@ def main() -> None:
 def summarize_http(report: dict) -> None:
     http_results = report["http"]
     for clients in (1, 16, 64):
-        capture, floor = http_results["capture"][clients], http_results["floor"][clients]
+        capture = http_results["capture"][clients]
+        fair, floor = http_results["fair_floor"][clients], http_results["floor"][clients]
         print(
-            f"  c={clients:<3} capture {capture['rps']:7.0f}  floor {floor['rps']:7.0f}  "
-            f"ratio {capture['rps'] / floor['rps']:.2f}  capture p99 {capture['p99_ms']:.1f} ms"
+            f"  c={clients:<3} capture {capture['rps']:7.0f}  fair floor {fair['rps']:7.0f}  "
+            f"ratio {capture['rps'] / fair['rps']:.2f}  (UUID floor {floor['rps']:7.0f}, "
+            f"ratio {capture['rps'] / floor['rps']:.2f})  capture p99 {capture['p99_ms']:.1f} ms"
         )
 
 
@@ -445,7 +527,7 @@ def summarize(report: dict) -> None:
     for name in ENDPOINTS:
         cells = [f"{http_results[name][c]['rps']:.0f} req/s" for c in (1, 16, 64)]
         print(f"| {name} throughput | {' | '.join(cells)} | |")
-    for name in ("capture", "floor"):
+    for name in ("capture", "fair_floor"):
         cells = [
             f"{http_results[name][c]['p50_ms']:.1f} / {http_results[name][c]['p95_ms']:.1f}"
             f" / {http_results[name][c]['p99_ms']:.1f} ms"
@@ -453,34 +535,37 @@ def summarize(report: dict) -> None:
         ]
         target = "p99 < 50 ms at 16" if name == "capture" else ""
         print(f"| {name} p50 / p95 / p99 | {' | '.join(cells)} | {target} |")
-    ratios = {
-        c: http_results["capture"][c]["rps"] / http_results["floor"][c]["rps"] for c in (1, 16, 64)
-    }
-    bare = {
-        c: http_results["capture"][c]["rps"] / http_results["bare"][c]["rps"] for c in (1, 16, 64)
-    }
-    print(f"| capture / floor | {' | '.join(f'{ratios[c]:.2f}' for c in (1, 16, 64))} | ≥ 0.70 |")
-    print(f"| capture / bare | {' | '.join(f'{bare[c]:.2f}' for c in (1, 16, 64))} | |")
+
+    def ratio(baseline: str) -> dict:
+        return {
+            c: http_results["capture"][c]["rps"] / http_results[baseline][c]["rps"]
+            for c in (1, 16, 64)
+        }
+
+    ratios = {name: ratio(name) for name in ("fair_floor", "floor", "bare")}
+    targets = {"fair_floor": "≥ 0.80 at 16", "floor": "", "bare": ""}
+    for name, values in ratios.items():
+        cells = " | ".join(f"{values[c]:.2f}" for c in (1, 16, 64))
+        print(f"| capture / {name} | {cells} | {targets[name]} |")
     errors = [http_results[n][c]["errors"] for n in ENDPOINTS for c in (1, 16, 64)]
     print(f"| errors (all runs) | {sum(errors)} | | | 0 |")
-    big = report["capture_big_table_16"]["rps"] / http_results["capture"][16]["rps"]
-    print(f"| capture with 1M leads / fresh table (16 clients) | | {big:.2f} | | ≥ 0.80 |")
+    big = report["capture_big_tables_16"]["rps"] / http_results["capture"][16]["rps"]
+    print(f"| capture with 1M leads + 1M calls / fresh (16 clients) | | {big:.2f} | | ≥ 0.80 |")
     latency = report["postback_latency"]
     print(
         f"| conversion → postback p50 / p99 | {latency['p50_s']} s / {latency['p99_s']} s"
         f" | | | p50 < 2 s |"
     )
     rate = report["delivery_rate_one_worker"]
-    print(f"| deliveries per second, one worker | {rate['per_second']} | | | |")
+    print(f"| deliveries per second, one worker (no latency) | {rate['per_second']} | | | |")
     loss = report["load_without_loss"]
     print(
         f"| load without loss: 2xx answered / stored | {loss['answered_2xx']} / "
         f"{loss['stored']} | | | every 2xx stored |"
     )
     report["ratios"] = {
-        "capture_over_floor": ratios,
-        "capture_over_bare": bare,
-        "big_table_over_fresh_16": big,
+        **{f"capture_over_{k}": v for k, v in ratios.items()},
+        "big_over_fresh": big,
     }
 
 

@@ -7,5 +7,6 @@ from . import views
 urlpatterns = [
     path("bench/bare", views.bare),
     path("bench/floor", views.floor),
+    path("bench/fair-floor", views.fair_floor),
     *portal_urlpatterns,
 ]
