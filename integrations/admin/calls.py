@@ -182,6 +182,31 @@ class CallAdmin(admin.ModelAdmin):
             "<pre>{}</pre>", json.dumps(call_context(call), indent=2, sort_keys=True)
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        """A conversion's amount is write-once: once converted it is shown, not offered."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.offer_converted:
+            fields.append("payout")
+        if obj is not None and obj.buyer_converted:
+            fields.append("revenue")
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not (obj.offer_converted or obj.buyer_converted):
+            return fieldsets
+        note = (
+            "A converted call's payout and revenue are fixed: they are what the "
+            "conversion (and its postback) carried. Un-tick the conversion to undo it "
+            "(this fires nothing)."
+        )
+        with_note = []
+        for name, options in fieldsets:
+            if "payout" in options["fields"]:
+                options = {**options, "description": note}
+            with_note.append((name, options))
+        return with_note
+
     def save_model(self, request, obj, form, change):
         original = Call.objects.get(pk=obj.pk)
         update = CallUpdate.from_changes(original, form.cleaned_data)
@@ -220,7 +245,10 @@ class CallAdmin(admin.ModelAdmin):
             except Rejected as exc:
                 problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")
                 continue
-            converted += 0 if already else 1
+            if not already:
+                converted += 1
+                amount_text = "the offer's payout" if amount is None else str(amount)
+                self.log_change(request, call, f"Marked {kind}-converted by hand ({amount_text})")
         self.message_user(
             request,
             f"Converted {converted} call(s); calls already converted were left unchanged.",

@@ -163,6 +163,7 @@ class OfferAdmin(admin.ModelAdmin):
             )
         for offer in queryset:
             rotate_lead_token(offer=offer)
+            self.log_change(request, offer, "Lead token rotated (old token and links revoked)")
         self.message_user(
             request,
             f"Rotated the lead token of {queryset.count()} offer(s). Send partners the new "

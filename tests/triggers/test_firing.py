@@ -59,6 +59,54 @@ def test_admin_action_conversion_fires_once(admin_client, wired):
     assert "call_revenue=7.25" in delivery.url
 
 
+def test_admin_actions_that_move_money_leave_a_record(admin_client, wired):
+    from django.contrib.admin.models import LogEntry
+
+    admin_client.post(
+        reverse("admin:integrations_call_changelist"),
+        {
+            "action": "mark_converted",
+            "_selected_action": [wired["call"].pk],
+            "kind": "offer",
+            "amount": "7.25",
+            "apply": "1",
+        },
+    )
+    admin_client.post(
+        reverse("admin:integrations_offer_changelist"),
+        {"action": "rotate_lead_tokens", "_selected_action": [wired["offer"].pk], "confirm": "yes"},
+    )
+    messages = sorted(entry.get_change_message() for entry in LogEntry.objects.all())
+    assert messages == [
+        "Lead token rotated (old token and links revoked)",
+        "Marked offer-converted by hand (7.25)",
+    ]
+
+
+def test_a_converted_calls_payout_is_shown_not_offered(admin_client, wired):
+    """Editing it used to say "changed successfully" and keep the old amount."""
+    call = wired["call"]
+    update_call(call_uuid=call.call_uuid, update=CallUpdate(offer_converted=True, payout=5))
+    url = reverse("admin:integrations_call_change", args=[call.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="payout"' not in page and 'name="revenue"' in page
+    assert "payout and revenue are fixed" in page
+    form = {
+        "ended_at_0": "",
+        "ended_at_1": "",
+        "duration": "",
+        "offer_converted": "on",
+        "payout": "7.00",
+        "revenue": "",
+        "deliveries-TOTAL_FORMS": "0",
+        "deliveries-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(url, form).status_code == 302
+    call.refresh_from_db()
+    assert call.payout == Decimal("5.00")
+    assert len(_deliveries(call)) == 1
+
+
 def test_admin_action_asks_for_the_amount_first(admin_client, wired):
     response = admin_client.post(
         reverse("admin:integrations_call_changelist"),
