@@ -13,6 +13,7 @@ from ..models import Call, PostbackDelivery
 from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
 from .links import change_link
+from .phone_search import PhoneSearchMixin
 
 
 class DeliveryInline(admin.TabularInline):
@@ -83,7 +84,7 @@ class ConversionForm(forms.Form):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = CallAdminForm
     list_display = [
         "call_uuid",
@@ -103,7 +104,11 @@ class CallAdmin(admin.ModelAdmin):
     list_filter = ["offer_converted", "buyer_converted", "offer", "traffic_source", "started_at"]
     list_select_related = ["number", "offer", "traffic_source", "lead"]
     search_fields = ["=call_uuid", "=caller_id", "=lead__ringba_call_uuid", "=number__number"]
-    search_help_text = "Exact call uuid, caller id, ringba_call_uuid or tracking number."
+    search_help_text = (
+        "Exact call uuid or ringba_call_uuid; caller id or tracking number in any format "
+        "((312) 555-0100, 3125550100, +13125550100)."
+    )
+    phone_search_fields = ("caller_id", "number__number")
     date_hierarchy = "started_at"
     show_full_result_count = False
     readonly_fields = [

@@ -5,6 +5,7 @@ from django.utils.html import format_html
 
 from ..models import Lead
 from .links import change_link
+from .phone_search import PhoneSearchMixin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(ReadOnlyAdmin):
+class LeadAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "caller_id",
@@ -34,7 +35,11 @@ class LeadAdmin(ReadOnlyAdmin):
     list_filter = ["offer", "traffic_source", "received_at"]
     list_select_related = ["offer", "traffic_source", "call"]
     search_fields = ["=caller_id", "=uuid", "=ringba_call_uuid"]
-    search_help_text = "Exact caller id (E.164), lead uuid or ringba_call_uuid."
+    search_help_text = (
+        "Exact lead uuid or ringba_call_uuid; caller id in any format "
+        "((312) 555-0100, 3125550100, +13125550100)."
+    )
+    phone_search_fields = ("caller_id",)
     date_hierarchy = "received_at"
     show_full_result_count = False  # a count(*) over millions of leads on every page
     fields = [
