@@ -5,7 +5,8 @@ round trips and about 4 ms of CPU per postback, spent in the one loop that feeds
 every sending thread. On PostgreSQL a batch is claimed with ONE statement,
 ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING …``,
 in the library's queue order; other databases use the ORM in an exclusive
-transaction. Rows are read and written through the library's model metadata, so
+transaction. Rows are read and written through the library's model metadata
+(``db.quoted_columns``, ``db.instance_from_row``), so
 only the column *names* used below tie this to django-tasks-db's schema (covered
 by tests/delivery/test_workers.py and test_concurrent_workers.py on PostgreSQL).
 """
@@ -18,6 +19,8 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from .db import instance_from_row, quoted_columns
 
 _CLAIM = """
     UPDATE {table} SET {status} = %s, {started_at} = %s, {worker_ids} = %s
@@ -80,7 +83,7 @@ def _claim_sql(database: str, include: bool, exclude: bool) -> str:
     return _CLAIM.format(
         table=connection.ops.quote_name(meta.db_table),
         queue_filter=queue_filter,
-        columns=", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields),
+        columns=quoted_columns(meta.concrete_fields, using=database),
         **{name: column(name) for name in names},
     )
 
@@ -107,34 +110,10 @@ def _claim_on_postgresql(queues, *, limit, worker_id, database) -> list[DBTaskRe
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    fields = DBTaskResult._meta.concrete_fields
-    converters = [_converter(field, connection) for field in fields]
-    names = [field.attname for field in fields]
-    claimed = [
-        DBTaskResult.from_db(
-            database,
-            names,
-            [convert(value) for convert, value in zip(converters, row, strict=True)],
-        )
-        for row in rows
-    ]
+    claimed = [instance_from_row(DBTaskResult, row, using=database) for row in rows]
     # RETURNING does not keep the subquery's order; run them in queue order.
     claimed.sort(key=lambda task: (-task.priority, task.run_after, task.enqueued_at))
     return claimed
-
-
-def _converter(field, connection):
-    """Turn a raw column value into what the ORM would have loaded (JSON, mostly)."""
-    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(field)
-    if not converters:
-        return lambda value: value
-
-    def convert(value):
-        for converter in converters:
-            value = converter(value, field, connection)
-        return value
-
-    return convert
 
 
 def _claim_with_orm(queues, *, limit, worker_id) -> list[DBTaskResult]:

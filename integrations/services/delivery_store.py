@@ -18,6 +18,7 @@ from functools import lru_cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from ..db import instance_from_row, quoted_columns
 from ..models import DUE_STATUSES, PostbackAttempt, PostbackDelivery
 
 
@@ -27,11 +28,6 @@ class TriggerHealth:
 
     consecutive_failures: int
     last_success_at: datetime | None
-
-
-def _columns(model, alias: str = "") -> list[str]:
-    prefix = f"{alias}." if alias else ""
-    return [f"{prefix}{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields]
 
 
 _CLAIM = """
@@ -50,7 +46,7 @@ def _claim_sql() -> str:
     return _CLAIM.format(
         delivery=PostbackDelivery._meta.db_table,
         trigger=trigger._meta.db_table,
-        columns=", ".join(_columns(PostbackDelivery, "d")),
+        columns=quoted_columns(PostbackDelivery._meta.concrete_fields, alias="d"),
     )
 
 
@@ -68,9 +64,9 @@ def claim(
         row = cursor.fetchone()
     if row is None:
         return None
-    names = [field.attname for field in PostbackDelivery._meta.concrete_fields]
-    delivery = PostbackDelivery.from_db(connection.alias, names, row[: len(names)])
-    return delivery, TriggerHealth(*row[len(names) :])
+    width = len(PostbackDelivery._meta.concrete_fields)
+    delivery = instance_from_row(PostbackDelivery, row[:width], using=connection.alias)
+    return delivery, TriggerHealth(*row[width:])
 
 
 def _claim_with_orm(delivery_id, *, token, now, lease_until):
@@ -113,23 +109,7 @@ def record(
     """
     if connection.vendor != "postgresql":
         return _record_with_orm(delivery, token=token, changes=changes, attempt=attempt)
-    delivery_fields = [PostbackDelivery._meta.get_field(name) for name in changes]
-    attempt_fields = [
-        field
-        for field in PostbackAttempt._meta.concrete_fields
-        if not field.primary_key and field.name != "stray"
-    ]
-    sql = _RECORD.format(
-        delivery=PostbackDelivery._meta.db_table,
-        assignments=", ".join(
-            f"{connection.ops.quote_name(field.column)} = %s" for field in delivery_fields
-        ),
-        attempt=PostbackAttempt._meta.db_table,
-        columns=", ".join(
-            connection.ops.quote_name(field.column) for field in [*attempt_fields, _stray()]
-        ),
-        placeholders=", ".join(["%s"] * len(attempt_fields)),
-    )
+    sql, delivery_fields, attempt_fields = _record_statement(tuple(changes))
     params = [
         *(field.get_db_prep_save(changes[field.name], connection) for field in delivery_fields),
         delivery.pk,
@@ -147,8 +127,25 @@ def record(
     return not attempt.stray
 
 
-def _stray():
-    return PostbackAttempt._meta.get_field("stray")
+@lru_cache(maxsize=8)
+def _record_statement(changed: tuple[str, ...]):
+    """The statement for one set of changed delivery fields (a verdict's set)."""
+    delivery_fields = [PostbackDelivery._meta.get_field(name) for name in changed]
+    attempt_fields = [
+        field
+        for field in PostbackAttempt._meta.concrete_fields
+        if not field.primary_key and field.name != "stray"
+    ]
+    sql = _RECORD.format(
+        delivery=PostbackDelivery._meta.db_table,
+        assignments=", ".join(
+            f"{connection.ops.quote_name(field.column)} = %s" for field in delivery_fields
+        ),
+        attempt=PostbackAttempt._meta.db_table,
+        columns=quoted_columns([*attempt_fields, PostbackAttempt._meta.get_field("stray")]),
+        placeholders=", ".join(["%s"] * len(attempt_fields)),
+    )
+    return sql, delivery_fields, attempt_fields
 
 
 def _record_with_orm(delivery, *, token, changes, attempt) -> bool:

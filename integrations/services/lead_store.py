@@ -21,6 +21,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 
+from ..db import quoted_columns
 from ..models import Lead
 
 _INSERT_AND_MATCH = """
@@ -44,7 +45,7 @@ class StoredLead:
 def _postgres_statement():
     fields = [field for field in Lead._meta.concrete_fields if not field.primary_key]
     sql = _INSERT_AND_MATCH.format(
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+        columns=quoted_columns(fields),
         placeholders=", ".join(["%s"] * len(fields)),
     )
     return fields, sql
