@@ -12,7 +12,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from . import ringba
-from .models import Offer, TrafficSource
+from .field_rules import check_contact_fields
+from .field_samples import sample_value
+from .models import ContactField, Offer, TrafficSource
+from .offer_cache import ContactFieldRule
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,63 @@ def get_pixel_url(body: dict[str, str]) -> str:
     return f"{capture_url()}?{query}"
 
 
-def curl_example(offer: Offer, source: TrafficSource) -> str:
-    """Return a curl command that posts a test pixel to this server."""
+def _rule(field: ContactField) -> ContactFieldRule:
+    return ContactFieldRule(
+        name=field.name,
+        field_type=field.field_type,
+        required=field.required,
+        pattern=field.pattern,
+        acceptable_values=tuple(field.acceptable_values_list),
+    )
+
+
+def _with_example(field: ContactField) -> ContactField:
+    """The field, with ``example``: a value passing its rules (None if none was found)."""
+    field.example = _passing_sample(_rule(field))
+    return field
+
+
+def _passing_sample(rule: ContactFieldRule) -> str | None:
+    """A sample value for ``rule`` that the capture API's own check accepts, or None."""
+    value = sample_value(rule.field_type, rule.pattern, rule.acceptable_values)
+    if value is None or check_contact_fields([rule], {rule.name: value}):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class CurlExample:
+    command: str
+    # "<field>: <problem>" for each rule the sample could not satisfy (the page says
+    # which value the partner must fill in by hand); empty when it answers 201.
+    problems: list[str]
+
+
+def curl_example(offer: Offer, source: TrafficSource) -> CurlExample:
+    """A curl command that posts a test pixel passing every rule of the offer's fields."""
     sample = {
         "lead_token": offer.lead_token,
         "traffic_source_id": str(source.traffic_source_id),
         "caller_id": "+18005551234",
         ringba.CALL_UUID_TOKEN_NAME: "TEST-CURL-0001",
     }
-    return (
+    rules = []
+    for field in offer.contact_fields.all():
+        if not (field.required or field.show_in_instructions) or field.name in sample:
+            continue
+        rule = _rule(field)
+        rules.append(rule)
+        value = _passing_sample(rule)
+        if value is not None:
+            sample[rule.name] = value
+        elif rule.required:
+            sample[rule.name] = f"<{rule.name}>"  # named in CurlExample.problems
+    problems = check_contact_fields(rules, sample)
+    command = (
         f"curl -X POST '{capture_url()}' \\\n  -H 'Content-Type: application/json' \\\n"
         f"  -d '{json.dumps(sample)}'"
     )
+    return CurlExample(command=command, problems=problems)
 
 
 def build(offer: Offer, source: TrafficSource) -> dict:
@@ -109,7 +157,9 @@ def build(offer: Offer, source: TrafficSource) -> dict:
         "pixel_body": body_json,
         "get_pixel_url": get_pixel_url(body),
         "contact_fields": [
-            field for field in offer.contact_fields.all() if field.show_in_instructions
+            _with_example(field)
+            for field in offer.contact_fields.all()
+            if field.show_in_instructions
         ],
         "webhook": {
             "menu": "Integrations > Webhooks > Create Webhook",

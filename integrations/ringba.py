@@ -30,7 +30,9 @@ RINGBA_TEMPLATE_URL = (
 # Tags as Ringba writes them into pixel bodies; a value still shaped like one means
 # Ringba had nothing to put there.
 CALLER_ID_TAG = "[tag:InboundNumber:Number]"
-CALL_UUID_TAG = "[Call:InboundCallID]"
+# Ringba's current docs spell it InboundCallId; the seed article's InboundCallID also
+# works in Ringba. The page shows Ringba's spelling (SPEC §8).
+CALL_UUID_TAG = "[Call:InboundCallId]"
 _UNREPLACED_TAG = re.compile(r"^\s*\[[^\[\]]*\]\s*$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_\-.~]{1,200}$")
 _HAS_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]")

@@ -56,7 +56,7 @@ def test_staff_page_shows_every_value_a_partner_needs(admin_client, offer_setup,
         "lead_token": offer.lead_token,
         "traffic_source_id": str(source.traffic_source_id),
         "caller_id": "[tag:InboundNumber:Number]",
-        "ringba_call_uuid": "[Call:InboundCallID]",
+        "ringba_call_uuid": "[Call:InboundCallId]",
         "first_name": "[tag:User:first_name]",
         "jornaya_leadid": "[tag:User:jornaya_leadid]",
     }
@@ -98,21 +98,82 @@ def test_get_variant_carries_the_same_fields_in_the_query(admin_client, offer_se
     url = re.search(r'<pre id="value-get-url">(.*?)</pre>', html).group(1).replace("&amp;", "&")
     assert url.endswith(
         "&caller_id=[tag:InboundNumber:Number]&ringba_call_uuid="
-        "[Call:InboundCallID]&first_name=[tag:User:first_name]"
+        "[Call:InboundCallId]&first_name=[tag:User:first_name]"
         "&jornaya_leadid=[tag:User:jornaya_leadid]"
     )
 
 
-def test_the_curl_example_works_against_this_server(admin_client, client, offer_setup):
-    html = _staff_page(admin_client, offer_setup["offer"], offer_setup["source"]).content.decode()
+def _post_the_curl_example(admin_client, client, offer, source):
+    html = _staff_page(admin_client, offer, source).content.decode()
     import html as html_lib
 
     curl = html_lib.unescape(re.search(r'<pre id="value-curl">(.*?)</pre>', html, re.S).group(1))
     body = re.search(r"-d '(.*)'", curl).group(1)
-    response = client.generic(
+    return client.generic(
         "POST", "/api/v1/leads/capture", body.encode(), content_type="application/json"
     )
+
+
+def test_the_curl_example_works_against_this_server(admin_client, client, offer_setup):
+    response = _post_the_curl_example(
+        admin_client, client, offer_setup["offer"], offer_setup["source"]
+    )
     assert response.status_code == 201, response.content
+
+
+STRICT_FIELDS = [
+    # name, type, pattern, acceptable values
+    ("first_name", "string", "", ""),
+    ("zip_code", "string", r"^\d{5}(-\d{4})?$", ""),
+    ("state", "string", r"[A-Z]{2}", ""),
+    ("plan", "string", "", "gold\nsilver"),
+    ("age", "integer", r"[1-9][0-9]", ""),
+    ("income", "decimal", "", ""),
+    ("email", "email", "", ""),
+    ("callback", "phone", "", ""),
+    ("site", "url", "", ""),
+    ("opt_in", "boolean", "", ""),
+    ("born", "datetime", "", ""),
+    ("member_id", "string", r"(?:MB|MX)-[0-9A-F]{6}", ""),
+]
+
+
+def test_the_curl_example_passes_every_rule_of_a_strict_offer(admin_client, client, ringba_setup):
+    """Every field required, typed, patterned or listed, and validations enforced (SPEC §8)."""
+    offer, source = ringba_setup["offer"], ringba_setup["source"]
+    offer.enforce_contact_field_validations = True
+    offer.save()
+    for position, (name, field_type, pattern, values) in enumerate(STRICT_FIELDS):
+        ContactField.objects.create(
+            offer=offer,
+            name=name,
+            field_type=field_type,
+            pattern=pattern,
+            acceptable_values=values,
+            required=True,
+            position=position,
+        )
+    response = _post_the_curl_example(admin_client, client, offer, source)
+    assert response.status_code == 201, response.content
+    page = _staff_page(admin_client, offer, source).content.decode()
+    assert "replace the placeholder values" not in page
+    assert "e.g. <code>11111</code>" in page  # the zip code's example, in the format column
+    assert "one of <code>gold</code>, <code>silver</code>" in page
+
+
+def test_a_pattern_no_sample_satisfies_is_named_for_the_partner(admin_client, ringba_setup):
+    offer, source = ringba_setup["offer"], ringba_setup["source"]
+    offer.enforce_contact_field_validations = True
+    offer.save()
+    ContactField.objects.create(offer=offer, name="code", pattern=r"[^a-z]{3}", required=True)
+    page = _staff_page(admin_client, offer, source).content.decode()
+    assert "replace the placeholder values" in page
+    assert "&lt;code&gt;" in page  # the placeholder in the curl body
+
+
+def test_fields_sent_as_user_tags_say_how_to_make_the_tag_exist(admin_client, offer_setup):
+    page = _staff_page(admin_client, offer_setup["offer"], offer_setup["source"]).text
+    assert "Reporting Menu Name" in page and "URL parameter" in page
 
 
 def test_staff_page_asks_for_a_source_when_several_are_enabled(admin_client, offer_setup):
