@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECEIVER_PORT ?= 8025
 
-.PHONY: venv run test lint format bench bench-deliveries faults clean
+.PHONY: venv run test lint format bench bench-deliveries bench-admin faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: venv
 
 bench-deliveries: venv
 	cd bench && ../$(BIN)/python deliveries.py
+
+bench-admin: venv
+	cd bench && ../$(BIN)/python admin_pages.py
 
 faults: venv
 	$(BIN)/python bench/faults.py

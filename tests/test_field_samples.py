@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from integrations.field_samples import TYPICAL, sample_matching, sample_value
 from integrations.field_rules import check_contact_fields
+from integrations.field_samples import TYPICAL, sample_matching, sample_value
 from integrations.offer_cache import ContactFieldRule
 
 REALISTIC = [

@@ -3,17 +3,18 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from rangefilter.filters import DateRangeFilter
 
 from ..errors import Rejected
-from ..models import Call, PostbackDelivery
+from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
+from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .links import change_link
-from .phone_search import PhoneSearchMixin
 
 
 class DeliveryInline(admin.TabularInline):
@@ -84,7 +85,7 @@ class ConversionForm(forms.Form):
 
 
 @admin.register(Call)
-class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class CallAdmin(BigTableAdmin):
     form = CallAdminForm
     list_display = [
         "call_uuid",
@@ -101,16 +102,20 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
         "lead_link",
         "delivery_count",
     ]
-    list_filter = ["offer_converted", "buyer_converted", "offer", "traffic_source", "started_at"]
+    list_filter = [
+        ("started_at", DateRangeFilter),
+        "started_at",
+        "offer_converted",
+        "buyer_converted",
+        "offer",
+        "traffic_source",
+    ]
     list_select_related = ["number", "offer", "traffic_source", "lead"]
-    search_fields = ["=call_uuid", "=caller_id", "=lead__ringba_call_uuid", "=number__number"]
+    search_fields = ["call_uuid", "caller_id", "lead__ringba_call_uuid", "number__number"]
     search_help_text = (
         "Exact call uuid or ringba_call_uuid; caller id or tracking number in any format "
         "((312) 555-0100, 3125550100, +13125550100)."
     )
-    phone_search_fields = ("caller_id", "number__number")
-    date_hierarchy = "started_at"
-    show_full_result_count = False
     readonly_fields = [
         "call_uuid",
         "number",
@@ -166,8 +171,17 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_deliveries=Count("deliveries"))
+    def list_annotations(self):
+        return {"_deliveries": count_of(PostbackDelivery, "call")}
+
+    def search_conditions(self, term):
+        phones = phone_variants(term)
+        return (
+            Q(call_uuid=term)
+            | Q(caller_id__in=phones)
+            | Q(lead__in=ids_of(Lead.objects.filter(ringba_call_uuid=term)))
+            | Q(number__in=ids_of(Number.objects.filter(number__in=phones)))
+        )
 
     @admin.display(description="lead")
     def lead_link(self, call):
@@ -177,7 +191,7 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
             else "—"
         )
 
-    @admin.display(description="postbacks", ordering="_deliveries")
+    @admin.display(description="postbacks")
     def delivery_count(self, call):
         return call._deliveries
 

@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Q
+from rangefilter.filters import DateRangeFilter
 
-from ..models import DeliveryStatus, PostbackAttempt, PostbackDelivery, TrafficSource
+from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
+from .big_tables import BigTableAdmin, count_of, ids_of
 from .links import change_link
 
 
@@ -41,7 +43,7 @@ class TrafficSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(PostbackDelivery)
-class PostbackDeliveryAdmin(admin.ModelAdmin):
+class PostbackDeliveryAdmin(BigTableAdmin):
     list_display = [
         "id",
         "created_at",
@@ -54,11 +56,18 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
         "last_error",
         "next_attempt_at",
     ]
-    list_filter = ["status", "is_test", "event", "trigger", TrafficSourceFilter, "created_at"]
+    list_filter = [
+        ("created_at", DateRangeFilter),
+        "created_at",
+        "status",
+        "is_test",
+        "event",
+        "trigger",
+        TrafficSourceFilter,
+    ]
     list_select_related = ["trigger", "call"]
-    search_fields = ["=call__call_uuid", "url"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
+    search_fields = ["id", "call__call_uuid", "call__lead__ringba_call_uuid"]
+    search_help_text = "Exact delivery id, call uuid, or the call's ringba_call_uuid."
     fields = [
         "trigger",
         "event",
@@ -86,10 +95,17 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_attempts=Count("attempts"))
+    def list_annotations(self):
+        return {"_attempts": count_of(PostbackAttempt, "delivery")}
 
-    @admin.display(description="attempts", ordering="_attempts")
+    def search_conditions(self, term):
+        leads = ids_of(Lead.objects.filter(ringba_call_uuid=term))
+        conditions = Q(call__in=ids_of(Call.objects.filter(Q(call_uuid=term) | Q(lead__in=leads))))
+        if term.isascii() and term.isdigit():
+            conditions |= Q(pk=int(term))
+        return conditions
+
+    @admin.display(description="attempts")
     def attempts(self, delivery):
         return delivery._attempts
 

@@ -1,14 +1,18 @@
+import contextlib
 import json
+import uuid
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html
+from rangefilter.filters import DateRangeFilter
 
 from ..models import Lead
+from .big_tables import BigTableAdmin, phone_variants
 from .links import change_link
-from .phone_search import PhoneSearchMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyMixin:
     """Audit data: visible and searchable, never edited or deleted by hand."""
 
     def has_add_permission(self, request):
@@ -22,7 +26,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class LeadAdmin(ReadOnlyMixin, BigTableAdmin):
     list_display = [
         "received_at",
         "caller_id",
@@ -32,16 +36,13 @@ class LeadAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         "call_link",
         "warning_count",
     ]
-    list_filter = ["offer", "traffic_source", "received_at"]
+    list_filter = [("received_at", DateRangeFilter), "received_at", "offer", "traffic_source"]
     list_select_related = ["offer", "traffic_source", "call"]
     search_fields = ["=caller_id", "=uuid", "=ringba_call_uuid"]
     search_help_text = (
         "Exact lead uuid or ringba_call_uuid; caller id in any format "
         "((312) 555-0100, 3125550100, +13125550100)."
     )
-    phone_search_fields = ("caller_id",)
-    date_hierarchy = "received_at"
-    show_full_result_count = False  # a count(*) over millions of leads on every page
     fields = [
         "uuid",
         "offer",
@@ -60,6 +61,12 @@ class LeadAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         "raw_body",
     ]
     readonly_fields = fields
+
+    def search_conditions(self, term):
+        conditions = Q(caller_id__in=phone_variants(term)) | Q(ringba_call_uuid=term)
+        with contextlib.suppress(ValueError):  # a term that is not a uuid is not a lead's
+            conditions |= Q(uuid=uuid.UUID(term))
+        return conditions
 
     @admin.display(description="call")
     def call_link(self, lead):

@@ -1,5 +1,6 @@
 """Small helpers that render links between related rows in the admin."""
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -19,3 +20,8 @@ def changelist_link(model, text, **filters):
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
     query = "&".join(f"{key}={value}" for key, value in filters.items())
     return format_html('<a href="{}?{}">{}</a>', url, query, text)
+
+
+def when_link(model, when, **filters):
+    """Return "3 minutes ago" (or "never") linking to ``model``'s changelist filtered."""
+    return changelist_link(model, naturaltime(when) if when else "never", **filters)

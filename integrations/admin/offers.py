@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -10,7 +9,8 @@ from .. import instructions
 from ..models import ContactField, Lead, Offer
 from ..partner_links import partner_url
 from ..services.offers import rotate_lead_token
-from .links import changelist_link
+from .big_tables import PageFiguresAdmin, count_of, newest_of
+from .links import when_link
 
 
 class ContactFieldInline(admin.TabularInline):
@@ -30,13 +30,13 @@ class ContactFieldInline(admin.TabularInline):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(PageFiguresAdmin):
     list_display = [
         "name",
         "active",
         "token_hint",
         "source_count",
-        "lead_count",
+        "last_pixel",
         "duplicate_policy",
         "conversion_rule",
         "updated_at",
@@ -106,15 +106,11 @@ class OfferAdmin(admin.ModelAdmin):
             request, "admin/integrations/offer/posting_instructions.html", context
         )
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _sources=Count("traffic_sources", distinct=True),
-                _leads=Count("leads", distinct=True),
-            )
-        )
+    def list_annotations(self):
+        return {
+            "_sources": count_of(Offer.traffic_sources.through, "offer"),
+            "_last_pixel": newest_of(Lead, "offer", "received_at"),
+        }
 
     @admin.display(description="lead token")
     def token_hint(self, offer):
@@ -130,13 +126,15 @@ class OfferAdmin(admin.ModelAdmin):
             offer.lead_token,
         )
 
-    @admin.display(description="sources", ordering="_sources")
+    @admin.display(description="sources")
     def source_count(self, offer):
         return offer._sources
 
-    @admin.display(description="leads", ordering="_leads")
-    def lead_count(self, offer):
-        return changelist_link(Lead, offer._leads, offer__id__exact=offer.pk)
+    @admin.display(description="last pixel")
+    def last_pixel(self, offer):
+        """When the offer last received a lead, linking to its leads (not a count: that
+        would read every lead of a busy offer on every page)."""
+        return when_link(Lead, offer._last_pixel, offer__id__exact=offer.pk)
 
     @admin.display(description="conversion rule")
     def conversion_rule(self, offer):

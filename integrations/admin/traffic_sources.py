@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.db.models import Count
 
-from ..models import Call, TrafficSource
-from .links import changelist_link
+from ..models import Call, Lead, Offer, TrafficSource
+from .big_tables import PageFiguresAdmin, count_of, newest_of
+from .links import when_link
 
 
 @admin.register(TrafficSource)
-class TrafficSourceAdmin(admin.ModelAdmin):
+class TrafficSourceAdmin(PageFiguresAdmin):
     list_display = [
         "name",
         "traffic_source_id",
@@ -14,23 +14,29 @@ class TrafficSourceAdmin(admin.ModelAdmin):
         "platform",
         "active",
         "offer_count",
-        "call_count",
+        "last_pixel",
+        "last_call",
     ]
     list_filter = ["active", "platform"]
     search_fields = ["name", "company", "traffic_source_id"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_offers=Count("offers", distinct=True), _calls=Count("calls", distinct=True))
-        )
+    def list_annotations(self):
+        # Newest rows, not counts: a partner's total calls would read all of them.
+        return {
+            "_offers": count_of(Offer.traffic_sources.through, "trafficsource"),
+            "_last_pixel": newest_of(Lead, "traffic_source", "received_at"),
+            "_last_call": newest_of(Call, "traffic_source", "started_at"),
+        }
 
-    @admin.display(description="offers", ordering="_offers")
+    @admin.display(description="offers")
     def offer_count(self, source):
         return source._offers
 
-    @admin.display(description="calls", ordering="_calls")
-    def call_count(self, source):
-        return changelist_link(Call, source._calls, traffic_source__id__exact=source.pk)
+    @admin.display(description="last pixel")
+    def last_pixel(self, source):
+        return when_link(Lead, source._last_pixel, traffic_source__id__exact=source.pk)
+
+    @admin.display(description="last call")
+    def last_call(self, source):
+        return when_link(Call, source._last_call, traffic_source__id__exact=source.pk)

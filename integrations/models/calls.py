@@ -19,9 +19,12 @@ class Call(models.Model):
 
     call_uuid = models.CharField(max_length=64, unique=True, default=generate_call_uuid)
     number = models.ForeignKey("Number", on_delete=models.PROTECT, related_name="calls")
-    offer = models.ForeignKey("Offer", on_delete=models.PROTECT, related_name="calls")
+    # Indexed below together with started_at, not alone (one index each, not two).
+    offer = models.ForeignKey(
+        "Offer", on_delete=models.PROTECT, related_name="calls", db_index=False
+    )
     traffic_source = models.ForeignKey(
-        "TrafficSource", on_delete=models.PROTECT, related_name="calls"
+        "TrafficSource", on_delete=models.PROTECT, related_name="calls", db_index=False
     )
     caller_id = models.CharField(max_length=20)
     lead = models.OneToOneField(
@@ -44,9 +47,13 @@ class Call(models.Model):
         ordering = ["-started_at", "-id"]
         permissions = [("use_calls_api", "Can use the calls API")]
         indexes = [
-            models.Index(fields=["offer", "caller_id", "-started_at"], name="call_match_idx"),
-            # Retention and the admin's newest-first list.
-            models.Index(fields=["-started_at"], name="call_started_idx"),
+            # Matching, and the admin's caller search (no offer): caller_id leads.
+            models.Index(fields=["caller_id", "offer", "-started_at"], name="call_caller_idx"),
+            # The admin's newest-first list (its full ordering, so no sort) and retention.
+            models.Index(fields=["-started_at", "-id"], name="call_newest_idx"),
+            # An offer's or a source's calls newest first, and its last call (admin).
+            models.Index(fields=["offer", "-started_at"], name="call_offer_idx"),
+            models.Index(fields=["traffic_source", "-started_at"], name="call_source_idx"),
         ]
 
     def __str__(self):

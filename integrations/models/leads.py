@@ -10,9 +10,12 @@ class Lead(models.Model):
     """One accepted pixel: who called, for which offer and partner, with every field sent."""
 
     uuid = models.UUIDField(default=uuid7, unique=True, editable=False)
-    offer = models.ForeignKey("Offer", on_delete=models.PROTECT, related_name="leads")
+    # Indexed below together with received_at, not alone (one index each, not two).
+    offer = models.ForeignKey(
+        "Offer", on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
     traffic_source = models.ForeignKey(
-        "TrafficSource", on_delete=models.PROTECT, related_name="leads"
+        "TrafficSource", on_delete=models.PROTECT, related_name="leads", db_index=False
     )
     caller_id = models.CharField(max_length=20)
     # NULL, not "", when absent: NULLs stay outside the unique idempotency constraint.
@@ -31,16 +34,22 @@ class Lead(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             # The idempotency key: a repeat of the same Ringba call merges, never duplicates.
+            # ringba_call_uuid first: the admin finds a lead by it without the offer.
             models.UniqueConstraint(
-                fields=["offer", "ringba_call_uuid"],
+                fields=["ringba_call_uuid", "offer"],
                 condition=models.Q(ringba_call_uuid__isnull=False),
                 name="lead_unique_ringba_call_uuid_per_offer",
             ),
         ]
         indexes = [
-            # Matching and the duplicate policy: the newest lead of a caller on an offer.
-            models.Index(fields=["offer", "caller_id", "-received_at"], name="lead_match_idx"),
-            models.Index(fields=["received_at"], name="lead_received_idx"),
+            # Matching and the duplicate policy (the newest lead of a caller on an offer),
+            # and the admin's caller search, which has no offer: caller_id leads.
+            models.Index(fields=["caller_id", "offer", "-received_at"], name="lead_caller_idx"),
+            # The admin's newest-first list (its full ordering, so no sort) and retention.
+            models.Index(fields=["-received_at", "-id"], name="lead_newest_idx"),
+            # An offer's or a source's leads newest first, and its last pixel (admin).
+            models.Index(fields=["offer", "-received_at"], name="lead_offer_idx"),
+            models.Index(fields=["traffic_source", "-received_at"], name="lead_source_idx"),
         ]
 
     def __str__(self):
