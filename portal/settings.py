@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "rangefilter",
+    "simple_history",
     "integrations",
 ]
 
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # who made each change
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -101,6 +103,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Configuration history is a record, not an undo button: a revert would bypass the
+# checks and side effects of saving through the forms and services.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 USE_I18N = True
 USE_TZ = True
 

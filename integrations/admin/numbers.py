@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from ..models import Number, NumberToken
+from .history import ConfigHistoryAdmin
 
 
 class NumberTokenInline(admin.TabularInline):
@@ -13,7 +14,8 @@ class NumberTokenInline(admin.TabularInline):
 
 
 @admin.register(Number)
-class NumberAdmin(admin.ModelAdmin):
+class NumberAdmin(ConfigHistoryAdmin):
+    history_related = (("extra tokens", NumberToken, "number_id"),)
     list_display = ["number", "label", "offer", "traffic_source", "active", "token_count"]
     list_filter = ["active", "offer", "traffic_source"]
     list_select_related = ["offer", "traffic_source"]

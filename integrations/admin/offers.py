@@ -10,6 +10,7 @@ from ..models import ContactField, Lead, Offer
 from ..partner_links import partner_url
 from ..services.offers import rotate_lead_token
 from .big_tables import PageFiguresAdmin, count_of, newest_of
+from .history import ConfigHistoryAdmin
 from .links import when_link
 
 
@@ -30,7 +31,8 @@ class ContactFieldInline(admin.TabularInline):
 
 
 @admin.register(Offer)
-class OfferAdmin(PageFiguresAdmin):
+class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
+    history_related = (("contact fields", ContactField, "offer_id"),)
     list_display = [
         "name",
         "active",

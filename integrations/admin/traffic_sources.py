@@ -2,11 +2,12 @@ from django.contrib import admin
 
 from ..models import Call, Lead, Offer, TrafficSource
 from .big_tables import PageFiguresAdmin, count_of, newest_of
+from .history import ConfigHistoryAdmin
 from .links import when_link
 
 
 @admin.register(TrafficSource)
-class TrafficSourceAdmin(PageFiguresAdmin):
+class TrafficSourceAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
     list_display = [
         "name",
         "traffic_source_id",

@@ -20,6 +20,7 @@ from ..models import (
 )
 from ..services.firing import plan_test_fire
 from ..services.triggers import create_trigger_from_template
+from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
 
 
@@ -75,7 +76,8 @@ class TestFireForm(forms.Form):
 
 
 @admin.register(EventTrigger)
-class EventTriggerAdmin(admin.ModelAdmin):
+class EventTriggerAdmin(ConfigHistoryAdmin):
+    history_related = (("field mappings", CustomFieldMapping, "trigger_id"),)
     list_display = [
         "name",
         "scope",

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
@@ -25,6 +26,8 @@ class Number(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["number"]
@@ -53,6 +56,8 @@ class NumberToken(models.Model):
     number = models.ForeignKey(Number, on_delete=models.CASCADE, related_name="extra_tokens")
     key = models.CharField(max_length=64, validators=[validate_token_name])
     value = models.CharField(max_length=500)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["key"]

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from ..tokens import RESERVED_LEAD_TOKENS
 from ..validators import validate_regex, validate_token_name
@@ -76,6 +77,10 @@ class Offer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Who changed what, when, old → new (SPEC §9). The secret itself is not copied into
+    # history: rotations show as lead_token_rotated_at changing (and in the action log).
+    history = HistoricalRecords(excluded_fields=["lead_token"], m2m_fields=[traffic_sources])
+
     class Meta:
         ordering = ["name"]
 
@@ -136,6 +141,8 @@ class ContactField(models.Model):
     description = models.CharField(max_length=500, blank=True)
     show_in_instructions = models.BooleanField("show in posting instructions", default=True)
     position = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]

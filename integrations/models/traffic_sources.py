@@ -3,6 +3,7 @@
 import secrets
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 def generate_traffic_source_id() -> int:
@@ -29,6 +30,8 @@ class TrafficSource(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]

@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from .. import conditions as trigger_conditions
 from ..postbacks import HostNotAllowed, check_url_allowed
@@ -87,6 +88,11 @@ class EventTrigger(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Health fields change by UPDATE from the worker, which records no history row.
+    history = HistoricalRecords(
+        excluded_fields=["last_success_at", "last_failure_at", "last_error", "consecutive_failures"]
+    )
+
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["event", "active"], name="trigger_event_idx")]
@@ -133,6 +139,8 @@ class CustomFieldMapping(models.Model):
         "TrafficSource", on_delete=models.CASCADE, related_name="field_mappings"
     )
     value = models.CharField(max_length=500)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["token_name", "traffic_source__name"]

@@ -1,0 +1,53 @@
+"""One change history per configuration object: field changes and admin actions.
+
+django-simple-history records every save of a configuration model (who, when,
+old → new). Its history page shows the object's own rows; this adds what an
+account manager also needs there: the rows of its inlines (an offer's contact
+fields, a number's extra tokens, a trigger's field mappings) and the admin
+actions logged against it (rotations, test fires), which Django keeps apart.
+"""
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
+RELATED_ROWS_SHOWN = 50
+
+
+class ConfigHistoryAdmin(SimpleHistoryAdmin):
+    object_history_template = "admin/integrations/object_history.html"
+    # (title, model with HistoricalRecords, field pointing at this object)
+    history_related: tuple[tuple[str, type, str], ...] = ()
+
+    def history_view(self, request, object_id, extra_context=None):
+        content_type = ContentType.objects.get_for_model(self.model)
+        actions = LogEntry.objects.filter(
+            content_type=content_type, object_id=str(object_id)
+        ).select_related("user")[:RELATED_ROWS_SHOWN]
+        related = [
+            (title, model.history.filter(**{field: object_id}).select_related("history_user"))
+            for title, model, field in self.history_related
+        ]
+        context = {
+            "action_log": actions,
+            "related_history": [
+                (title, [(record, _changes(record)) for record in records[:RELATED_ROWS_SHOWN]])
+                for title, records in related
+            ],
+            **(extra_context or {}),
+        }
+        return super().history_view(request, object_id, extra_context=context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # A past version is shown, never saved back: simple-history's form would accept
+        # a POST even with SIMPLE_HISTORY_REVERT_DISABLED (it only hides the button).
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _changes(record) -> list:
+    """Field changes of a historical row against the row's previous version."""
+    previous = record.prev_record
+    return record.diff_against(previous).changes if previous is not None else []

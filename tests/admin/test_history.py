@@ -1,0 +1,108 @@
+"""Every configuration change is on record: who, when, old → new (issue 14, SPEC §9)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from integrations.models import ContactField, EventTrigger, Offer
+from integrations.services.offers import rotate_lead_token
+from integrations.services.triggers import create_trigger_from_template
+from tests import factories
+
+from .forms import change_form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(db):
+    return factories.account_manager(username="maria")
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+def _change(client, obj, **changes):
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    response = client.post(url, change_form_data(client.get(url), **changes))
+    assert response.status_code == 302, response.context and [
+        form.errors for form in [response.context["adminform"].form]
+    ]
+
+
+def _history_page(client, obj) -> str:
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.text
+
+
+def test_an_offer_edit_records_who_and_old_to_new(manager_client, manager, ringba_setup):
+    offer = ringba_setup["offer"]
+    offer.payout = Decimal("12.50")
+    offer.save()
+    _change(manager_client, offer, payout="15.00")
+    latest = offer.history.first()
+    assert latest.history_user == manager
+    changes = {c.field: (c.old, c.new) for c in latest.diff_against(latest.prev_record).changes}
+    assert changes["payout"] == (Decimal("12.50"), Decimal("15.00"))
+    page = _history_page(manager_client, offer)
+    assert "maria" in page and "12.50" in page and "15.00" in page
+
+
+def test_a_contact_field_edit_shows_on_its_offers_history(manager_client, ringba_setup):
+    offer = ringba_setup["offer"]
+    field = ContactField.objects.create(offer=offer, name="zip_code", description="Old words")
+    _change(manager_client, offer, **{"contact_fields-0-description": "New words"})
+    field.refresh_from_db()
+    assert field.description == "New words"
+    page = _history_page(manager_client, offer)
+    assert "Changes to its contact fields" in page
+    assert "Old words → New words" in page
+
+
+def test_the_lead_token_is_never_copied_into_history(manager_client, ringba_setup):
+    offer = ringba_setup["offer"]
+    rotate_lead_token(offer=offer)
+    offer.refresh_from_db()
+    assert "lead_token" not in {f.name for f in Offer.history.model._meta.fields}
+    assert offer.history.first().lead_token_rotated_at == offer.lead_token_rotated_at
+    assert offer.lead_token not in _history_page(manager_client, offer)
+
+
+def test_admin_actions_show_on_the_history_page(manager_client, ringba_setup):
+    offer = ringba_setup["offer"]
+    response = manager_client.post(
+        reverse("admin:integrations_offer_changelist"),
+        {"action": "rotate_lead_tokens", "_selected_action": [offer.pk], "confirm": "yes"},
+    )
+    assert response.status_code in (200, 302)
+    page = _history_page(manager_client, offer)
+    assert "Lead token rotated" in page
+
+
+def test_worker_health_writes_record_no_history(ringba_template):
+    trigger = create_trigger_from_template(template=ringba_template)
+    before = trigger.history.count()
+    EventTrigger.objects.filter(pk=trigger.pk).update(consecutive_failures=3)
+    assert trigger.history.count() == before
+
+
+def test_history_shows_a_past_version_but_never_saves_it_back(manager_client, ringba_setup):
+    offer = ringba_setup["offer"]
+    original = offer.name
+    _change(manager_client, offer, name="Renamed")
+    first = offer.history.last()
+    url = reverse("admin:integrations_offer_simple_history", args=[offer.pk, first.pk])
+    shown = manager_client.get(url)
+    assert shown.status_code == 200 and original in shown.text
+    response = manager_client.post(url, change_form_data(shown))
+    assert response.status_code == 403
+    offer.refresh_from_db()
+    assert offer.name == "Renamed"
