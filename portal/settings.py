@@ -231,6 +231,10 @@ RETENTION_DELIVERED_ATTEMPT_DAYS = env.int("RETENTION_DELIVERED_ATTEMPT_DAYS", d
 RETENTION_CALL_DAYS = env.int("RETENTION_CALL_DAYS", default=400)
 RETENTION_LEAD_DAYS = env.int("RETENTION_LEAD_DAYS", default=400)
 RETENTION_TASK_RESULT_DAYS = env.int("RETENTION_TASK_RESULT_DAYS", default=7)
+# Refused pixels kept for the admin (0: none kept), and at most this many written per
+# offer and client address a minute.
+REJECTED_PIXEL_DAYS = env.int("REJECTED_PIXEL_DAYS", default=7)
+REJECTED_PIXELS_PER_MINUTE = env.int("REJECTED_PIXELS_PER_MINUTE", default=60)
 CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
 # Pixels with a missing or unknown lead token, per client address.

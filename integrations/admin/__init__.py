@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from . import calls, deliveries, leads, numbers, offers, traffic_sources, triggers  # noqa: F401
+from . import (  # noqa: F401
+    calls,
+    deliveries,
+    leads,
+    numbers,
+    offers,
+    rejections,
+    traffic_sources,
+    triggers,
+)
 
 admin.site.site_header = "Ringba → TrackDrive portal"
 admin.site.site_title = "Portal admin"

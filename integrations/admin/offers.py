@@ -12,6 +12,7 @@ from ..services.offers import rotate_lead_token
 from .big_tables import PageFiguresAdmin, count_of, newest_of
 from .history import ConfigHistoryAdmin
 from .links import when_link
+from .rejections import rejected_pixels_link
 
 
 class ContactFieldInline(admin.TabularInline):
@@ -51,7 +52,13 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
     ]
     search_fields = ["name"]
     filter_horizontal = ["traffic_sources"]
-    readonly_fields = ["lead_token_display", "lead_token_rotated_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "lead_token_display",
+        "lead_token_rotated_at",
+        "rejected_pixels",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [ContactFieldInline]
     actions = ["rotate_lead_tokens"]
     change_form_template = "admin/integrations/offer/change_form.html"
@@ -66,6 +73,7 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
                     "enforce_contact_field_validations",
                     "duplicate_policy",
                     "match_window_seconds",
+                    "rejected_pixels",
                 ]
             },
         ),
@@ -127,6 +135,12 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
             'data-copy-target="lead-token">Copy</button>',
             offer.lead_token,
         )
+
+    @admin.display(description="rejected pixels")
+    def rejected_pixels(self, offer):
+        if not offer.pk:
+            return "—"
+        return rejected_pixels_link(offer__id__exact=offer.pk)
 
     @admin.display(description="sources")
     def source_count(self, offer):

@@ -4,6 +4,7 @@ from ..models import Call, Lead, Offer, TrafficSource
 from .big_tables import PageFiguresAdmin, count_of, newest_of
 from .history import ConfigHistoryAdmin
 from .links import when_link
+from .rejections import rejected_pixels_link
 
 
 @admin.register(TrafficSource)
@@ -20,7 +21,7 @@ class TrafficSourceAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
     ]
     list_filter = ["active", "platform"]
     search_fields = ["name", "company", "traffic_source_id"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["rejected_pixels", "created_at", "updated_at"]
 
     def list_annotations(self):
         # Newest rows, not counts: a partner's total calls would read all of them.
@@ -29,6 +30,12 @@ class TrafficSourceAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
             "_last_pixel": newest_of(Lead, "traffic_source", "received_at"),
             "_last_call": newest_of(Call, "traffic_source", "started_at"),
         }
+
+    @admin.display(description="rejected pixels")
+    def rejected_pixels(self, source):
+        if not source.pk:
+            return "—"
+        return rejected_pixels_link(traffic_source__id__exact=source.pk)
 
     @admin.display(description="offers")
     def offer_count(self, source):

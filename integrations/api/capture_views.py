@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from ..offer_cache import get_offer_config
 from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..services.capture import RawRequest, capture_lead
+from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
 from .client import client_ip, redact
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
 from .serializers import (
@@ -71,14 +72,15 @@ class LeadCaptureView(APIView):
             return super().initial(request, *args, **kwargs)
         # Parse and check before throttling: the throttle counts per offer and source.
         body = read_body(request._request)
+        request.capture_body = body  # kept with the rejection if parsing refuses it
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.lower().startswith("multipart/form-data"):
             body_params = dict(request._request.POST.items())
         else:
             body_params = parse_body(body, content_type)
         params = merge_params(dict(request._request.GET.items()), body_params)
-        refuse_unstorable_text(params)
         request.capture_params = params
+        refuse_unstorable_text(params)
         token = lead_token_of(params)
         # Read once here: the throttle keys on it and capture_lead validates with it.
         request.capture_config = (
@@ -92,6 +94,30 @@ class LeadCaptureView(APIView):
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if response.status_code in LOGGED_STATUSES:
+            record_rejection(self._refusal(response))
+        return response
+
+    def _refusal(self, response) -> Refusal:
+        """What was read of the refused request, for the admin's rejected-pixel log."""
+        request = self.request
+        raw = getattr(request, "capture_raw", None)
+        return Refusal(
+            status_code=response.status_code,
+            errors=(response.data or {}).get("errors", []),
+            config=getattr(request, "capture_config", None),
+            params=getattr(request, "capture_params", None) or {},
+            body=raw.body
+            if raw
+            else getattr(request, "capture_body", b"").decode("utf-8", errors="replace"),
+            query=raw.query if raw else request.META.get("QUERY_STRING", "")[:8000],
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            source_ip=client_ip(request._request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
 
     def head(self, request, *args, **kwargs):
         """Answer like GET, without a body (HTTP forbids one on HEAD)."""

@@ -5,6 +5,7 @@ from .deliveries import DUE_STATUSES, DeliveryStatus, PostbackAttempt, PostbackD
 from .leads import Lead
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
+from .rejections import RejectedPixel
 from .traffic_sources import TrafficSource
 from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, TriggerTemplate
 
@@ -24,6 +25,7 @@ __all__ = [
     "Offer",
     "PostbackAttempt",
     "PostbackDelivery",
+    "RejectedPixel",
     "TrafficSource",
     "TriggerTemplate",
 ]

@@ -7,7 +7,8 @@ transaction, so no long locks), never touching anything a live delivery needs:
 - calls after RETENTION_CALL_DAYS (400), with their deliveries and attempts, unless
   a delivery is still due;
 - leads after RETENTION_LEAD_DAYS (400), unless their call is kept;
-- finished task-queue rows after RETENTION_TASK_RESULT_DAYS (7).
+- finished task-queue rows after RETENTION_TASK_RESULT_DAYS (7);
+- rejected pixels after REJECTED_PIXEL_DAYS (7).
 
 ``purge_caller`` removes one caller's personal data everywhere (number, pixel
 fields, raw requests, rendered URLs, response bodies) and keeps what the business
@@ -21,11 +22,19 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from ..models import DUE_STATUSES, Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery
+from ..models import (
+    DUE_STATUSES,
+    Call,
+    DeliveryStatus,
+    Lead,
+    PostbackAttempt,
+    PostbackDelivery,
+    RejectedPixel,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +100,22 @@ def prune(*, batch_size: int = 1000) -> PruneReport:
         "finished tasks",
         batch_size=batch_size,
     )
+    rejections_cutoff = now - timedelta(days=settings.REJECTED_PIXEL_DAYS)
+    _in_batches(
+        RejectedPixel.objects.filter(received_at__lt=rejections_cutoff),
+        report,
+        "rejected pixels",
+        batch_size=batch_size,
+    )
     if report.deleted:
         logger.info("pruned %s", report.deleted)
     return report
+
+
+def _national(e164: str) -> str:
+    """The number without its country code as typed in North America (10 digits)."""
+    digits = e164.lstrip("+")
+    return digits[1:] if digits.startswith("1") and len(digits) == 11 else digits
 
 
 def _without_personal_parts(url: str) -> str:
@@ -134,6 +156,14 @@ def purge_caller(*, caller_id: str) -> dict[str, int]:
                 source_ip=None,
                 user_agent="",
             ),
+            # Refused requests are kept only to debug a pixel: delete, don't scrub. The
+            # raw text is searched too, for a number the pixel sent in another format.
+            "rejected pixels": RejectedPixel.objects.filter(
+                Q(caller_id=caller_id)
+                | Q(raw_body__contains=caller_id)
+                | Q(raw_query__contains=caller_id.lstrip("+"))
+                | Q(raw_body__contains=_national(caller_id))
+            ).delete()[0],
         }
     logger.info("purged the personal data of one caller: %s", counts)
     return counts

@@ -22,7 +22,12 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-BIG_TABLES = ("integrations_lead", "integrations_call", "integrations_postbackdelivery")
+BIG_TABLES = (
+    "integrations_lead",
+    "integrations_call",
+    "integrations_postbackdelivery",
+    "integrations_rejectedpixel",
+)
 
 
 @pytest.fixture
@@ -154,6 +159,9 @@ LIST_PAGES = [
     ("postbackdelivery", {"q": "{call_uuid}"}),
     ("offer", {}),
     ("trafficsource", {}),
+    ("rejectedpixel", {}),
+    ("rejectedpixel", {"offer__id__exact": "{offer}"}),
+    ("rejectedpixel", {"q": "(312) 555-0100"}),
 ]
 
 

@@ -3,7 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from integrations.models import DeliveryStatus, PostbackAttempt, PostbackDelivery
+from integrations.models import (
+    DeliveryStatus,
+    PostbackAttempt,
+    PostbackDelivery,
+    RejectedPixel,
+)
 from integrations.services.triggers import create_trigger_from_template
 from tests import factories
 
@@ -18,6 +23,7 @@ MODELS = [
     "eventtrigger",
     "postbackdelivery",
     "triggertemplate",
+    "rejectedpixel",
 ]
 
 
@@ -45,6 +51,9 @@ def _populate(rows: int, ringba_template):
         )
         PostbackAttempt.objects.create(
             delivery=delivery, started_at=call.started_at, status_code=404
+        )
+        RejectedPixel.objects.create(
+            offer=offer, traffic_source=source, status_code=422, errors=["caller_id: x"]
         )
     return trigger
 
@@ -96,6 +105,7 @@ def test_change_forms_load_for_an_account_manager(
         "eventtrigger": m.EventTrigger,
         "postbackdelivery": m.PostbackDelivery,
         "triggertemplate": m.TriggerTemplate,
+        "rejectedpixel": m.RejectedPixel,
     }[model]
     obj = trigger if model == "eventtrigger" else model_class.objects.first()
     url = reverse(f"admin:integrations_{model}_change", args=[obj.pk])

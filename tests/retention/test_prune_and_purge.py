@@ -144,4 +144,5 @@ def test_purging_a_caller_removes_personal_data_and_keeps_the_totals(ringba_setu
         "deliveries": 0,
         "calls": 0,
         "leads": 0,
+        "rejected pixels": 0,
     }
