@@ -36,14 +36,14 @@ def fill_deliveries(demo, total: int) -> None:
             INSERT INTO integrations_postbackdelivery (trigger_id, event, call_id, is_test,
                 status, skip_reason, http_method, url, request_key, attempt_count,
                 next_attempt_at, claim_token, enqueued_at, task_id, delivered_at, last_error,
-                created_at, updated_at)
+                explanation, created_at, updated_at)
             SELECT %s, 'call_offer_converted', c.id, false,
                 CASE WHEN c.id %% 50 = 0 THEN 'failed' WHEN c.id %% 50 = 1 THEN 'retrying'
                      WHEN c.id %% 50 = 2 THEN 'skipped' ELSE 'delivered' END,
                 '', 'GET', 'http://127.0.0.1/hook/demo?call_id=' || c.call_uuid, md5(c.call_uuid),
                 1, NULL, '', NULL, '', c.started_at,
                 CASE WHEN c.id %% 50 = 0 THEN 'HTTP 500' ELSE '' END,
-                c.started_at, c.started_at
+                '{}', c.started_at, c.started_at
             FROM integrations_call c
             ORDER BY c.id
             LIMIT %s

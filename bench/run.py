@@ -279,11 +279,12 @@ def fill_big_tables(demo, total: int) -> float:
             cursor.execute(
                 """
                 INSERT INTO integrations_call (call_uuid, caller_id, started_at, ended_at,
-                    duration, post_call_tokens, buyer_converted, offer_converted, created_at,
-                    updated_at, number_id, offer_id, traffic_source_id)
+                    duration, post_call_tokens, buyer_converted, offer_converted,
+                    buyer_converted_by, offer_converted_by, created_at, updated_at, number_id,
+                    offer_id, traffic_source_id)
                 SELECT 'FILL-CALL-' || g, '+1773' || lpad((g %% 10000000)::text, 7, '0'),
                     now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
-                    60, '{}'::jsonb, false, g %% 10 = 0, now(), now(), %s, %s, %s
+                    60, '{}'::jsonb, false, g %% 10 = 0, '', '', now(), now(), %s, %s, %s
                 FROM generate_series(1, %s) AS g
                 """,
                 [demo.numbers[0].pk, demo.offer.pk, demo.source.pk, missing],

@@ -61,39 +61,51 @@ def validate(conditions) -> None:
 def evaluate(conditions, tokens: dict) -> str | None:
     """Return None when every rule holds, else a sentence naming the first that fails."""
     for rule in conditions or []:
-        token, operator = rule["token"], rule["operator"]
-        actual = _text(tokens.get(token))
-        expected = _text(rule.get("value"))
-        if operator == IS_POPULATED:
-            holds = actual != ""
-        elif operator == IS_EMPTY:
-            holds = actual == ""
-        elif operator == EQUALS:
-            holds = actual == expected
-        elif operator == NOT_EQUALS:
-            holds = actual != expected
-        elif operator == CONTAINS:
-            holds = expected in actual
-        else:
-            left, right = _as_decimal(actual), _as_decimal(expected)
-            holds = (
-                left is not None
-                and right is not None
-                and (left >= right if operator == AT_LEAST else left <= right)
-            )
+        actual, holds = _check(rule, tokens)
         if not holds:
-            shown = f" {expected}" if operator not in UNARY_OPERATORS else ""
-            return f"condition not met: {token} {operator}{shown} (value: {actual!r})"
+            return f"condition not met: {_rule_text(rule)} (value: {actual!r})"
     return None
+
+
+def explain(conditions, tokens: dict) -> list[dict]:
+    """Every rule with the value it saw and its verdict, for the admin's "why" panel."""
+    checked = []
+    for rule in conditions or []:
+        actual, holds = _check(rule, tokens)
+        checked.append({"rule": _rule_text(rule), "value": actual, "holds": holds})
+    return checked
+
+
+def _check(rule: dict, tokens: dict) -> tuple[str, bool]:
+    """The token's value as compared, and whether ``rule`` holds for it."""
+    operator = rule["operator"]
+    actual = _text(tokens.get(rule["token"]))
+    expected = _text(rule.get("value"))
+    if operator == IS_POPULATED:
+        return actual, actual != ""
+    if operator == IS_EMPTY:
+        return actual, actual == ""
+    if operator == EQUALS:
+        return actual, actual == expected
+    if operator == NOT_EQUALS:
+        return actual, actual != expected
+    if operator == CONTAINS:
+        return actual, expected in actual
+    left, right = _as_decimal(actual), _as_decimal(expected)
+    if left is None or right is None:
+        return actual, False
+    return actual, left >= right if operator == AT_LEAST else left <= right
+
+
+def _rule_text(rule: dict) -> str:
+    operator = rule.get("operator")
+    value = "" if operator in UNARY_OPERATORS else f" {_text(rule.get('value'))}"
+    return f"{rule.get('token')} {operator}{value}"
 
 
 def describe(conditions) -> str:
     """Return the rules as one human-readable line for list pages."""
-    parts = []
-    for rule in conditions or []:
-        value = "" if rule.get("operator") in UNARY_OPERATORS else f" {rule.get('value')}"
-        parts.append(f"{rule.get('token')} {rule.get('operator')}{value}")
-    return " AND ".join(parts) or "always"
+    return " AND ".join(_rule_text(rule) for rule in conditions or []) or "always"
 
 
 def _text(value) -> str:

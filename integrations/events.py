@@ -10,9 +10,10 @@ connected in ``IntegrationsConfig.ready()``:
 
 from django.dispatch import Signal
 
-# sender: the Call class; kwargs: call (Call), event (models.Event value).
+# sender: the Call class; kwargs: call (Call), event (models.Event value), cause (str:
+# what made it happen, shown in the admin's "why" panel, e.g. "calls API").
 call_event = Signal()
-# sender: the Lead class; kwargs: lead (Lead).
+# sender: the Lead class; kwargs: lead (Lead), cause (str).
 lead_captured = Signal()
 # sender: the PostbackDelivery class; kwargs: delivery_id (int), manual (bool).
 delivery_due = Signal()

@@ -77,29 +77,29 @@ def system_tokens(call) -> dict[str, str]:
     }
 
 
-def call_context(call, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
-    """Return every token of ``call`` as strings, layered by precedence.
+# Where a token's value came from, as the admin's "why" panel names the layers.
+PIXEL = "pixel"
+POST_CALL = "post-call tokens"
+FIELD_MAPPING = "field mapping"
+NUMBER_TOKEN = "number extra token"
+SYSTEM = "system"
 
-    ``mapping_tokens`` are the trigger's custom field mappings already filtered to
-    the call's traffic source. Empty values never hide a lower layer's value.
-    """
-    return _layered(
-        [
-            call.lead.tokens if call.lead_id else {},
-            call.post_call_tokens or {},
-            mapping_tokens or {},
-            {token.key: token.value for token in call.number.extra_tokens.all()},
-            system_tokens(call),
-        ]
-    )
+Layers = list[tuple[str, dict]]
 
 
-def lead_context(lead, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
-    """Return the tokens of a lead that has no call yet (for lead_captured triggers).
+def call_layers(call, *, mapping_tokens: dict[str, str] | None = None) -> Layers:
+    """The token layers of ``call``, lowest precedence first, each with its name."""
+    return [
+        (PIXEL, call.lead.tokens if call.lead_id else {}),
+        (POST_CALL, call.post_call_tokens or {}),
+        (FIELD_MAPPING, mapping_tokens or {}),
+        (NUMBER_TOKEN, {token.key: token.value for token in call.number.extra_tokens.all()}),
+        (SYSTEM, system_tokens(call)),
+    ]
 
-    The same precedence as a call's, highest first: what we compute from the lead,
-    the trigger's field mappings for its traffic source, then the pixel's fields.
-    """
+
+def lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers:
+    """The token layers of a lead that has no call yet, lowest precedence first."""
     computed = {
         "caller_id": lead.caller_id,
         "caller_id_short": national_digits(lead.caller_id),
@@ -108,18 +108,51 @@ def lead_context(lead, *, mapping_tokens: dict[str, str] | None = None) -> dict[
         "traffic_source_id": str(lead.traffic_source.traffic_source_id),
         "traffic_source_name": lead.traffic_source.name,
     }
-    return _layered([lead.tokens or {}, mapping_tokens or {}, computed])
+    return [(PIXEL, lead.tokens or {}), (FIELD_MAPPING, mapping_tokens or {}), (SYSTEM, computed)]
 
 
-def _layered(layers: list[dict]) -> dict[str, str]:
+def call_context(call, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """Return every token of ``call`` as strings, layered by precedence.
+
+    ``mapping_tokens`` are the trigger's custom field mappings already filtered to
+    the call's traffic source. Empty values never hide a lower layer's value.
+    """
+    return layered(call_layers(call, mapping_tokens=mapping_tokens))
+
+
+def lead_context(lead, *, mapping_tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """Return the tokens of a lead that has no call yet (for lead_captured triggers).
+
+    The same precedence as a call's, highest first: what we compute from the lead,
+    the trigger's field mappings for its traffic source, then the pixel's fields.
+    """
+    return layered(lead_layers(lead, mapping_tokens=mapping_tokens))
+
+
+def layered(layers: Layers) -> dict[str, str]:
     """Merge token layers, lowest first; an empty value never hides a lower one."""
     context: dict[str, str] = {}
-    for layer in layers:
+    for _name, layer in layers:
         for key, value in layer.items():
             text = _format_value(value)
             if text != "" or key not in context:
                 context[key] = text
     return context
+
+
+def sources_of(name: str, layers: Layers) -> list[tuple[str, str]]:
+    """Every layer that gives ``name`` a non-empty value, as (layer, value), winner first."""
+    found = []
+    for layer_name, layer in reversed(layers):
+        text = _format_value(layer.get(name))
+        if text != "":
+            found.append((layer_name, text))
+    return found
+
+
+def names_in(template: str) -> list[str]:
+    """The token names a URL template uses, in order, once each."""
+    return list(dict.fromkeys(match.group(1) for match in TOKEN_PATTERN.finditer(template)))
 
 
 @dataclass(frozen=True)

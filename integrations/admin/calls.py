@@ -15,6 +15,7 @@ from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .links import change_link
+from .why import call_why
 
 
 class DeliveryInline(admin.TabularInline):
@@ -126,6 +127,7 @@ class CallAdmin(BigTableAdmin):
         "started_at",
         "buyer_converted_at",
         "offer_converted_at",
+        "conversion_causes",
         "tokens_pretty",
         "created_at",
         "updated_at",
@@ -156,6 +158,7 @@ class CallAdmin(BigTableAdmin):
                     "buyer_converted",
                     "revenue",
                     "buyer_converted_at",
+                    "conversion_causes",
                 ]
             },
         ),
@@ -182,6 +185,10 @@ class CallAdmin(BigTableAdmin):
             | Q(lead__in=ids_of(Lead.objects.filter(ringba_call_uuid=term)))
             | Q(number__in=ids_of(Number.objects.filter(number__in=phones)))
         )
+
+    @admin.display(description="why converted")
+    def conversion_causes(self, call):
+        return call_why(call)
 
     @admin.display(description="lead")
     def lead_link(self, call):
@@ -230,7 +237,12 @@ class CallAdmin(BigTableAdmin):
         original = Call.objects.get(pk=obj.pk)
         update = CallUpdate.from_changes(original, form.cleaned_data)
         try:
-            update_call(call_uuid=original.call_uuid, update=update, allow_unconvert=True)
+            update_call(
+                call_uuid=original.call_uuid,
+                update=update,
+                allow_unconvert=True,
+                cause=f"admin: call form ({request.user.get_username()})",
+            )
         except Rejected as exc:
             self.message_user(request, "; ".join(exc.errors), messages.ERROR)
 
@@ -260,7 +272,11 @@ class CallAdmin(BigTableAdmin):
             )
             already = call.offer_converted if kind == "offer" else call.buyer_converted
             try:
-                update_call(call_uuid=call.call_uuid, update=update)
+                update_call(
+                    call_uuid=call.call_uuid,
+                    update=update,
+                    cause=f"admin: Mark converted ({request.user.get_username()})",
+                )
             except Rejected as exc:
                 problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")
                 continue
@@ -282,7 +298,11 @@ class CallAdmin(BigTableAdmin):
         ended = 0
         for call in queryset.filter(ended_at__isnull=True):
             try:
-                update_call(call_uuid=call.call_uuid, update=CallUpdate(ended_at=timezone.now()))
+                update_call(
+                    call_uuid=call.call_uuid,
+                    update=CallUpdate(ended_at=timezone.now()),
+                    cause=f"admin: End now ({request.user.get_username()})",
+                )
             except Rejected as exc:
                 self.message_user(
                     request, f"Call {call.call_uuid} not ended: {exc}", messages.WARNING

@@ -6,6 +6,7 @@ from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelive
 from ..services.deliveries import resend_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of
 from .links import change_link
+from .why import delivery_why
 
 
 class AttemptInline(admin.TabularInline):
@@ -75,6 +76,7 @@ class PostbackDeliveryAdmin(BigTableAdmin):
         "lead_link",
         "is_test",
         "status",
+        "why",
         "skip_reason",
         "http_method",
         "url",
@@ -108,6 +110,10 @@ class PostbackDeliveryAdmin(BigTableAdmin):
     @admin.display(description="attempts")
     def attempts(self, delivery):
         return delivery._attempts
+
+    @admin.display(description="why")
+    def why(self, delivery):
+        return delivery_why(delivery)
 
     @admin.display(description="call")
     def call_link(self, delivery):

@@ -202,6 +202,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                     trigger=trigger,
                     call=form.call,
                     use_real_call_id=form.cleaned_data["use_real_call_id"],
+                    cause=f"admin: Test fire ({request.user.get_username()})",
                 )
                 for trigger in queryset
             ]

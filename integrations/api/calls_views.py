@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Call
-from ..services.calls import CallUpdate, record_call, update_call
+from ..services.calls import API, CallUpdate, record_call, update_call
 from .authentication import BodyTokenAuthentication, CanUseCallsApi
 from .errors import Rejected
 from .parsing import check_depth, read_body, refuse_unstorable_text
@@ -120,7 +120,11 @@ class CallUpdateView(CallsApiView):
             post_call_tokens=data.get("post_call_tokens") or {},
         )
         _get_call(call_uuid)  # 404 for a uuid that cannot exist, before any work
-        update_call(call_uuid=call_uuid, update=update)
+        update_call(
+            call_uuid=call_uuid,
+            update=update,
+            cause=f"{API} ({request.user.get_username()})",
+        )
         return Response(CallSerializer(_get_call(call_uuid)).data)
 
 

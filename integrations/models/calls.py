@@ -37,9 +37,12 @@ class Call(models.Model):
     buyer_converted = models.BooleanField(default=False)
     revenue = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     buyer_converted_at = models.DateTimeField(null=True, blank=True)
+    # What converted it: "calls API", "admin: …", the duration rule (the "why" panel).
+    buyer_converted_by = models.CharField(max_length=200, blank=True, editable=False)
     offer_converted = models.BooleanField(default=False)
     payout = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     offer_converted_at = models.DateTimeField(null=True, blank=True)
+    offer_converted_by = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

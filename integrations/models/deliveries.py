@@ -34,7 +34,12 @@ class PostbackDelivery(models.Model):
     lead = models.ForeignKey(
         "Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
     )
-    is_test = models.BooleanField(default=False, help_text="A test fire from the admin.")
+    is_test = models.BooleanField(
+        "test fire",
+        default=False,
+        help_text="Set on deliveries sent by the admin's Test fire; they never count as the "
+        "real postback and are never retried.",
+    )
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -54,6 +59,8 @@ class PostbackDelivery(models.Model):
     task_id = models.CharField(max_length=64, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # services.firing.explain: cause, conditions with values, tokens with their sources.
+    explanation = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,6 +21,12 @@ from ..validators import TOKEN_NAME_PATTERN
 from .matching import lock_caller, match_call
 
 CENTS = Decimal("0.01")
+# What made a transition happen (Call.*_converted_by, the deliveries' "why" panel).
+API = "calls API"
+DURATION_RULE = "the offer's duration rule"
+OFFER_CONVERSION_FIELDS = frozenset(
+    {"offer_converted", "payout", "offer_converted_at", "offer_converted_by"}
+)
 # The longest call we accept a duration or an end time for.
 MAX_CALL_SECONDS = 7 * 24 * 3600
 
@@ -69,8 +75,8 @@ def _locked(call_uuid: str) -> Call:
         raise Rejected(RejectionKind.NOT_FOUND, [f"call_uuid: no call {call_uuid!r}"]) from None
 
 
-def _emit(call: Call, event: str) -> None:
-    events.call_event.send(sender=Call, call=call, event=event)
+def _emit(call: Call, event: str, cause: str) -> None:
+    events.call_event.send(sender=Call, call=call, event=event, cause=cause)
 
 
 def record_call(
@@ -128,18 +134,22 @@ def record_call(
             lock_caller(offer_id=call.offer_id, caller_id=call.caller_id)
             call.save(force_insert=True)
             match_call(call, window_seconds=tracking_number.offer.match_window_seconds)
-            _emit(call, Event.CALL_STARTED)
+            _emit(call, Event.CALL_STARTED, cause=API)
     except IntegrityError:  # the same call_uuid raced in
         return Call.objects.get(call_uuid=call_uuid), False
     return call, True
 
 
-def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = False) -> Call:
+def update_call(
+    *, call_uuid: str, update: CallUpdate, allow_unconvert: bool = False, cause: str = API
+) -> Call:
     """Apply ``update`` to a call and emit one event per real transition.
 
     Converting a converted call again changes nothing and fires nothing. Setting a
     conversion back to false raises Rejected unless ``allow_unconvert`` (the
     admin), and never fires. Raises Rejected (not found) for an unknown call.
+    ``cause`` says who asked (the calls API, an admin action) and is recorded with
+    each conversion and on the deliveries it fires.
     """
     with transaction.atomic():
         call = _locked(call_uuid)
@@ -153,18 +163,20 @@ def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = F
         if (update.ended_at is not None or update.duration is not None) and not call.has_ended:
             _end(call, ended_at=update.ended_at, duration=update.duration)
             changed |= {"ended_at", "duration"}
-            pending_events.append(Event.CALL_ENDED)
+            pending_events.append((Event.CALL_ENDED, cause))
 
         if update.buyer_converted is True and not call.buyer_converted:
             call.buyer_converted = True
             call.revenue = _money(update.revenue if update.revenue is not None else Decimal(0))
             call.buyer_converted_at = timezone.now()
-            changed |= {"buyer_converted", "revenue", "buyer_converted_at"}
-            pending_events.append(Event.CALL_BUYER_CONVERTED)
+            call.buyer_converted_by = cause[:200]
+            changed |= {"buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"}
+            pending_events.append((Event.CALL_BUYER_CONVERTED, cause))
         elif update.buyer_converted is False and call.buyer_converted:
             _refuse_unconvert("buyer_converted", allow_unconvert)
             call.buyer_converted, call.revenue, call.buyer_converted_at = False, None, None
-            changed |= {"buyer_converted", "revenue", "buyer_converted_at"}
+            call.buyer_converted_by = ""
+            changed |= {"buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"}
 
         if update.offer_converted is True and not call.offer_converted:
             payout = update.payout if update.payout is not None else call.offer.payout
@@ -173,23 +185,28 @@ def update_call(*, call_uuid: str, update: CallUpdate, allow_unconvert: bool = F
                     RejectionKind.INVALID,
                     ["payout: is required to convert this call (the offer has no default payout)"],
                 )
-            _convert_offer(call, payout)
-            changed |= {"offer_converted", "payout", "offer_converted_at"}
-            pending_events.append(Event.CALL_OFFER_CONVERTED)
+            _convert_offer(call, payout, cause=cause)
+            changed |= OFFER_CONVERSION_FIELDS
+            pending_events.append((Event.CALL_OFFER_CONVERTED, cause))
         elif update.offer_converted is False and call.offer_converted:
             _refuse_unconvert("offer_converted", allow_unconvert)
             call.offer_converted, call.payout, call.offer_converted_at = False, None, None
-            changed |= {"offer_converted", "payout", "offer_converted_at"}
+            call.offer_converted_by = ""
+            changed |= OFFER_CONVERSION_FIELDS
 
-        if Event.CALL_ENDED in pending_events and _duration_rule_converts(call):
-            _convert_offer(call, call.offer.payout)
-            changed |= {"offer_converted", "payout", "offer_converted_at"}
-            pending_events.append(Event.CALL_OFFER_CONVERTED)
+        if (Event.CALL_ENDED, cause) in pending_events and _duration_rule_converts(call):
+            rule = (
+                f"{DURATION_RULE}: {call.duration} s ≥ {call.offer.min_duration_seconds} s "
+                f"(call ended by {cause})"
+            )
+            _convert_offer(call, call.offer.payout, cause=rule)
+            changed |= OFFER_CONVERSION_FIELDS
+            pending_events.append((Event.CALL_OFFER_CONVERTED, rule))
 
         if changed:
             call.save(update_fields=[*changed, "updated_at"])
-        for event in pending_events:
-            _emit(call, event)
+        for event, event_cause in pending_events:
+            _emit(call, event, cause=event_cause)
     return call
 
 
@@ -215,10 +232,11 @@ def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None
     )
 
 
-def _convert_offer(call: Call, payout: Decimal) -> None:
+def _convert_offer(call: Call, payout: Decimal, *, cause: str) -> None:
     call.offer_converted = True
     call.payout = _money(payout)
     call.offer_converted_at = timezone.now()
+    call.offer_converted_by = cause[:200]
 
 
 def _duration_rule_converts(call: Call) -> bool:

@@ -109,7 +109,7 @@ def _store_new(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
         if not stored.matched and not one_statement:
             call = match_lead(lead, window_seconds=window)
         if fires:
-            events.lead_captured.send(sender=Lead, lead=_reload(lead.pk))
+            events.lead_captured.send(sender=Lead, lead=_reload(lead.pk), cause="pixel")
     if not stored.matched and one_statement:
         call = _match_after_commit(lead, window_seconds=window)
     return CaptureResult(

@@ -13,7 +13,7 @@ The HTTP request is announced (``deliveries.announce_due``) only after commit.
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
@@ -23,7 +23,7 @@ from django.utils import timezone
 from .. import conditions, events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
 from ..ringba import CALL_UUID_TOKEN_NAME
-from ..tokens import call_context, lead_context, render_url
+from ..tokens import Layers, call_layers, layered, lead_layers, names_in, render_url, sources_of
 from .deliveries import announce_due
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class DeliveryPlan:
     http_method: str
     url: str
     skip_reason: str = ""
+    # Why it was planned so: cause, each condition's value and verdict, each token's
+    # value and the layer it came from (the admin's "why" panel).
+    explanation: dict = field(default_factory=dict, compare=False)
 
     @property
     def request_key(self) -> str:
@@ -59,6 +62,7 @@ class DeliveryPlan:
             "request_key": self.request_key,
             "next_attempt_at": timezone.now() if due else None,
             "enqueued_at": None,
+            "explanation": self.explanation,
         }
 
 
@@ -86,21 +90,49 @@ def mapping_tokens(trigger) -> dict[str, str]:
     return {mapping.token_name: mapping.value for mapping in trigger.source_mappings}
 
 
-def plan_delivery(*, trigger, context: dict[str, str], check_conditions: bool = True):
-    """Return the DeliveryPlan for ``trigger`` in ``context``.
+def plan_delivery(*, trigger, layers: Layers, cause: str = "", check_conditions: bool = True):
+    """Return the DeliveryPlan for ``trigger`` with the token ``layers`` of its call or lead.
 
     ``skipped`` (with the reason) when a condition fails or the URL needs a token
     that did not resolve; otherwise ``pending``, due now.
     """
+    context = layered(layers)
     reason = conditions.evaluate(trigger.conditions, context) if check_conditions else None
     rendered = render_url(trigger.url_template, context)
     if reason is None and rendered.missing:
         reason = "missing token: " + ", ".join(dict.fromkeys(rendered.missing))
-    plan = DeliveryPlan(DeliveryStatus.PENDING, trigger.http_method, rendered.url)
+    plan = DeliveryPlan(
+        DeliveryStatus.PENDING,
+        trigger.http_method,
+        rendered.url,
+        explanation=explain(trigger, layers, context, cause=cause),
+    )
     return plan.skipped(reason) if reason is not None else plan
 
 
-def fire_call_event(*, call, event: str) -> list[PostbackDelivery]:
+def explain(trigger, layers: Layers, context: dict[str, str], *, cause: str) -> dict:
+    """What the "why" panel shows for one plan (stored with the delivery)."""
+    used = names_in(trigger.url_template)
+    used += [rule["token"] for rule in trigger.conditions or [] if rule["token"] not in used]
+    tokens = []
+    for name in used:
+        sources = sources_of(name, layers)
+        tokens.append(
+            {
+                "name": name,
+                "value": context.get(name, ""),
+                "source": sources[0][0] if sources else "",
+                "overridden": [{"source": layer, "value": value} for layer, value in sources[1:]],
+            }
+        )
+    return {
+        "cause": cause,
+        "conditions": conditions.explain(trigger.conditions, context),
+        "tokens": tokens,
+    }
+
+
+def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelivery]:
     """Write one delivery per matching trigger for ``call`` and ``event``.
 
     A trigger that already has a delivery for this call and event is left alone,
@@ -123,13 +155,15 @@ def fire_call_event(*, call, event: str) -> list[PostbackDelivery]:
         triggers,
         existing,
         plan_for=lambda trigger: plan_delivery(
-            trigger=trigger, context=call_context(call, mapping_tokens=mapping_tokens(trigger))
+            trigger=trigger,
+            layers=call_layers(call, mapping_tokens=mapping_tokens(trigger)),
+            cause=cause,
         ),
         row={"event": event, "call": call, "lead": call.lead},
     )
 
 
-def fire_lead_event(*, lead) -> list[PostbackDelivery]:
+def fire_lead_event(*, lead, cause: str = "") -> list[PostbackDelivery]:
     """Write deliveries for ``lead_captured`` triggers of the lead's offer."""
     triggers = triggers_for(
         event=Event.LEAD_CAPTURED, offer_id=lead.offer_id, traffic_source_id=lead.traffic_source_id
@@ -139,7 +173,8 @@ def fire_lead_event(*, lead) -> list[PostbackDelivery]:
         {},
         plan_for=lambda trigger: plan_delivery(
             trigger=trigger,
-            context=lead_context(lead, mapping_tokens=mapping_tokens(trigger)),
+            layers=lead_layers(lead, mapping_tokens=mapping_tokens(trigger)),
+            cause=cause,
         ),
         row={"event": Event.LEAD_CAPTURED, "call": None, "lead": lead},
     )
@@ -185,7 +220,12 @@ def _save(delivery, plan: DeliveryPlan, *, trigger, row: dict) -> PostbackDelive
     return delivery
 
 
-def plan_test_fire(*, trigger, call, use_real_call_id: bool) -> PostbackDelivery:
+TEST_FIRE = "test fire"
+
+
+def plan_test_fire(
+    *, trigger, call, use_real_call_id: bool, cause: str = "admin: Test fire"
+) -> PostbackDelivery:
     """Write a test delivery of ``trigger`` for ``call`` and announce it; return it.
 
     Unless ``use_real_call_id``, ``ringba_call_uuid`` renders as a clearly fake
@@ -197,11 +237,11 @@ def plan_test_fire(*, trigger, call, use_real_call_id: bool) -> PostbackDelivery
         mapping.token_name: mapping.value
         for mapping in trigger.mappings.filter(traffic_source_id=call.traffic_source_id)
     }
-    context = call_context(call, mapping_tokens=mappings)
+    layers = call_layers(call, mapping_tokens=mappings)
     if not use_real_call_id:
-        context[CALL_UUID_TOKEN_NAME] = f"TEST-{secrets.token_hex(4).upper()}"
-    plan = plan_delivery(trigger=trigger, context=context, check_conditions=False)
-    condition_note = conditions.evaluate(trigger.conditions, context)
+        layers.append((TEST_FIRE, {CALL_UUID_TOKEN_NAME: f"TEST-{secrets.token_hex(4).upper()}"}))
+    plan = plan_delivery(trigger=trigger, layers=layers, cause=cause, check_conditions=False)
+    condition_note = conditions.evaluate(trigger.conditions, layered(layers))
     if condition_note and plan.status == DeliveryStatus.PENDING:
         plan = replace(plan, skip_reason=f"test ignored the {condition_note}")
     fields = {**plan.fields(), "request_key": ""}  # tests never take part in collapsing
@@ -214,10 +254,10 @@ def plan_test_fire(*, trigger, call, use_real_call_id: bool) -> PostbackDelivery
 
 
 @receiver(events.call_event, dispatch_uid="integrations.fire_call_triggers")
-def _fire_call_triggers(sender, *, call, event, **kwargs):
-    fire_call_event(call=call, event=event)
+def _fire_call_triggers(sender, *, call, event, cause="", **kwargs):
+    fire_call_event(call=call, event=event, cause=cause)
 
 
 @receiver(events.lead_captured, dispatch_uid="integrations.fire_lead_triggers")
-def _fire_lead_triggers(sender, *, lead, **kwargs):
-    fire_lead_event(lead=lead)
+def _fire_lead_triggers(sender, *, lead, cause="", **kwargs):
+    fire_lead_event(lead=lead, cause=cause)

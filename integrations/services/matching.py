@@ -135,6 +135,9 @@ def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
     return call
 
 
+LATE_PIXEL_CAUSE = "the conversion re-announced when a late pixel attached its lead"
+
+
 def announce_past_conversions(call: Call) -> None:
     """Emit the conversion events ``call`` has had; firing re-plans skipped deliveries.
 
@@ -146,7 +149,7 @@ def announce_past_conversions(call: Call) -> None:
         (Event.CALL_BUYER_CONVERTED, call.buyer_converted),
     ):
         if happened:
-            events.call_event.send(sender=Call, call=call, event=event)
+            events.call_event.send(sender=Call, call=call, event=event, cause=LATE_PIXEL_CAUSE)
 
 
 def match_call(call: Call, *, window_seconds: int) -> Lead | None:

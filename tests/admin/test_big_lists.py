@@ -187,10 +187,10 @@ def _fill(rows) -> None:
         cursor.execute(
             """
             INSERT INTO integrations_call (call_uuid, caller_id, started_at, post_call_tokens,
-                buyer_converted, offer_converted, created_at, updated_at, number_id, offer_id,
-                traffic_source_id)
+                buyer_converted, offer_converted, buyer_converted_by, offer_converted_by,
+                created_at, updated_at, number_id, offer_id, traffic_source_id)
             SELECT 'FILL-CALL-' || g, '+1773' || lpad(g::text, 7, '0'),
-                now() - g * interval '1 minute', '{}', false, g %% 10 = 0, now(), now(),
+                now() - g * interval '1 minute', '{}', false, g %% 10 = 0, '', '', now(), now(),
                 %s, %s, %s
             FROM generate_series(1, %s) AS g
             """,
@@ -200,10 +200,10 @@ def _fill(rows) -> None:
             """
             INSERT INTO integrations_postbackdelivery (trigger_id, event, call_id, is_test,
                 status, skip_reason, http_method, url, request_key, attempt_count,
-                claim_token, task_id, last_error, created_at, updated_at)
+                claim_token, task_id, last_error, explanation, created_at, updated_at)
             SELECT %s, 'call_offer_converted', id, false,
                 CASE WHEN id %% 10 = 0 THEN 'failed' ELSE 'delivered' END, '', 'GET', '',
-                md5(call_uuid), 1, '', '', '', started_at, started_at
+                md5(call_uuid), 1, '', '', '', '{}', started_at, started_at
             FROM integrations_call WHERE call_uuid LIKE 'FILL-CALL-%%'
             """,
             [trigger.pk],

@@ -1,0 +1,106 @@
+"""The "why" panel: what made a delivery (or a call's conversion) happen (SPEC §9).
+
+A delivery stores its explanation when it is planned (``services.firing.explain``):
+the cause of the event, each condition with the value it saw and its verdict, and
+each token of the URL with its value and the layer it came from, with the layers it
+beat. Rendered here as small tables; deliveries planned before the explanation
+existed say so.
+"""
+
+from django.utils.html import format_html, format_html_join
+
+from ..tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, POST_CALL, SYSTEM
+
+# Where each layer is edited, for "where did this value come from?".
+LAYER_HINTS = {
+    SYSTEM: "computed by the portal from the call",
+    NUMBER_TOKEN: "the tracking number's extra tokens",
+    FIELD_MAPPING: "the trigger's custom field mapping for this traffic source",
+    POST_CALL: "post-call tokens sent with the call update",
+    PIXEL: "the Ringba pixel (the lead)",
+    "test fire": "replaced by the test fire (a fake TEST-… id)",
+}
+
+
+def delivery_why(delivery) -> str:
+    explanation = delivery.explanation or {}
+    if not explanation:
+        return "Planned before explanations were recorded."
+    parts = [format_html("<p><strong>Cause:</strong> {}</p>", explanation.get("cause") or "—")]
+    parts.append(_conditions_table(explanation.get("conditions", [])))
+    parts.append(_tokens_table(explanation.get("tokens", [])))
+    if delivery.skip_reason:
+        parts.append(format_html("<p><strong>Skipped:</strong> {}</p>", delivery.skip_reason))
+    return format_html(
+        '<div class="why-panel">{}</div>', format_html_join("", "{}", ((p,) for p in parts))
+    )
+
+
+def call_why(call) -> str:
+    rows = []
+    if call.offer_converted:
+        rows.append(("Offer conversion", call.offer_converted_at, call.offer_converted_by))
+    if call.buyer_converted:
+        rows.append(("Buyer conversion", call.buyer_converted_at, call.buyer_converted_by))
+    if not rows:
+        return "Not converted."
+    return format_html(
+        '<table class="why-table"><thead><tr><th>What</th><th>When</th><th>Cause</th></tr>'
+        "</thead><tbody>{}</tbody></table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (what, when, cause or "not recorded (before causes were kept)")
+                for what, when, cause in rows
+            ),
+        ),
+    )
+
+
+def _conditions_table(checked: list) -> str:
+    if not checked:
+        return format_html("<p><strong>Conditions:</strong> none (always fires)</p>")
+    return format_html(
+        '<table class="why-table"><caption>Conditions</caption><thead><tr><th>Rule</th>'
+        "<th>Value</th><th>Verdict</th></tr></thead><tbody>{}</tbody></table>",
+        format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (
+                    rule["rule"],
+                    rule["value"] or "(empty)",
+                    "✔ holds" if rule["holds"] else "✘ fails",
+                )
+                for rule in checked
+            ),
+        ),
+    )
+
+
+def _tokens_table(tokens: list) -> str:
+    if not tokens:
+        return ""
+    return format_html(
+        '<table class="why-table"><caption>Tokens</caption><thead><tr><th>Token</th>'
+        "<th>Value</th><th>From</th><th>Also set by (lost)</th></tr></thead><tbody>{}</tbody>"
+        "</table>",
+        format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    token["name"],
+                    token["value"] or "(empty)",
+                    LAYER_HINTS.get(token["source"], token["source"]) or "nowhere",
+                    "; ".join(
+                        f"{LAYER_HINTS.get(o['source'], o['source'])}: {o['value']}"
+                        for o in token["overridden"]
+                    )
+                    or "—",
+                )
+                for token in tokens
+            ),
+        ),
+    )
