@@ -16,3 +16,6 @@ def reinstall_shipped_rows() -> None:
     import_module("integrations.migrations.0007_account_managers_keep_delivery_log").revoke(
         apps, None
     )
+    import_module("integrations.migrations.0012_account_managers_see_rejected_pixels").grant(
+        apps, None
+    )

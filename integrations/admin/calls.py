@@ -14,7 +14,7 @@ from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
-from .links import change_link
+from .links import change_link, cut, in_words
 from .why import call_why
 
 
@@ -88,19 +88,17 @@ class ConversionForm(forms.Form):
 @admin.register(Call)
 class CallAdmin(BigTableAdmin):
     form = CallAdminForm
+    # Fits 1280 px: conversions show as their amounts (— when not converted), ids cut.
     list_display = [
-        "call_uuid",
+        "call_short",
         "started_at",
         "caller_id",
-        "number",
         "offer",
         "traffic_source",
-        "duration",
-        "offer_converted",
-        "payout",
-        "buyer_converted",
-        "revenue",
-        "lead_link",
+        "duration_in_words",
+        "payout_if_converted",
+        "revenue_if_converted",
+        "lead_short",
         "delivery_count",
     ]
     list_filter = [
@@ -189,6 +187,28 @@ class CallAdmin(BigTableAdmin):
     @admin.display(description="why converted")
     def conversion_causes(self, call):
         return call_why(call)
+
+    @admin.display(description="call", ordering="call_uuid")
+    def call_short(self, call):
+        return cut(call.call_uuid, 8)
+
+    @admin.display(description="duration", ordering="duration")
+    def duration_in_words(self, call):
+        return in_words(call.duration) if call.duration is not None else "—"
+
+    @admin.display(description="payout", ordering="payout")
+    def payout_if_converted(self, call):
+        return call.payout if call.offer_converted else "—"
+
+    @admin.display(description="revenue", ordering="revenue")
+    def revenue_if_converted(self, call):
+        return call.revenue if call.buyer_converted else "—"
+
+    @admin.display(description="lead")
+    def lead_short(self, call):
+        if not call.lead_id:
+            return "—"
+        return change_link(call.lead, call.lead.ringba_call_uuid or call.lead.uuid, limit=10)
 
     @admin.display(description="lead")
     def lead_link(self, call):

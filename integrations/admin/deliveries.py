@@ -5,7 +5,7 @@ from rangefilter.filters import DateRangeFilter
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of
-from .links import change_link
+from .links import change_link, cut
 from .why import delivery_why
 
 
@@ -48,13 +48,12 @@ class PostbackDeliveryAdmin(BigTableAdmin):
     list_display = [
         "id",
         "created_at",
-        "status",
+        "status_shown",
         "trigger",
-        "call_link",
+        "call_short",
         "event",
-        "is_test",
         "attempts",
-        "last_error",
+        "last_error_short",
         "next_attempt_at",
     ]
     list_filter = [
@@ -114,6 +113,20 @@ class PostbackDeliveryAdmin(BigTableAdmin):
     @admin.display(description="why")
     def why(self, delivery):
         return delivery_why(delivery)
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, delivery):
+        status = delivery.get_status_display()
+        return f"{status} (test fire)" if delivery.is_test else status
+
+    @admin.display(description="call")
+    def call_short(self, delivery):
+        call = delivery.call
+        return change_link(call, call.call_uuid, limit=8) if call else "—"
+
+    @admin.display(description="last error")
+    def last_error_short(self, delivery):
+        return cut(delivery.last_error, 60) if delivery.last_error else ""
 
     @admin.display(description="call")
     def call_link(self, delivery):

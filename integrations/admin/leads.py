@@ -9,7 +9,7 @@ from rangefilter.filters import DateRangeFilter
 
 from ..models import Lead
 from .big_tables import BigTableAdmin, phone_variants
-from .links import change_link
+from .links import change_link, cut
 
 
 class ReadOnlyMixin:
@@ -32,8 +32,8 @@ class LeadAdmin(ReadOnlyMixin, BigTableAdmin):
         "caller_id",
         "offer",
         "traffic_source",
-        "ringba_call_uuid",
-        "call_link",
+        "ringba_call_uuid_short",
+        "call_short",
         "warning_count",
     ]
     list_filter = [("received_at", DateRangeFilter), "received_at", "offer", "traffic_source"]
@@ -67,6 +67,15 @@ class LeadAdmin(ReadOnlyMixin, BigTableAdmin):
         with contextlib.suppress(ValueError):  # a term that is not a uuid is not a lead's
             conditions |= Q(uuid=uuid.UUID(term))
         return conditions
+
+    @admin.display(description="ringba_call_uuid", ordering="ringba_call_uuid")
+    def ringba_call_uuid_short(self, lead):
+        return cut(lead.ringba_call_uuid, 16)
+
+    @admin.display(description="call")
+    def call_short(self, lead):
+        call = getattr(lead, "call", None)
+        return change_link(call, call.call_uuid if call else None, limit=8)
 
     @admin.display(description="call")
     def call_link(self, lead):

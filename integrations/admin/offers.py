@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -15,19 +16,44 @@ from .links import when_link
 from .rejections import rejected_pixels_link
 
 
-class ContactFieldInline(admin.TabularInline):
+class ContactFieldForm(forms.ModelForm):
+    """One-line inputs, so a field's nine settings fit three rows at 1280 px."""
+
+    class Meta:
+        model = ContactField
+        fields = [
+            "name",
+            "display_name",
+            "field_type",
+            "position",
+            "required",
+            "show_in_instructions",
+            "pattern",
+            "acceptable_values",
+            "description",
+        ]
+        widgets = {
+            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "name": forms.TextInput(attrs={"size": 22}),
+            "display_name": forms.TextInput(attrs={"size": 28}),
+            "pattern": forms.TextInput(attrs={"size": 40, "placeholder": r"e.g. ^\d{5}$"}),
+            "acceptable_values": forms.Textarea(
+                attrs={"rows": 2, "cols": 40, "placeholder": "one per line"}
+            ),
+            "description": forms.TextInput(attrs={"size": 60}),
+        }
+
+
+class ContactFieldInline(admin.StackedInline):
+    # Stacked, three rows per field (was a 2,600 px wide table, issue 14).
     model = ContactField
+    form = ContactFieldForm
     extra = 0
     fields = [
-        "position",
-        "name",
-        "display_name",
-        "field_type",
-        "required",
-        "pattern",
-        "acceptable_values",
+        ("name", "display_name", "field_type", "position"),
+        ("required", "show_in_instructions"),
+        ("pattern", "acceptable_values"),
         "description",
-        "show_in_instructions",
     ]
 
 
