@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from ..models import RejectedPixel
 from ..offer_cache import OfferConfig
@@ -61,22 +61,32 @@ def record_rejection(refusal: Refusal) -> RejectedPixel | None:
     if config is not None and sent_source.isascii() and sent_source.isdigit():
         source_pk = config.sources.get(int(sent_source), (None, False))[0]
     try:
-        return RejectedPixel.objects.create(
-            offer_id=config.offer_id if config else None,
-            traffic_source_id=source_pk,
-            traffic_source_id_sent=sent_source,
-            caller_id=_caller(refusal.params.get("caller_id")),
-            status_code=refusal.status_code,
-            errors=[str(error)[:500] for error in refusal.errors[:50]],
-            raw_body=redact_lead_token(refusal.body)[:STORED_TEXT_LIMIT],
-            raw_query=redact_lead_token(refusal.query)[:STORED_TEXT_LIMIT],
-            content_type=refusal.content_type[:200],
-            source_ip=refusal.source_ip,
-            user_agent=refusal.user_agent[:500],
-        )
-    except DatabaseError as exc:  # the partner still gets its answer
+        with transaction.atomic():  # a failure here must not spoil a caller's transaction
+            return RejectedPixel.objects.create(
+                offer_id=config.offer_id if config else None,
+                traffic_source_id=source_pk,
+                traffic_source_id_sent=storable(sent_source),
+                caller_id=storable(_caller(refusal.params.get("caller_id"))),
+                status_code=refusal.status_code,
+                errors=[storable(str(error)[:500]) for error in refusal.errors[:50]],
+                raw_body=storable(redact_lead_token(refusal.body)[:STORED_TEXT_LIMIT]),
+                raw_query=storable(redact_lead_token(refusal.query)[:STORED_TEXT_LIMIT]),
+                content_type=storable(refusal.content_type[:200]),
+                source_ip=refusal.source_ip,
+                user_agent=storable(refusal.user_agent[:500]),
+            )
+    except (DatabaseError, ValueError) as exc:  # the partner still gets its answer
         logger.warning("could not keep a rejected pixel: %s", exc)
         return None
+
+
+def storable(text: str) -> str:
+    """``text`` as a database can store it: NUL written out, lone surrogates as U+FFFD.
+
+    Refused requests are exactly the ones that carry such characters.
+    """
+    text = text.replace("\x00", "\\u0000")
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _within_budget(offer_id: int | None, source_ip: str | None) -> bool:

@@ -117,3 +117,13 @@ def test_they_age_out_and_a_callers_purge_removes_them(ringba_setup):
     assert purge_caller(caller_id="+13125550177")["rejected pixels"] == 2
     assert list(RejectedPixel.objects.all()) == [other]
     assert not RejectedPixel.objects.filter(pk__in=[mine.pk, in_body.pk]).exists()
+
+
+def test_unstorable_characters_are_kept_written_out(client, base_pixel):
+    """NUL and lone surrogates are why such pixels are refused; the log must still hold."""
+    body = json.dumps({**base_pixel, "caller_id": "\ud800\u0000x"})  # JSON escapes
+    response = client.generic("POST", CAPTURE, body.encode(), content_type="application/json")
+    assert response.status_code == 400, response.content
+    kept = RejectedPixel.objects.get()
+    assert "\x00" not in kept.caller_id and "\\u0000" in kept.caller_id
+    assert "\ufffd" in kept.caller_id
