@@ -103,6 +103,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Date and time display (to the second, with the zone): portal/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["portal.formats"]
 # Configuration history is a record, not an undo button: a revert would bypass the
 # checks and side effects of saving through the forms and services.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -96,6 +96,11 @@ class PostbackDeliveryAdmin(BigTableAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # The list's actions (re-send) need "change"; a delivery's own page has nothing
+        # to save, so it opens as a view with no Save buttons.
+        return obj is None and super().has_change_permission(request)
+
     def list_annotations(self):
         return {"_attempts": count_of(PostbackAttempt, "delivery")}
 

@@ -12,7 +12,7 @@ from ..partner_links import partner_url
 from ..services.offers import rotate_lead_token
 from .big_tables import PageFiguresAdmin, count_of, newest_of
 from .history import ConfigHistoryAdmin
-from .links import when_link
+from .links import in_words, when_link
 from .rejections import rejected_pixels_link
 
 
@@ -106,6 +106,13 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
         ("Pay-per-call conversion rule", {"fields": ["payout", "min_duration_seconds"]}),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        window = form.base_fields.get("match_window_seconds")
+        if window is not None and obj is not None:
+            window.help_text = f"{window.help_text} Now: {in_words(obj.match_window_seconds)}."
+        return form
 
     def get_urls(self):
         return [

@@ -8,6 +8,7 @@ from ..phones import InvalidPhoneNumber, normalize_phone
 from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
 from ..tokens import SYSTEM_TOKENS
 from ..validators import validate_token_name
+from .triggers import refuse_near_miss
 
 
 class Number(models.Model):
@@ -72,6 +73,7 @@ class NumberToken(models.Model):
     def clean(self):
         if self.key in SYSTEM_TOKENS:
             raise ValidationError({"key": f"{self.key} is computed by the system per call."})
+        refuse_near_miss("key", self.key)
         if self.key == WEBHOOK_TOKEN_NAME:
             try:
                 self.value = extract_webhook_token(self.value)

@@ -1,6 +1,7 @@
 """Event triggers, the templates they are made from, and their custom field mappings."""
 
 import re
+from difflib import get_close_matches
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,7 +9,13 @@ from simple_history.models import HistoricalRecords
 
 from .. import conditions as trigger_conditions
 from ..postbacks import HostNotAllowed, check_url_allowed
-from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
+from ..ringba import (
+    CALL_UUID_TOKEN_NAME,
+    WEBHOOK_TOKEN_NAME,
+    InvalidWebhookToken,
+    extract_webhook_token,
+)
+from ..tokens import SYSTEM_TOKENS, names_in
 from ..validators import validate_token_name
 
 
@@ -156,8 +163,39 @@ class CustomFieldMapping(models.Model):
         return f"{self.token_name} for {self.traffic_source_id}"
 
     def clean(self):
+        refuse_near_miss("token_name", self.token_name)
         if self.token_name == WEBHOOK_TOKEN_NAME:
             try:
                 self.value = extract_webhook_token(self.value)
             except InvalidWebhookToken as exc:
                 raise ValidationError({"value": str(exc)}) from exc
+
+
+def known_token_names() -> set[str]:
+    """Token names something reads: computed ones, Ringba's, and every trigger's."""
+    known = set(SYSTEM_TOKENS) | {WEBHOOK_TOKEN_NAME, CALL_UUID_TOKEN_NAME}
+    for template, rules in EventTrigger.objects.values_list("url_template", "conditions"):
+        known.update(names_in(template))
+        known.update(rule.get("token", "") for rule in rules or [] if isinstance(rule, dict))
+    for names in TriggerTemplate.objects.values_list("mapping_token_names", flat=True):
+        known.update(names or [])
+    return known
+
+
+def refuse_near_miss(field: str, name: str) -> None:
+    """Refuse a token name one typo away from a known one (``ringba_webhok_token``).
+
+    Such a token is stored and silently never used: no trigger asks for it, and the
+    postback goes without the value the account manager meant to give it.
+    """
+    known = known_token_names()
+    if name in known:
+        return
+    close = get_close_matches(name, known, n=1, cutoff=0.85)
+    if close:
+        raise ValidationError(
+            {
+                field: f"{name} is not a token any trigger uses; did you mean {close[0]}? "
+                "A misspelt token is stored but never sent."
+            }
+        )
