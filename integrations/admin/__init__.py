@@ -19,3 +19,6 @@ admin.site.index_title = "Operations console"
 # The left navigation sidebar takes 300 of 1280 px from every list; the home page and
 # the breadcrumbs already lead everywhere.
 admin.site.enable_nav_sidebar = False
+# There is no public site to view; the header links to the API docs instead
+# (templates/admin/base_site.html).
+admin.site.site_url = None

@@ -1,0 +1,68 @@
+"""The home page starts with the work: is each offer ready for Ringba calls? (issue 14)"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from integrations.admin.checklist import offer_checklist
+from integrations.devtools.demo import seed_demo
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(settings):
+    settings.RINGBA_WEBHOOK_BASE_URL = "https://webhook.ringba.com"
+    return seed_demo()
+
+
+def _row(offer):
+    return next(row for row in offer_checklist() if row.offer.pk == offer.pk)
+
+
+def test_the_demo_offer_is_ready(demo):
+    row = _row(demo.offer)
+    assert row.problems == []
+    assert row.triggers == [demo.trigger]
+
+
+def test_a_source_without_a_webhook_token_is_named(demo):
+    other = factories.TrafficSourceFactory(name="Other Partner")
+    demo.offer.traffic_sources.add(other)
+    factories.NumberFactory(offer=demo.offer, traffic_source=other)
+    assert _row(demo.offer).problems == ["no Ringba webhook token for Other Partner"]
+    factories.MappingFactory(trigger=demo.trigger, traffic_source=other, value="tok")
+    assert _row(demo.offer).problems == []
+
+
+def test_what_a_new_offer_lacks_is_listed(demo):
+    offer = factories.OfferFactory()
+    assert _row(offer).problems == ["no traffic source enabled", "no active tracking number"]
+    source = factories.TrafficSourceFactory()
+    offer.traffic_sources.add(source)
+    factories.NumberFactory(offer=offer, traffic_source=source)
+    assert _row(offer).problems == [f"no Ringba webhook token for {source.name}"]
+
+
+def test_the_checklist_costs_the_same_queries_for_one_offer_or_many(demo):
+    with CaptureQueriesContext(connection) as one:
+        offer_checklist()
+    for _ in range(5):
+        source = factories.TrafficSourceFactory()
+        offer = factories.OfferFactory(traffic_sources=[source])
+        factories.NumberFactory(offer=offer, traffic_source=source)
+    with CaptureQueriesContext(connection) as six:
+        assert len(offer_checklist()) == 6
+    assert len(six) == len(one)
+
+
+def test_the_home_page_leads_with_offers_and_folds_the_framework_away(client, demo):
+    # Not admin_client: the demo resets the password of a user named "admin".
+    client.force_login(factories.UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:index")).text
+    assert page.index("Offers at a glance") < page.index("Postback deliveries")
+    assert "✔ ready" in page
+    assert page.index("<details") < page.index("Auth Token") < page.index("</details>")
+    assert "View site" not in page and reverse("api-docs") in page
