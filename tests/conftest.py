@@ -41,13 +41,10 @@ def api_client():
 @pytest.fixture
 def calls_client(db):
     """An API client authenticated as a user allowed to use the calls API."""
-    from django.contrib.auth.models import Permission
-    from rest_framework.authtoken.models import Token
+    from integrations.services.api_clients import create_client
 
-    user = factories.UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="use_calls_api"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_client(name='Test dialer').key}")
     return client
 
 

@@ -1,8 +1,10 @@
 """The operations console: one admin module per entity family."""
 
 from django.contrib import admin
+from rest_framework.authtoken.models import TokenProxy
 
 from . import (  # noqa: F401
+    api_clients,
     calls,
     deliveries,
     leads,
@@ -22,3 +24,8 @@ admin.site.enable_nav_sidebar = False
 # There is no public site to view; the header links to the API docs instead
 # (templates/admin/base_site.html).
 admin.site.site_url = None
+
+# Calls-API keys are API clients now, stored hashed (admin/api_clients.py); the plain
+# DRF token page would show every key to every staff user.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)

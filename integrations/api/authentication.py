@@ -7,11 +7,23 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 
+from ..services.api_clients import client_for_key
+
 CALLS_API_PERMISSION = "integrations.use_calls_api"
 TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
 
 
-class BodyTokenAuthentication(TokenAuthentication):
+class HashedTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token <key>``, checked against API clients' hashed keys."""
+
+    def authenticate_credentials(self, key):
+        client = client_for_key(key)
+        if client is None or not client.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return client.user, client
+
+
+class BodyTokenAuthentication(HashedTokenAuthentication):
     """Accept a DRF token as ``auth_token`` in the body or query, as TrackDrive does."""
 
     def authenticate(self, request):
@@ -47,5 +59,20 @@ class BodyTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "query",
             "name": "auth_token",
-            "description": "A DRF API token, as auth_token in the query or the body.",
+            "description": "An API client's key, as auth_token in the query or the body.",
+        }
+
+
+class HashedTokenScheme(OpenApiAuthenticationExtension):
+    """Describe ``Authorization: Token <key>`` in the OpenAPI schema."""
+
+    target_class = HashedTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An API client's key (admin: API clients), as 'Token <key>'.",
         }

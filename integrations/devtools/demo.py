@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from ..models import (
+    ApiClient,
     ContactField,
     CustomFieldMapping,
     EventTrigger,
@@ -28,6 +28,7 @@ from ..models import (
     TriggerTemplate,
 )
 from ..ringba import RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
+from ..services.api_clients import hash_key, install_key
 from ..services.triggers import create_trigger_from_template
 
 OFFER_NAME = "Demo Offer: Final Expense"
@@ -123,7 +124,7 @@ def seed_demo() -> Demo:
         numbers=numbers,
         trigger=trigger,
         admin_password=password,
-        api_token=_ensure_api_user().key,
+        api_token=_ensure_api_client(),
     )
 
 
@@ -137,12 +138,27 @@ def _ensure_admin(password: str) -> None:
         admin.save(update_fields=["password"])
 
 
-def _ensure_api_user() -> Token:
+def demo_api_key() -> str:
+    """The demo dialer's calls-API key, derived from SECRET_KEY like the admin password:
+    keys are stored hashed, and seeding again must print the same key."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"demo calls api key", hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def _ensure_api_client() -> str:
     User = get_user_model()
     user, _ = User.objects.get_or_create(username=API_USERNAME, defaults={"is_active": True})
     permission = Permission.objects.get(
         content_type__app_label="integrations", codename="use_calls_api"
     )
     user.user_permissions.add(permission)
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
+    key = demo_api_key()
+    client = ApiClient.objects.filter(user=user).first() or ApiClient(
+        name="Demo dialer",
+        description="The demo's telephony side (simulate_call).",
+        user=user,
+    )
+    if client.pk is None or client.key_hash != hash_key(key) or client.revoked_at:
+        client.revoked_at = None
+        install_key(client, key)
+    return key

@@ -1,5 +1,6 @@
 """The domain model; one module per entity family."""
 
+from .api_clients import ApiClient
 from .calls import Call
 from .deliveries import DUE_STATUSES, DeliveryStatus, PostbackAttempt, PostbackDelivery
 from .leads import Lead
@@ -11,6 +12,7 @@ from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, Trigg
 
 __all__ = [
     "DUE_STATUSES",
+    "ApiClient",
     "Call",
     "ContactField",
     "CustomFieldMapping",

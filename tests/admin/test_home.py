@@ -64,5 +64,5 @@ def test_the_home_page_leads_with_offers_and_folds_the_framework_away(client, de
     page = client.get(reverse("admin:index")).text
     assert page.index("Offers at a glance") < page.index("Postback deliveries")
     assert "✔ ready" in page
-    assert page.index("<details") < page.index("Auth Token") < page.index("</details>")
+    assert page.index("<details") < page.index("Groups") < page.index("</details>")
     assert "View site" not in page and reverse("api-docs") in page

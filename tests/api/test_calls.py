@@ -4,10 +4,10 @@ import base64
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integrations.models import Call, DeliveryStatus
+from integrations.services.api_clients import create_client
 from tests import factories
 
 from .pixels import post_json
@@ -27,8 +27,9 @@ def test_bad_token_is_401(api_client):
 
 
 def test_user_without_permission_is_403(api_client):
-    user = factories.UserFactory()
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    issued = create_client(name="Dialer")
+    issued.client.user.user_permissions.clear()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
     response = api_client.post("/api/v1/calls", {}, format="json")
     assert response.status_code == 403
     assert response.json()["errors"] == [
@@ -56,7 +57,7 @@ def test_basic_auth_is_accepted(ringba_setup):
 
 
 def test_auth_token_in_the_body_is_accepted_as_trackdrive_does(ringba_setup):
-    key = Token.objects.create(user=_allowed_user()).key
+    key = create_client(name="Dialer").key
     response = APIClient().post(
         "/api/v1/calls",
         {

@@ -1,0 +1,44 @@
+"""Calls-API clients: a telephony system's credentials, stored as a hash (SPEC §3, §9)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiClient(models.Model):
+    """One system allowed to use the calls API, with its own user and key.
+
+    The key is shown once, when it is made; only its first eight characters (to
+    find it) and its SHA-256 (to check it) are kept. A key is 160 random bits, so a
+    fast hash is enough: there is nothing to guess that a slow one would protect.
+    """
+
+    name = models.CharField(max_length=100, unique=True, help_text="e.g. the dialer's name.")
+    description = models.TextField(blank=True, help_text="Who runs it, and what it is for.")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client"
+    )
+    key_prefix = models.CharField(max_length=8, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API client"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def key_hint(self) -> str:
+        return f"{self.key_prefix}…"

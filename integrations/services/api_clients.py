@@ -1,0 +1,104 @@
+"""Make, check, rotate and revoke calls-API keys (stored hashed; see models.ApiClient)."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ..models import ApiClient
+
+KEY_BYTES = 20  # 40 hex characters, the shape TrackDrive-style clients already send
+PREFIX_LENGTH = 8
+LAST_USED_EVERY = timedelta(minutes=1)  # at most one write per client a minute
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    client: ApiClient
+    key: str  # shown once; never stored
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_client(*, name: str, description: str = "", created_by=None) -> IssuedKey:
+    """A new client: a user that may only use the calls API, and its key (shown once)."""
+    User = get_user_model()
+    with transaction.atomic():
+        username = _free_username(f"api-{slugify(name)[:40] or 'client'}")
+        user = User.objects.create(username=username, is_staff=False, is_active=True)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="integrations", codename="use_calls_api")
+        )
+        client = ApiClient(name=name, description=description, user=user, created_by=created_by)
+        key = _set_new_key(client)
+    return IssuedKey(client=client, key=key)
+
+
+def install_key(client: ApiClient, key: str) -> None:
+    """Store ``key`` (made elsewhere, e.g. derived for the demo) as the client's key."""
+    client.key_prefix, client.key_hash = key[:PREFIX_LENGTH], hash_key(key)
+    client.save()
+
+
+def rotate_key(client: ApiClient) -> IssuedKey:
+    """Replace the client's key; the old one stops working at once."""
+    with transaction.atomic():
+        client.key_rotated_at = timezone.now()
+        key = _set_new_key(client)
+    return IssuedKey(client=client, key=key)
+
+
+def revoke(client: ApiClient) -> None:
+    client.revoked_at = timezone.now()
+    client.save(update_fields=["revoked_at"])
+
+
+def client_for_key(key: str) -> ApiClient | None:
+    """The active client whose key this is, or None; notes when it was last used."""
+    if not key or len(key) <= PREFIX_LENGTH:
+        return None
+    client = (
+        ApiClient.objects.select_related("user")
+        .filter(key_prefix=key[:PREFIX_LENGTH], revoked_at__isnull=True)
+        .first()
+    )
+    if client is None or not hmac.compare_digest(client.key_hash, hash_key(key)):
+        return None
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_EVERY:
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+    return client
+
+
+def _set_new_key(client: ApiClient) -> str:
+    for _ in range(5):  # a prefix collision is a 1-in-4-billion event; retry it
+        key = secrets.token_hex(KEY_BYTES)
+        try:
+            with transaction.atomic():
+                install_key(client, key)
+            return key
+        except IntegrityError:
+            if ApiClient.objects.filter(key_prefix=key[:PREFIX_LENGTH]).exists():
+                continue
+            raise
+    raise RuntimeError("could not draw a unique key prefix")
+
+
+def _free_username(base: str) -> str:
+    User = get_user_model()
+    candidate, number = base, 1
+    while User.objects.filter(username=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate

@@ -1,0 +1,89 @@
+"""API access in one step, keys shown once and stored hashed (issue 14)."""
+
+import hashlib
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from integrations.models import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+ADD = "admin:integrations_apiclient_add"
+
+
+def _create(admin_client, name="Acme dialer") -> tuple[ApiClient, str]:
+    response = admin_client.post(
+        reverse(ADD), {"name": name, "description": "Acme's outbound dialer"}
+    )
+    assert response.status_code == 200  # the key page itself, not a redirect to it
+    assert "no-store" in response["Cache-Control"]
+    [issued] = response.context["issued"]
+    return ApiClient.objects.get(name=name), issued.key
+
+
+def _calls_api(key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/v1/calls/no-such-call")
+
+
+def test_one_form_makes_a_working_client_whose_key_is_stored_hashed(admin_client):
+    client, key = _create(admin_client)
+    assert client.user.has_perm("integrations.use_calls_api")
+    assert not client.user.is_staff and not client.user.has_usable_password()
+    assert client.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in {client.key_prefix, client.key_hash, client.description}
+    assert _calls_api(key).status_code == 404  # authenticated: the call just isn't there
+    assert LogEntry.objects.filter(object_id=str(client.pk)).exists()
+
+
+def test_the_key_is_never_shown_again(admin_client):
+    client, key = _create(admin_client)
+    for url in (
+        reverse("admin:integrations_apiclient_changelist"),
+        reverse("admin:integrations_apiclient_change", args=[client.pk]),
+    ):
+        page = admin_client.get(url).text
+        assert key not in page and client.key_hint in page
+
+
+def test_rotating_replaces_the_key_and_revoking_refuses_it(admin_client):
+    client, old = _create(admin_client)
+    changelist = reverse("admin:integrations_apiclient_changelist")
+    response = admin_client.post(
+        changelist, {"action": "rotate_keys", "_selected_action": [client.pk]}
+    )
+    [issued] = response.context["issued"]
+    assert _calls_api(old).status_code == 401
+    assert _calls_api(issued.key).status_code == 404
+    admin_client.post(changelist, {"action": "revoke_clients", "_selected_action": [client.pk]})
+    assert _calls_api(issued.key).status_code == 401
+
+
+def test_a_wrong_key_with_a_right_prefix_is_refused(admin_client):
+    _, key = _create(admin_client)
+    assert _calls_api(key[:8] + "0" * 32).status_code == 401
+
+
+def test_plain_drf_tokens_are_hashed_by_the_migration(django_user_model):
+    from importlib import import_module
+
+    from django.apps import apps
+    from rest_framework.authtoken.models import Token
+
+    user = django_user_model.objects.create(username="legacy-dialer")
+    key = Token.objects.create(user=user).key
+    import_module("integrations.migrations.0015_plain_tokens_to_api_clients").hash_tokens(
+        apps, None
+    )
+    assert not Token.objects.exists()
+    client = ApiClient.objects.get(user=user)
+    assert client.key_hash == hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_staff_no_longer_have_a_page_of_plain_keys(admin_client):
+    page = admin_client.get(reverse("admin:index")).text
+    assert "/admin/authtoken/tokenproxy/" not in page
