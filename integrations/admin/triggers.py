@@ -22,6 +22,7 @@ from ..services.firing import plan_test_fire
 from ..services.triggers import create_trigger_from_template
 from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
+from .trigger_form import EventTriggerForm
 
 
 class CustomFieldMappingInline(admin.TabularInline):
@@ -77,6 +78,7 @@ class TestFireForm(forms.Form):
 
 @admin.register(EventTrigger)
 class EventTriggerAdmin(ConfigHistoryAdmin):
+    form = EventTriggerForm
     history_related = (("field mappings", CustomFieldMapping, "trigger_id"),)
     list_display = [
         "name",

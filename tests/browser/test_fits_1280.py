@@ -30,7 +30,14 @@ pytestmark = [
 
 VIEWPORT = {"width": 1280, "height": 800}
 # Saved to test-artifacts/screenshots for a person to look at (the test checks the rest).
-SHOWN = {"offer form", "call list", "postbackdelivery form", "posting instructions", "home"}
+SHOWN = {
+    "offer form",
+    "call list",
+    "postbackdelivery form",
+    "posting instructions",
+    "home",
+    "eventtrigger form",
+}
 
 # Horizontal overflow of the page, and of each scrolling box the admin draws.
 OVERFLOW_JS = """
