@@ -6,6 +6,7 @@ pages has text at least 4.5:1 against its own background.
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -19,6 +20,7 @@ from integrations.models import (
     PostbackDelivery,
     RejectedPixel,
 )
+from integrations.partner_links import partner_url
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
 from tests.shipped_data import reinstall_shipped_rows
@@ -223,8 +225,9 @@ def test_custom_pages_are_readable_in_dark_mode(browser, live_server, console):
             reverse("admin:integrations_postbackdelivery_change", args=[console["delivery"].pk]),
         ),
         ("offer form", reverse("admin:integrations_offer_change", args=[demo.offer.pk])),
+        ("partner page", urlsplit(partner_url(demo.offer, demo.source)).path),
     ]:
-        page.goto(f"{live_server.url}{url}")
+        assert page.goto(f"{live_server.url}{url}").status == 200, name
         found = page.evaluate(CONTRAST_JS, "button, code, pre, .why-panel td, td, th")
         if found:
             low[name] = found[:8]
