@@ -14,6 +14,7 @@ from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, update_call
 from ..tokens import call_context
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
+from .csv_export import CsvExportMixin, postback_outcome
 from .links import change_link, cut, in_words
 from .why import call_why
 
@@ -86,7 +87,30 @@ class ConversionForm(forms.Form):
 
 
 @admin.register(Call)
-class CallAdmin(BigTableAdmin):
+class CallAdmin(CsvExportMixin, BigTableAdmin):
+    # What an account manager reconciles against Ringba, one call a row.
+    csv_columns = (
+        ("call_uuid", lambda call: call.call_uuid),
+        ("ringba_call_uuid", lambda call: call.lead.ringba_call_uuid if call.lead_id else ""),
+        ("started_at", lambda call: call.started_at),
+        ("ended_at", lambda call: call.ended_at),
+        ("duration_seconds", lambda call: call.duration),
+        ("caller_id", lambda call: call.caller_id),
+        ("number", lambda call: call.number.number),
+        ("offer", lambda call: call.offer.name),
+        ("traffic_source", lambda call: call.traffic_source.name),
+        ("traffic_source_id", lambda call: call.traffic_source.traffic_source_id),
+        ("offer_converted", lambda call: call.offer_converted),
+        ("payout", lambda call: call.payout),
+        ("buyer_converted", lambda call: call.buyer_converted),
+        ("revenue", lambda call: call.revenue),
+        ("postback_status", lambda call: call._postback_status or ""),
+        ("last_response", lambda call: call._last_response_code or call._last_error or ""),
+    )
+
+    def csv_queryset(self, queryset):
+        return queryset.annotate(**postback_outcome("pk"))
+
     form = CallAdminForm
     # Fits 1280 px: conversions show as their amounts (— when not converted), ids cut.
     list_display = [

@@ -5,6 +5,7 @@ from rangefilter.filters import DateRangeFilter
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of
+from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link, cut
 from .why import delivery_why
 
@@ -44,7 +45,34 @@ class TrafficSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(PostbackDelivery)
-class PostbackDeliveryAdmin(BigTableAdmin):
+class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
+    csv_columns = (
+        ("delivery_id", lambda d: d.pk),
+        ("created_at", lambda d: d.created_at),
+        ("call_uuid", lambda d: d.call.call_uuid if d.call_id else ""),
+        (
+            "ringba_call_uuid",
+            lambda d: d.call.lead.ringba_call_uuid if d.call_id and d.call.lead_id else "",
+        ),
+        ("caller_id", lambda d: d.call.caller_id if d.call_id else ""),
+        ("offer", lambda d: d.call.offer.name if d.call_id else ""),
+        ("traffic_source", lambda d: d.call.traffic_source.name if d.call_id else ""),
+        ("trigger", lambda d: d.trigger.name),
+        ("event", lambda d: d.event),
+        ("test_fire", lambda d: d.is_test),
+        ("status", lambda d: d.status),
+        ("attempts", lambda d: d.attempt_count),
+        ("last_response", lambda d: d._last_response_code or d._last_error or d.last_error),
+        ("delivered_at", lambda d: d.delivered_at),
+        ("payout", lambda d: d.call.payout if d.call_id else ""),
+        ("url", lambda d: d.url),
+    )
+
+    def csv_queryset(self, queryset):
+        return queryset.select_related(
+            "call__lead", "call__offer", "call__traffic_source"
+        ).annotate(**last_attempt("pk"))
+
     list_display = [
         "id",
         "created_at",

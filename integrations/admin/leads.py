@@ -9,6 +9,7 @@ from rangefilter.filters import DateRangeFilter
 
 from ..models import Lead
 from .big_tables import BigTableAdmin, phone_variants
+from .csv_export import CsvExportMixin
 from .links import change_link, cut
 
 
@@ -26,7 +27,19 @@ class ReadOnlyMixin:
 
 
 @admin.register(Lead)
-class LeadAdmin(ReadOnlyMixin, BigTableAdmin):
+class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
+    csv_columns = (
+        ("received_at", lambda lead: lead.received_at),
+        ("lead_uuid", lambda lead: lead.uuid),
+        ("ringba_call_uuid", lambda lead: lead.ringba_call_uuid),
+        ("caller_id", lambda lead: lead.caller_id),
+        ("offer", lambda lead: lead.offer.name),
+        ("traffic_source", lambda lead: lead.traffic_source.name),
+        ("traffic_source_id", lambda lead: lead.traffic_source.traffic_source_id),
+        ("call_uuid", lambda lead: lead.call.call_uuid if hasattr(lead, "call") else ""),
+        ("warnings", lambda lead: len(lead.warnings or [])),
+    )
+
     list_display = [
         "received_at",
         "caller_id",
