@@ -233,6 +233,15 @@ RETENTION_DELIVERED_ATTEMPT_DAYS = env.int("RETENTION_DELIVERED_ATTEMPT_DAYS", d
 RETENTION_CALL_DAYS = env.int("RETENTION_CALL_DAYS", default=400)
 RETENTION_LEAD_DAYS = env.int("RETENTION_LEAD_DAYS", default=400)
 RETENTION_TASK_RESULT_DAYS = env.int("RETENTION_TASK_RESULT_DAYS", default=7)
+# Outgoing mail (trigger alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;
+# by default mail is printed to the console, as in development.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+# Trigger health (SPEC §13): email the account managers (and these addresses) when a
+# trigger fails this many times in a row; pause it after this many days of failure.
+TRIGGER_ALERT_AFTER_FAILURES = env.int("TRIGGER_ALERT_AFTER_FAILURES", default=10)
+TRIGGER_PAUSE_AFTER_DAYS = env.int("TRIGGER_PAUSE_AFTER_DAYS", default=5)
+TRIGGER_ALERT_EMAILS = env.list("TRIGGER_ALERT_EMAILS", default=[])
 # Refused pixels kept for the admin (0: none kept), and at most this many written per
 # offer and client address a minute.
 REJECTED_PIXEL_DAYS = env.int("REJECTED_PIXEL_DAYS", default=7)

@@ -18,6 +18,7 @@ from ..models import (
     PostbackDelivery,
     TriggerTemplate,
 )
+from ..services import trigger_health
 from ..services.firing import plan_test_fire
 from ..services.triggers import create_trigger_from_template
 from .history import ConfigHistoryAdmin
@@ -49,6 +50,14 @@ class NewFromTemplateForm(forms.Form):
     )
     offer = forms.ModelChoiceField(
         queryset=Offer.objects.all(), required=False, empty_label="Global (every offer)"
+    )
+
+
+class RecoverForm(forms.Form):
+    since = forms.DateTimeField(
+        label="Failed since",
+        help_text="Deliveries created at or after this time (YYYY-MM-DD HH:MM) that ended "
+        "failed are sent again, as new attempts on the same rows.",
     )
 
 
@@ -89,6 +98,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
         "last_success_at",
         "last_failure_at",
         "consecutive_failures",
+        "paused",
         "delivery_count",
     ]
     list_filter = ["active", "event", "template", "offer"]
@@ -100,6 +110,9 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
         "last_failure_at",
         "last_error",
         "consecutive_failures",
+        "failing_since",
+        "paused_at",
+        "pause_reason",
         "created_at",
         "updated_at",
     ]
@@ -114,14 +127,59 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                     "last_failure_at",
                     "last_error",
                     "consecutive_failures",
+                    "failing_since",
+                    "paused_at",
+                    "pause_reason",
                 ]
             },
         ),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [CustomFieldMappingInline]
-    actions = ["test_fire"]
+    actions = ["test_fire", "resume_triggers", "recover_failed_deliveries"]
     change_list_template = "admin/integrations/eventtrigger/change_list.html"
+
+    @admin.display(description="paused", boolean=True)
+    def paused(self, trigger):
+        return trigger.paused_at is not None
+
+    @admin.action(description="Resume (send the deliveries that waited)", permissions=["change"])
+    def resume_triggers(self, request, queryset):
+        resumed = 0
+        for trigger in queryset:
+            if trigger_health.resume(trigger):
+                self.log_change(request, trigger, "Resumed after a pause")
+                resumed += 1
+        self.message_user(
+            request,
+            f"Resumed {resumed} trigger(s); their waiting deliveries go out with the next sweep.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Re-send failed deliveries since…", permissions=["change"])
+    def recover_failed_deliveries(self, request, queryset):
+        form = RecoverForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/integrations/eventtrigger/recover.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Re-send failed deliveries",
+                    "form": form,
+                    "triggers": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        since = form.cleaned_data["since"]
+        for trigger in queryset:
+            count = trigger_health.recover_failed(trigger, since=since)
+            self.log_change(request, trigger, f"Re-sent {count} failed deliveries since {since}")
+            self.message_user(
+                request, f"“{trigger.name}”: {count} failed delivery(ies) queued again."
+            )
+        return None
 
     @admin.display(description="scope", ordering="offer")
     def scope(self, trigger):

@@ -92,12 +92,26 @@ class EventTrigger(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=500, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # Trigger health (services.trigger_health): when the current failing streak began,
+    # when the account managers were told about it, and a pause after a long one.
+    # Paused is not inactive: events still write deliveries, which wait to be sent.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pause_reason = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Health fields change by UPDATE from the worker, which records no history row.
     history = HistoricalRecords(
-        excluded_fields=["last_success_at", "last_failure_at", "last_error", "consecutive_failures"]
+        excluded_fields=[
+            "last_success_at",
+            "last_failure_at",
+            "last_error",
+            "consecutive_failures",
+            "failing_since",
+            "alerted_at",
+        ]
     )
 
     class Meta:

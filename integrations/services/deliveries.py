@@ -21,7 +21,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks.base import TaskResultStatus
@@ -206,12 +207,13 @@ def _update_trigger_health(trigger_id: int, outcome, now) -> None:
             Q(consecutive_failures__gt=0)
             | Q(last_success_at__isnull=True)
             | Q(last_success_at__lt=now - HEALTH_REFRESH)
-        ).update(last_success_at=now, consecutive_failures=0)
+        ).update(last_success_at=now, consecutive_failures=0, failing_since=None, alerted_at=None)
     else:
         triggers.update(
             last_failure_at=now,
             last_error=outcome.error,
             consecutive_failures=F("consecutive_failures") + 1,
+            failing_since=Coalesce(F("failing_since"), Value(now)),
         )
 
 
@@ -231,6 +233,7 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
         status__in=DUE_STATUSES,
         next_attempt_at__lte=now,
+        trigger__paused_at__isnull=True,  # a paused trigger's deliveries wait
     )
     database_queue = isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
     rows = list(due.order_by("next_attempt_at").values_list("pk", "task_id")[:limit])

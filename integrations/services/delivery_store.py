@@ -36,6 +36,7 @@ _CLAIM = """
         updated_at = %s
     FROM {trigger} AS t
     WHERE d.id = %s AND d.status = ANY(%s) AND d.next_attempt_at <= %s AND t.id = d.trigger_id
+        AND t.paused_at IS NULL
     RETURNING {columns}, t.consecutive_failures, t.last_success_at
 """
 
@@ -53,7 +54,10 @@ def _claim_sql() -> str:
 def claim(
     delivery_id: int, *, token: str, now: datetime, lease_until: datetime
 ) -> tuple[PostbackDelivery, TriggerHealth] | None:
-    """Claim the delivery if it is due; return it (as claimed) and its trigger's health."""
+    """Claim the delivery if it is due; return it (as claimed) and its trigger's health.
+
+    A delivery of a paused trigger is not claimed: it stays due and waits.
+    """
     if connection.vendor != "postgresql":
         return _claim_with_orm(delivery_id, token=token, now=now, lease_until=lease_until)
     with connection.cursor() as cursor:
@@ -71,7 +75,10 @@ def claim(
 
 def _claim_with_orm(delivery_id, *, token, now, lease_until):
     claimed = PostbackDelivery.objects.filter(
-        pk=delivery_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
+        pk=delivery_id,
+        status__in=DUE_STATUSES,
+        next_attempt_at__lte=now,
+        trigger__paused_at__isnull=True,
     ).update(
         claim_token=token,
         next_attempt_at=lease_until,

@@ -3,6 +3,7 @@
 from django import template
 
 from ..admin.checklist import offer_checklist
+from ..services.trigger_health import failing_triggers
 
 register = template.Library()
 
@@ -16,3 +17,13 @@ def offers_at_a_glance():
 def apps_split(app_list, framework: bool = False):
     """The integration's app, or (framework=True) Django's and the libraries' apps."""
     return [app for app in app_list if (app["app_label"] != "integrations") == framework]
+
+
+@register.inclusion_tag("admin/integrations/health_banner.html", takes_context=True)
+def trigger_health_banner(context):
+    """Failing or paused triggers, on every admin page of a user who may see them."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("integrations.view_eventtrigger"):
+        return {"triggers": []}
+    return {"triggers": list(failing_triggers()[:5])}

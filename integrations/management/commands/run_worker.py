@@ -3,7 +3,8 @@
 The sweeper queues deliveries that are due but have no live task: retries whose
 time has come, tasks lost with a killed worker or a restarted queue, and enqueues
 refused at commit time. It also reconciles leads and calls that were left apart
-(``services.matching.reconcile_unmatched``) and, once a day, deletes data past its
+(``services.matching.reconcile_unmatched``), checks trigger health (alerts and
+pauses, ``services.trigger_health``) and, once a day, deletes data past its
 retention (``services.retention.prune``). Any number of workers may run on any
 machines.
 """
@@ -29,6 +30,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
 from ... import task_queue
+from ...services import trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
@@ -50,7 +52,8 @@ class Sweeper:
         self.last_prune = None
 
     def sweep_once(self) -> None:
-        """Queue due deliveries; now and then attach pairs left apart; prune once a day."""
+        """Queue due deliveries; now and then attach pairs left apart and check trigger
+        health (alerts, pauses); prune once a day."""
         queued = requeue_due_deliveries()
         if queued:
             logger.info("sweeper queued %s due delivery(ies)", queued)
@@ -58,6 +61,7 @@ class Sweeper:
         if self.last_reconcile is None or now - self.last_reconcile >= RECONCILE_EVERY:
             self.last_reconcile = now
             reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
+            trigger_health.check()
         if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
             self.last_prune = now
             prune()
