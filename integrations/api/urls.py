@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from .calls_views import CallCreateView, CallDetailView, CallEventsView, CallUpdateView
 from .capture_views import LeadCaptureAliasView, LeadCaptureView
+from .stats_views import StatsView
 
 urlpatterns = [
     path("v1/leads/capture", LeadCaptureView.as_view(), name="leads-capture"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("v1/calls/update_call/<str:call_uuid>", CallUpdateView.as_view(), name="calls-update"),
     path("v1/calls/<str:call_uuid>", CallDetailView.as_view(), name="calls-detail"),
     path("v1/calls/<str:call_uuid>/events", CallEventsView.as_view(), name="calls-events"),
+    path("v1/stats", StatsView.as_view(), name="stats"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -1,0 +1,147 @@
+"""``GET /api/v1/stats``: the dashboard's numbers over the API (SPEC §13).
+
+TrackDrive's calls/stats style: a period (``start`` inclusive, ``end`` exclusive,
+dates or date-times in TIME_ZONE; the last 7 days by default), ``group_by`` day,
+hour, offer or traffic_source, ``stat`` count or payout (or all), and optional
+``offer_id`` and ``traffic_source_id`` (the public id partners send). Authenticated
+like the calls API.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from ..models import TrafficSource
+from ..services.stats import COUNTS, GROUPS, MAX_PERIOD, stats
+from .calls_views import CallsApiView
+from .errors import Rejected
+from .serializers import rejection_responses
+
+STATS = ("all", "count", "payout")
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    start = serializers.CharField(required=False, help_text="YYYY-MM-DD or ISO 8601; inclusive.")
+    end = serializers.CharField(required=False, help_text="YYYY-MM-DD or ISO 8601; exclusive.")
+    group_by = serializers.ChoiceField(choices=GROUPS, default="day")
+    stat = serializers.ChoiceField(choices=STATS, default="all")
+    offer_id = serializers.IntegerField(required=False, min_value=1)
+    traffic_source_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class StatsFiguresSerializer(serializers.Serializer):
+    """The figures ``stat`` asks for: counts (count), conversions and payout (payout)."""
+
+    pixels_accepted = serializers.IntegerField(required=False)
+    pixels_rejected = serializers.IntegerField(required=False)
+    calls = serializers.IntegerField(required=False)
+    matched_calls = serializers.IntegerField(required=False)
+    conversions = serializers.IntegerField(required=False)
+    payout = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text="A decimal string."
+    )
+    postbacks_delivered = serializers.IntegerField(required=False)
+    postbacks_retrying = serializers.IntegerField(required=False)
+    postbacks_failed = serializers.IntegerField(required=False)
+    postbacks_skipped = serializers.IntegerField(required=False)
+
+
+class StatsRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The day, hour, offer id or traffic source id.")
+    label = serializers.CharField()
+    figures = StatsFiguresSerializer()
+
+
+class StatsResponseSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    group_by = serializers.CharField()
+    totals = StatsFiguresSerializer()
+    rows = StatsRowSerializer(many=True)
+
+
+def parse_moment(text: str, name: str) -> datetime:
+    """A date (midnight in TIME_ZONE) or an ISO date-time; Rejected (422) otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Rejected(422, [f"{name}: {text!r} is not a date (YYYY-MM-DD) or date-time"]) from None
+    if len(text) == 10:
+        moment = datetime.combine(moment.date(), time.min)
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+class StatsView(CallsApiView):
+    @extend_schema(
+        operation_id="stats",
+        summary="Pixels, calls, conversions, payout and postbacks for a period",
+        parameters=[StatsQuerySerializer],
+        responses={
+            200: StatsResponseSerializer,
+            **rejection_responses({401: "No or bad credentials.", 422: "A bad parameter."}),
+        },
+    )
+    def get(self, request):
+        # A plain dict, not the QueryDict: DRF reads "stat=" in a form as "not given".
+        query = StatsQuerySerializer(data=request.query_params.dict())
+        if not query.is_valid():
+            raise serializers.ValidationError(query.errors)
+        params = query.validated_data
+        today = datetime.combine(timezone.localdate(), time.min)
+        end = (
+            parse_moment(params["end"], "end")
+            if "end" in params
+            else (timezone.make_aware(today + timedelta(days=1)))
+        )
+        start = (
+            parse_moment(params["start"], "start")
+            if "start" in params
+            else (end - timedelta(days=7))
+        )
+        if start >= end:
+            raise Rejected(422, ["start: must be before end"])
+        if end - start > MAX_PERIOD:
+            raise Rejected(422, [f"end: a period is at most {MAX_PERIOD.days} days"])
+        source_pk = None
+        if "traffic_source_id" in params:
+            source = TrafficSource.objects.filter(
+                traffic_source_id=params["traffic_source_id"]
+            ).first()
+            if source is None:
+                raise Rejected(422, ["traffic_source_id: no traffic source with this id"])
+            source_pk = source.pk
+        result = stats(
+            start=start,
+            end=end,
+            group_by=params["group_by"],
+            offer_id=params.get("offer_id"),
+            traffic_source_id=source_pk,
+        )
+        wanted = _wanted(params["stat"])
+        return Response(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "group_by": result.group_by,
+                "totals": _pick(result.totals, wanted),
+                "rows": [
+                    {"key": row.key, "label": row.label, "figures": _pick(row.figures, wanted)}
+                    for row in result.rows
+                ],
+            }
+        )
+
+
+def _wanted(stat: str) -> tuple[str, ...]:
+    if stat == "count":
+        return COUNTS
+    if stat == "payout":
+        return ("conversions", "payout")
+    return (*COUNTS, "payout")
+
+
+def _pick(figures: dict, wanted: tuple[str, ...]) -> dict:
+    return {name: str(figures[name]) if name == "payout" else figures[name] for name in wanted}
