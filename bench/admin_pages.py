@@ -85,7 +85,7 @@ def pages(demo, rows: dict) -> list[tuple[str, str]]:
         ("leads", f"{base}/lead/"),
         ("leads, page 50", f"{base}/lead/?p=50"),
         ("leads by offer", f"{base}/lead/?offer__id__exact={demo.offer.pk}"),
-        ("leads last 7 days", f"{base}/lead/?received_at__range__gte={week_ago()}"),
+        ("leads last 7 days", f"{base}/lead/?received_at__range__gte={days_ago(7)}"),
         ("leads search caller (312) …", f"{base}/lead/?q={rows['caller_pretty']}"),
         ("leads search ringba_call_uuid", f"{base}/lead/?q={lead.ringba_call_uuid}"),
         ("lead change page", f"{base}/lead/{lead.pk}/change/"),
@@ -108,30 +108,35 @@ def pages(demo, rows: dict) -> list[tuple[str, str]]:
         ("numbers", f"{base}/number/"),
         ("triggers", f"{base}/eventtrigger/"),
         ("trigger change page", f"{base}/eventtrigger/{demo.trigger.pk}/change/"),
-        ("admin home", "/admin/"),
+        ("admin home (dashboard, 7 days)", "/admin/"),
+        ("dashboard, 30 days", "/admin/?days=30"),
+        ("dashboard, 90 days, one offer", f"/admin/?days=90&offer={demo.offer.pk}"),
+        ("stats API, 30 days by day", f"/api/v1/stats?start={days_ago(30)}"),
+        ("stats API, 30 days by offer", f"/api/v1/stats?start={days_ago(30)}&group_by=offer"),
     ]
 
 
-def week_ago() -> str:
+def days_ago(days: int) -> str:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    return (timezone.localdate() - timedelta(days=7)).isoformat()
+    return (timezone.localdate() - timedelta(days=days)).isoformat()
 
 
-def time_page(client, url: str, repeat: int) -> dict:
+def time_page(client, url: str, repeat: int, headers: dict | None = None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    response = client.get(url)  # warm: templates compiled, plans cached
+    headers = headers or {}
+    response = client.get(url, headers=headers)  # warm: templates compiled, plans cached
     if response.status_code != 200:
         raise SystemExit(f"{url} answered {response.status_code}")
     timings = []
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            client.get(url)
+            client.get(url, headers=headers)
             timings.append((time.perf_counter() - started) * 1000)
     slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
     return {
@@ -198,7 +203,8 @@ def main() -> None:
     report = {"rows": args.rows, "repeat": args.repeat, "goal_ms": GOAL_MS, "pages": {}}
     print(f"{'page':38} {'median ms':>10} {'max ms':>8} {'queries':>8}  slowest query")
     for name, url in pages(demo, rows):
-        result = time_page(client, url, args.repeat)
+        api = {"Authorization": f"Token {demo.api_token}"} if url.startswith("/api/") else None
+        result = time_page(client, url, args.repeat, api)
         report["pages"][name] = {"url": url, **result}
         flag = "" if result["median_ms"] < GOAL_MS else "  <-- over the goal"
         print(

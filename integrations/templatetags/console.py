@@ -3,6 +3,7 @@
 from django import template
 
 from ..admin.checklist import offer_checklist
+from ..admin.dashboard import build as build_dashboard
 from ..services.trigger_health import failing_triggers
 
 register = template.Library()
@@ -27,3 +28,12 @@ def trigger_health_banner(context):
     if user is None or not user.has_perm("integrations.view_eventtrigger"):
         return {"triggers": []}
     return {"triggers": list(failing_triggers()[:5])}
+
+
+@register.inclusion_tag("admin/integrations/dashboard.html", takes_context=True)
+def dashboard(context):
+    """The period's figures and charts, for users who may see calls."""
+    request = context["request"]
+    if not request.user.has_perm("integrations.view_call"):
+        return {"dashboard": None}
+    return {"dashboard": build_dashboard(request.GET)}

@@ -66,3 +66,47 @@ def test_the_home_page_leads_with_offers_and_folds_the_framework_away(client, de
     assert "✔ ready" in page
     assert page.index("<details") < page.index("Groups") < page.index("</details>")
     assert "View site" not in page and reverse("api-docs") in page
+
+
+def test_the_dashboard_shows_the_periods_figures(client, demo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.services.stats import stats
+
+    client.force_login(factories.account_manager())
+    source = demo.source
+    factories.LeadFactory(offer=demo.offer, traffic_source=source)
+    factories.CallFactory(number=demo.numbers[0])
+    old = factories.CallFactory(number=demo.numbers[0])
+    old.started_at = timezone.now() - timedelta(days=20)
+    old.save()
+    response = client.get(reverse("admin:index"), {"days": "7", "source": source.pk})
+    board = response.context["dashboard"]
+    assert board.days == 7 and board.source_id == source.pk
+    assert board.totals["calls"] == 1 and board.totals["pixels_accepted"] == 1
+    assert len(board.charts) == 3 and "<svg" in response.text
+    wider = client.get(reverse("admin:index"), {"days": "30"}).context["dashboard"]
+    assert wider.totals["calls"] == 2
+    end = timezone.now() + timedelta(days=1)
+    assert wider.totals == stats(start=end - timedelta(days=32), end=end).totals
+
+
+def test_the_dashboard_costs_the_same_queries_whatever_the_rows(client, demo):
+    client.force_login(factories.account_manager())
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("admin:index"), {"days": "30"})
+    for _ in range(10):
+        factories.CallFactory(number=demo.numbers[0])
+        factories.LeadFactory(offer=demo.offer, traffic_source=demo.source)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("admin:index"), {"days": "30"})
+    assert len(many) == len(few)
+
+
+def test_a_hand_edited_period_falls_back_to_seven_days(client, demo):
+    client.force_login(factories.account_manager())
+    response = client.get(reverse("admin:index"), {"days": "9999", "offer": "x"})
+    board = response.context["dashboard"]
+    assert board.days == 7 and board.offer_id is None

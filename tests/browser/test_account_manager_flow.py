@@ -46,8 +46,8 @@ def test_account_manager_then_partner(browser, live_server, demo, screenshot):
     _login(page, base)
 
     # Open the demo offer and press Posting Instructions.
-    page.click("text=Offers")
-    page.click(f"text={demo.offer.name}")
+    page.get_by_role("link", name="Offers", exact=True).click()
+    page.get_by_role("link", name=demo.offer.name, exact=True).click()
     page.click("#posting-instructions")
     page.wait_for_selector("#id_traffic_source")
     assert page.locator("#value-lead-token").count() == 0  # nothing shown before the pick

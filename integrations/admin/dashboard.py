@@ -1,0 +1,95 @@
+"""The account managers' dashboard on the admin home (SPEC §13): a period, totals, charts.
+
+The figures are services.stats' (the same as GET /api/v1/stats), for the last
+1, 7, 30 or 90 days, optionally one offer and one traffic source; by hour for one
+day, else by day. Charts are inline SVG (admin/charts.py).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from ..models import Offer, TrafficSource
+from ..services.stats import stats
+from .charts import bar_chart
+
+PERIODS = (1, 7, 30, 90)
+
+
+@dataclass
+class Dashboard:
+    days: int
+    offer_id: int | None
+    source_id: int | None
+    offers: list
+    sources: list
+    totals: dict
+    charts: list
+    periods: tuple = PERIODS
+
+    @property
+    def matched_share(self) -> str:
+        calls = self.totals["calls"]
+        return f"{100 * self.totals['matched_calls'] / calls:.0f} %" if calls else "—"
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def build(params) -> Dashboard:
+    days = _int(params.get("days")) or 7
+    days = days if days in PERIODS else 7
+    offer_id, source_id = _int(params.get("offer")), _int(params.get("source"))
+    end = timezone.make_aware(datetime.combine(timezone.localdate(), time.min)) + timedelta(days=1)
+    start = end - timedelta(days=days)
+    group_by = "hour" if days == 1 else "day"
+    result = stats(
+        start=start, end=end, group_by=group_by, offer_id=offer_id, traffic_source_id=source_id
+    )
+    rows = {row.key: row.figures for row in result.rows}
+    labels = _period_keys(start, days, group_by)
+    empty = dict.fromkeys(result.totals, 0)
+
+    def series(name):
+        return [rows.get(label, empty)[name] for label in labels]
+
+    charts = [
+        bar_chart(
+            "Pixels and calls",
+            labels,
+            [
+                ("pixels", "chart-a", series("pixels_accepted")),
+                ("calls", "chart-b", series("calls")),
+                ("conversions", "chart-c", series("conversions")),
+            ],
+        ),
+        bar_chart("Payout", labels, [("payout", "chart-c", series("payout"))]),
+        bar_chart(
+            "Postbacks",
+            labels,
+            [
+                ("delivered", "chart-b", series("postbacks_delivered")),
+                ("retrying", "chart-a", series("postbacks_retrying")),
+                ("failed", "chart-bad", series("postbacks_failed")),
+            ],
+        ),
+    ]
+    return Dashboard(
+        days=days,
+        offer_id=offer_id,
+        source_id=source_id,
+        offers=list(Offer.objects.order_by("name").values_list("pk", "name")),
+        sources=list(TrafficSource.objects.order_by("name").values_list("pk", "name")),
+        totals=result.totals,
+        charts=charts,
+    )
+
+
+def _period_keys(start: datetime, days: int, group_by: str) -> list[str]:
+    """Every day (or hour) of the period, so quiet ones show as empty, not missing."""
+    local = timezone.localtime(start)
+    if group_by == "hour":
+        return [(local + timedelta(hours=h)).strftime("%Y-%m-%dT%H:00") for h in range(24)]
+    return [(local + timedelta(days=d)).date().isoformat() for d in range(days)]
