@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..models import Offer, TrafficSource
 from ..services.stats import stats
+from ..services.trigger_health import failing_hosts
 from .charts import bar_chart
 
 PERIODS = (1, 7, 30, 90)
@@ -26,6 +27,7 @@ class Dashboard:
     sources: list
     totals: dict
     charts: list
+    failing_hosts: list
     periods: tuple = PERIODS
 
     @property
@@ -84,6 +86,7 @@ def build(params) -> Dashboard:
         sources=list(TrafficSource.objects.order_by("name").values_list("pk", "name")),
         totals=result.totals,
         charts=charts,
+        failing_hosts=failing_hosts(since=timezone.now() - timedelta(days=1)),
     )
 
 

@@ -14,7 +14,9 @@ the same rows).
 """
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -96,6 +98,28 @@ def failing_triggers():
         Q(consecutive_failures__gte=settings.TRIGGER_ALERT_AFTER_FAILURES)
         | Q(paused_at__isnull=False)
     ).order_by("-consecutive_failures")
+
+
+FAILING_HOSTS_SCAN = 10_000  # a bad day's failures; the newest are enough to rank hosts
+
+
+def failing_hosts(*, since: datetime) -> list[tuple[str, int]]:
+    """Destination hosts by failed or retrying postbacks created since ``since``, worst first.
+
+    Per host rather than per trigger: one trigger can post to many partners' hosts.
+    Counted from the newest failures only (bounded), from the delivery status index.
+    """
+    urls = (
+        PostbackDelivery.objects.filter(
+            status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING],
+            created_at__gte=since,
+            is_test=False,
+        )
+        .order_by("-created_at")
+        .values_list("url", flat=True)[:FAILING_HOSTS_SCAN]
+    )
+    counts = Counter(urlsplit(url).hostname or "?" for url in urls)
+    return counts.most_common(10)
 
 
 def _failing_link(trigger) -> str:

@@ -234,3 +234,24 @@ def test_custom_pages_are_readable_in_dark_mode(browser, live_server, console):
     context.close()
     print("LOW", low)
     assert low == {}
+
+
+def test_the_dashboard_in_a_browser(browser, live_server, console, screenshot):
+    """A week of calls, as the account manager first sees them; saved for docs/images."""
+    demo = console["demo"]
+    for days_ago in range(7):
+        for index in range(days_ago + 2):
+            call = factories.CallFactory(number=demo.numbers[0])
+            call.started_at = timezone.now() - timedelta(days=days_ago, minutes=index)
+            call.offer_converted = index % 2 == 0
+            call.payout = demo.offer.payout if call.offer_converted else None
+            call.save()
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    _login(page, live_server.url)
+    page.goto(f"{live_server.url}{reverse('admin:index')}?days=7")
+    calls = int(page.inner_text("#total-calls"))
+    assert calls == 1 + sum(days_ago + 2 for days_ago in range(7))
+    assert page.locator("#dashboard svg").count() == 3
+    screenshot(page, "dashboard")
+    context.close()

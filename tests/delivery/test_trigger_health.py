@@ -156,3 +156,16 @@ def test_resume_and_recover_from_the_admin(admin_client, make_delivery, health):
     )
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.RETRYING
+
+
+def test_failing_destination_hosts_are_counted_per_host(make_delivery):
+    bad = [make_delivery(f"http://bad.example/hook/{n}") for n in range(3)]
+    worse = [make_delivery(f"http://worse.example/hook/{n}") for n in range(4)]
+    fine = make_delivery("http://fine.example/hook/ok")
+    PostbackDelivery.objects.filter(pk__in=[d.pk for d in bad]).update(status=DeliveryStatus.FAILED)
+    PostbackDelivery.objects.filter(pk__in=[d.pk for d in worse]).update(
+        status=DeliveryStatus.RETRYING
+    )
+    PostbackDelivery.objects.filter(pk=fine.pk).update(status=DeliveryStatus.DELIVERED)
+    since = timezone.now() - timedelta(days=1)
+    assert trigger_health.failing_hosts(since=since) == [("worse.example", 4), ("bad.example", 3)]
