@@ -48,3 +48,16 @@ def screenshot():
         return path
 
     return take
+
+
+def login_as_account_manager(page, base_url: str, username: str = "maria"):
+    """Log a new "Account managers" user in through the admin's login form."""
+    from tests import factories
+
+    user = factories.account_manager(username=username)
+    page.goto(f"{base_url}/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("text=Operations console")
+    return user

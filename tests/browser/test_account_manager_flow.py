@@ -9,6 +9,8 @@ from integrations.ringba import RINGBA_TEMPLATE_SLUG
 from tests import factories
 from tests.shipped_data import reinstall_shipped_rows
 
+from .conftest import login_as_account_manager
+
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.browser,
@@ -30,20 +32,11 @@ def demo(live_server, settings):
     return data
 
 
-def _login(page, base_url):
-    user = factories.account_manager(username="maria")
-    page.goto(f"{base_url}/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("text=Operations console")
-
-
 def test_account_manager_then_partner(browser, live_server, demo, screenshot):
     base = live_server.url
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    _login(page, base)
+    login_as_account_manager(page, base)
 
     # Open the demo offer and press Posting Instructions.
     page.get_by_role("link", name="Offers", exact=True).click()

@@ -23,7 +23,10 @@ from integrations.models import (
 from integrations.partner_links import partner_url
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
+from tests.admin.test_pages import MODELS
 from tests.shipped_data import reinstall_shipped_rows
+
+from .conftest import login_as_account_manager
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -139,17 +142,7 @@ def console(live_server, settings):
 def _pages(console) -> list[tuple[str, str]]:
     demo = console["demo"]
     pages = []
-    for model in (
-        "offer",
-        "trafficsource",
-        "number",
-        "lead",
-        "call",
-        "eventtrigger",
-        "postbackdelivery",
-        "triggertemplate",
-        "rejectedpixel",
-    ):
+    for model in MODELS:
         pages.append((f"{model} list", reverse(f"admin:integrations_{model}_changelist")))
     objects = {
         "offer": demo.offer,
@@ -179,20 +172,11 @@ def _pages(console) -> list[tuple[str, str]]:
     return pages
 
 
-def _login(page, base_url):
-    user = factories.account_manager(username="maria")
-    page.goto(f"{base_url}/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("text=Operations console")
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_fits_1280_pixels(browser, live_server, console, scheme, screenshot):
     context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
     page = context.new_page()
-    _login(page, live_server.url)
+    login_as_account_manager(page, live_server.url)
     overflowing = {}
     for name, url in _pages(console):
         response = page.goto(f"{live_server.url}{url}")
@@ -211,7 +195,7 @@ def test_every_page_fits_1280_pixels(browser, live_server, console, scheme, scre
 def test_custom_pages_are_readable_in_dark_mode(browser, live_server, console):
     context = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
     page = context.new_page()
-    _login(page, live_server.url)
+    login_as_account_manager(page, live_server.url)
     demo = console["demo"]
     low = {}
     for name, url in [
@@ -248,7 +232,7 @@ def test_the_dashboard_in_a_browser(browser, live_server, console, screenshot):
             call.save()
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    _login(page, live_server.url)
+    login_as_account_manager(page, live_server.url)
     page.goto(f"{live_server.url}{reverse('admin:index')}?days=7")
     calls = int(page.inner_text("#total-calls"))
     assert calls == 1 + sum(days_ago + 2 for days_ago in range(7))
