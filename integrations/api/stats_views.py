@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from ..models import TrafficSource
+from ..services.rollups import floor_hour
 from ..services.stats import COUNTS, GROUPS, MAX_PERIOD, stats
 from .calls_views import CallsApiView
 from .errors import Rejected
@@ -100,6 +101,11 @@ class StatsView(CallsApiView):
             parse_moment(params["start"], "start")
             if "start" in params
             else (end - timedelta(days=7))
+        )
+        # Rollups are hourly: the period is widened to whole hours.
+        start, end = (
+            floor_hour(start),
+            floor_hour(end - timedelta(microseconds=1)) + timedelta(hours=1),
         )
         if start >= end:
             raise Rejected(422, ["start: must be before end"])

@@ -7,6 +7,7 @@ from .leads import Lead
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
 from .rejections import RejectedPixel
+from .stats import StatsHour
 from .traffic_sources import TrafficSource
 from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, TriggerTemplate
 
@@ -28,6 +29,7 @@ __all__ = [
     "PostbackAttempt",
     "PostbackDelivery",
     "RejectedPixel",
+    "StatsHour",
     "TrafficSource",
     "TriggerTemplate",
 ]

@@ -19,6 +19,7 @@ from ..models import Call, Event, Number
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
 from .matching import lock_caller, match_call
+from .rollups import refresh_hour_of
 
 CENTS = Decimal("0.01")
 # What made a transition happen (Call.*_converted_by, the deliveries' "why" panel).
@@ -205,6 +206,8 @@ def update_call(
 
         if changed:
             call.save(update_fields=[*changed, "updated_at"])
+            if changed & OFFER_CONVERSION_FIELDS or "buyer_converted" in changed:
+                refresh_hour_of(call.started_at)  # the dashboard's rollup of its hour
         for event, event_cause in pending_events:
             _emit(call, event, cause=event_cause)
     return call

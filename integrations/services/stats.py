@@ -1,38 +1,30 @@
 """The business at a glance: pixels, calls, conversions, payout, postbacks (SPEC §13).
 
 One function, ``stats``, answers the dashboard and ``GET /api/v1/stats``: for a
-period, optionally one offer and one traffic source, the figures grouped by day,
-hour, offer or traffic source. Each table is read with one grouped aggregate over
-an index on its time column (leads by received_at, calls by started_at, deliveries
-by created_at, refused pixels by received_at), so the cost follows the period's
-rows, never the table's.
+period (whole hours), optionally one offer and one traffic source, the figures
+grouped by day, hour, offer or traffic source. It reads the hourly rollups that
+the worker keeps (``services.rollups``, ``StatsHour``): one small aggregate,
+whatever the size of the raw tables. Rollups lag the raw tables by up to a minute.
 
 What each figure counts, within the period:
-- pixels accepted: leads received; pixels rejected: refusals received (kept only
-  ``REJECTED_PIXEL_DAYS``, so older periods show none);
+- pixels accepted: leads received; pixels rejected: refusals received;
 - calls: calls started; matched: those with a lead; conversions and payout: those
   offer-converted (payout summed), by the call's start;
-- postbacks: real (not test) deliveries created, by their status now.
+- postbacks: real (not test) deliveries created, by their status when last counted
+  (pending ones count as retrying).
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import F, Sum
+from django.db.models.functions import TruncDay
 
-from ..models import (
-    Call,
-    DeliveryStatus,
-    Lead,
-    Offer,
-    PostbackDelivery,
-    RejectedPixel,
-    TrafficSource,
-)
+from ..models import Offer, StatsHour, TrafficSource
 
 GROUPS = ("day", "hour", "offer", "traffic_source")
+CENTS = Decimal("0.01")
 MAX_PERIOD = timedelta(days=400)
 COUNTS = (
     "pixels_accepted",
@@ -55,9 +47,7 @@ def zero_figures() -> dict:
 class StatsRow:
     key: str
     label: str
-    figures: dict = field(
-        default_factory=lambda: dict.fromkeys(COUNTS, 0) | {"payout": Decimal("0.00")}
-    )
+    figures: dict = field(default_factory=zero_figures)
 
 
 @dataclass
@@ -84,86 +74,36 @@ def stats(
     offer_id: int | None = None,
     traffic_source_id: int | None = None,
 ) -> Stats:
-    """The figures for [start, end), grouped by ``group_by`` (one of GROUPS)."""
+    """The figures for the hours in [start, end), grouped by ``group_by`` (one of GROUPS)."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
-    rows: dict[str, StatsRow] = {}
-
-    def add(key, figures: dict) -> None:
-        text = _key_text(key, group_by)
-        row = rows.setdefault(text, StatsRow(key=text, label=text))
-        for name, value in figures.items():
-            row.figures[name] += value or 0
-
-    def scoped(queryset, time_field: str, offer_path: str, source_path: str):
-        queryset = queryset.filter(**{f"{time_field}__gte": start, f"{time_field}__lt": end})
-        if offer_id is not None:
-            queryset = queryset.filter(**{offer_path: offer_id})
-        if traffic_source_id is not None:
-            queryset = queryset.filter(**{source_path: traffic_source_id})
-        grouping = {
-            "day": TruncDay(time_field),
-            "hour": TruncHour(time_field),
-            "offer": F(offer_path),
-            "traffic_source": F(source_path),
-        }[group_by]
-        return queryset.annotate(group=grouping).values("group").order_by()
-
-    for row in scoped(Lead.objects, "received_at", "offer_id", "traffic_source_id").annotate(
-        n=Count("pk")
-    ):
-        add(row["group"], {"pixels_accepted": row["n"]})
-    for row in scoped(
-        RejectedPixel.objects, "received_at", "offer_id", "traffic_source_id"
-    ).annotate(n=Count("pk")):
-        add(row["group"], {"pixels_rejected": row["n"]})
-    converted = Q(offer_converted=True)
-    for row in scoped(Call.objects, "started_at", "offer_id", "traffic_source_id").annotate(
-        n=Count("pk"),
-        matched=Count("pk", filter=Q(lead__isnull=False)),
-        conversions=Count("pk", filter=converted),
-        payout=Sum("payout", filter=converted),
-    ):
-        add(
-            row["group"],
-            {
-                "calls": row["n"],
-                "matched_calls": row["matched"],
-                "conversions": row["conversions"],
-                "payout": row["payout"] or Decimal("0.00"),
-            },
-        )
-    deliveries = scoped(
-        PostbackDelivery.objects.filter(is_test=False),
-        "created_at",
-        "call__offer_id",
-        "call__traffic_source_id",
+    hours = StatsHour.objects.filter(hour__gte=start, hour__lt=end)
+    if offer_id is not None:
+        hours = hours.filter(offer_id=offer_id)
+    if traffic_source_id is not None:
+        hours = hours.filter(traffic_source_id=traffic_source_id)
+    grouping = {
+        "day": TruncDay("hour"),
+        "hour": F("hour"),
+        "offer": F("offer_id"),
+        "traffic_source": F("traffic_source_id"),
+    }[group_by]
+    totals = (
+        hours.annotate(group=grouping)
+        .values("group")
+        .order_by("group")
+        .annotate(**{name: Sum(name) for name in (*COUNTS, "payout")})
     )
-    for row in deliveries.annotate(
-        **{
-            f"postbacks_{status}": Count("pk", filter=Q(status=status))
-            for status in (
-                DeliveryStatus.DELIVERED,
-                DeliveryStatus.RETRYING,
-                DeliveryStatus.FAILED,
-                DeliveryStatus.SKIPPED,
-            )
-        },
-        pending=Count("pk", filter=Q(status=DeliveryStatus.PENDING)),
-    ):
-        add(
-            row["group"],
-            {
-                "postbacks_delivered": row["postbacks_delivered"],
-                # Pending ones are about to be sent: with the retrying, not yet delivered.
-                "postbacks_retrying": row["postbacks_retrying"] + row["pending"],
-                "postbacks_failed": row["postbacks_failed"],
-                "postbacks_skipped": row["postbacks_skipped"],
-            },
-        )
-    ordered = sorted(rows.values(), key=lambda row: row.key)
-    _label(ordered, group_by)
-    return Stats(start=start, end=end, group_by=group_by, rows=ordered)
+    rows = []
+    for row in totals:
+        key = _key_text(row.pop("group"), group_by)
+        figures = zero_figures()
+        figures.update({name: value for name, value in row.items() if value is not None})
+        figures["payout"] = Decimal(figures["payout"]).quantize(CENTS)
+        rows.append(StatsRow(key=key, label=key, figures=figures))
+    rows.sort(key=lambda row: row.key)
+    _label(rows, group_by)
+    return Stats(start=start, end=end, group_by=group_by, rows=rows)
 
 
 def _key_text(key, group_by: str) -> str:

@@ -1,12 +1,16 @@
 """The home page starts with the work: is each offer ready for Ringba calls? (issue 14)"""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.admin.checklist import offer_checklist
 from integrations.devtools.demo import seed_demo
+from integrations.services import rollups
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +86,7 @@ def test_the_dashboard_shows_the_periods_figures(client, demo):
     old = factories.CallFactory(number=demo.numbers[0])
     old.started_at = timezone.now() - timedelta(days=20)
     old.save()
+    rollups.refresh(timezone.now() - timedelta(days=40), timezone.now() + timedelta(hours=1))
     response = client.get(reverse("admin:index"), {"days": "7", "source": source.pk})
     board = response.context["dashboard"]
     assert board.days == 7 and board.source_id == source.pk
@@ -100,6 +105,7 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_rows(client, demo):
     for _ in range(10):
         factories.CallFactory(number=demo.numbers[0])
         factories.LeadFactory(offer=demo.offer, traffic_source=demo.source)
+    rollups.refresh(timezone.now() - timedelta(days=40), timezone.now() + timedelta(hours=1))
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("admin:index"), {"days": "30"})
     assert len(many) == len(few)

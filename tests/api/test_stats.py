@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import Call, DeliveryStatus, Lead, PostbackDelivery, RejectedPixel
+from integrations.services import rollups
 from integrations.services.stats import stats
 from tests import factories
 
@@ -76,6 +77,7 @@ def business(ringba_trigger):
     # Outside the period: never counted.
     lead(offer_x, source_a, DAY1 - timedelta(days=3))
     call(number_xa, DAY2 + timedelta(days=3), payout=Decimal("100"))
+    rollups.refresh(DAY1 - timedelta(days=10), DAY2 + timedelta(days=10))  # the worker's job
     return {"x": offer_x, "y": offer_y, "a": source_a, "b": source_b}
 
 

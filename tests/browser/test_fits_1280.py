@@ -21,6 +21,7 @@ from integrations.models import (
     RejectedPixel,
 )
 from integrations.partner_links import partner_url
+from integrations.services import rollups
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
 from tests.admin.test_pages import MODELS
@@ -230,6 +231,7 @@ def test_the_dashboard_in_a_browser(browser, live_server, console, screenshot):
             call.offer_converted = index % 2 == 0
             call.payout = demo.offer.payout if call.offer_converted else None
             call.save()
+    rollups.refresh(timezone.now() - timedelta(days=8), timezone.now() + timedelta(hours=1))
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     login_as_account_manager(page, live_server.url)

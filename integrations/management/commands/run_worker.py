@@ -14,10 +14,12 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks.base import TaskResultStatus
@@ -30,7 +32,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
 from ... import task_queue
-from ...services import trigger_health
+from ...services import rollups, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
@@ -42,6 +44,12 @@ PRUNE_EVERY = 24 * 3600.0
 # Pairs left apart are rare (a lost race, a crash between commits); looking for
 # them every few seconds would cost the sending threads that share this process.
 RECONCILE_EVERY = 10.0
+# Dashboard rollups (services.rollups): (window recounted, every so many seconds).
+ROLLUP_WINDOWS = (
+    (timedelta(hours=2), 60.0),
+    (timedelta(hours=48), 15 * 60.0),
+    (timedelta(days=7), 24 * 3600.0),
+)
 
 
 class Sweeper:
@@ -50,6 +58,7 @@ class Sweeper:
     def __init__(self):
         self.last_reconcile = None
         self.last_prune = None
+        self.last_rollups: dict[timedelta, float] = {}
 
     def sweep_once(self) -> None:
         """Queue due deliveries; now and then attach pairs left apart and check trigger
@@ -62,9 +71,19 @@ class Sweeper:
             self.last_reconcile = now
             reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
             trigger_health.check()
+        self._refresh_rollups(now)
         if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
             self.last_prune = now
             prune()
+
+    def _refresh_rollups(self, now: float) -> None:
+        """Recount the dashboard's recent hours; wider windows less often."""
+        for window, every in ROLLUP_WINDOWS:
+            last = self.last_rollups.get(window)
+            if last is None or now - last >= every:
+                self.last_rollups[window] = now
+                moment = timezone.now()
+                rollups.refresh(moment - window, moment + timedelta(hours=1))
 
 
 def sweep_once() -> None:
