@@ -86,7 +86,7 @@ def build(params) -> Dashboard:
         sources=list(TrafficSource.objects.order_by("name").values_list("pk", "name")),
         totals=result.totals,
         charts=charts,
-        failing_hosts=failing_hosts(since=timezone.now() - timedelta(days=1)),
+        failing_hosts=list(failing_hosts()),
     )
 
 

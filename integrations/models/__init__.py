@@ -3,6 +3,7 @@
 from .api_clients import ApiClient
 from .calls import Call
 from .deliveries import DUE_STATUSES, DeliveryStatus, PostbackAttempt, PostbackDelivery
+from .destinations import DestinationHealth
 from .leads import Lead
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
@@ -18,6 +19,7 @@ __all__ = [
     "ContactField",
     "CustomFieldMapping",
     "DeliveryStatus",
+    "DestinationHealth",
     "DuplicatePolicy",
     "Event",
     "EventTrigger",

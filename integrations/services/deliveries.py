@@ -34,6 +34,7 @@ from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
     DeliveryStatus,
+    DestinationHealth,
     EventTrigger,
     PostbackAttempt,
     PostbackDelivery,
@@ -159,6 +160,7 @@ def _record(
     holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
     if holds and not delivery.is_test and _health_changes(health, outcome, now):
         _update_trigger_health(delivery.trigger_id, outcome, now)
+        _update_destination_health(postbacks.destination(delivery.url), outcome, now)
     if holds:
         for name, value in state.items():
             setattr(delivery, name, value)
@@ -215,6 +217,25 @@ def _update_trigger_health(trigger_id: int, outcome, now) -> None:
             consecutive_failures=F("consecutive_failures") + 1,
             failing_since=Coalesce(F("failing_since"), Value(now)),
         )
+
+
+def _update_destination_health(host: str, outcome, now) -> None:
+    """The same streak per destination host; written when the trigger's health is."""
+    if not host:
+        return
+    hosts = DestinationHealth.objects.filter(host=host)
+    if outcome.verdict is Verdict.DELIVERED:
+        hosts.filter(consecutive_failures__gt=0).update(
+            consecutive_failures=0, failing_since=None, alerted_at=None, last_success_at=now
+        )
+        return
+    DestinationHealth.objects.get_or_create(host=host)
+    hosts.update(
+        last_failure_at=now,
+        last_error=outcome.error,
+        consecutive_failures=F("consecutive_failures") + 1,
+        failing_since=Coalesce(F("failing_since"), Value(now)),
+    )
 
 
 def requeue_due_deliveries(*, limit: int = 500) -> int:

@@ -4,8 +4,9 @@ Svix-style endpoint health (SPEC §13). The worker's sweeper calls ``check`` eve
 few seconds; it is cheap (two indexed-by-size queries on the small trigger table)
 and safe with any number of workers, because each alert and each pause is claimed
 by a conditional UPDATE that only one of them can win:
-- a trigger reaching ``TRIGGER_ALERT_AFTER_FAILURES`` failures in a row emails the
-  account managers once for that streak (a success ends the streak and re-arms);
+- a trigger, or a destination host (one trigger can post to many partners' hosts),
+  reaching ``TRIGGER_ALERT_AFTER_FAILURES`` failures in a row emails the account
+  managers once for that streak (a success ends the streak and re-arms);
 - a trigger that has failed without one success for ``TRIGGER_PAUSE_AFTER_DAYS`` is
   paused, with the reason. Its deliveries are neither dropped nor attempted: they
   wait, and ``resume`` sends them. Events keep writing deliveries meanwhile.
@@ -14,9 +15,7 @@ the same rows).
 """
 
 import logging
-from collections import Counter
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,7 +24,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import DeliveryStatus, EventTrigger, PostbackDelivery
+from ..models import DeliveryStatus, DestinationHealth, EventTrigger, PostbackDelivery
 from .deliveries import resend_delivery
 
 logger = logging.getLogger(__name__)
@@ -51,6 +50,19 @@ def check(now: datetime | None = None) -> dict[str, int]:
                 f"Last error: {trigger.last_error or '—'}\n\n{_failing_link(trigger)}\n\n"
                 f"It is paused if it keeps failing for "
                 f"{settings.TRIGGER_PAUSE_AFTER_DAYS} days.",
+            )
+            alerted += 1
+    for host in DestinationHealth.objects.filter(
+        consecutive_failures__gte=threshold, alerted_at__isnull=True
+    ):
+        if DestinationHealth.objects.filter(pk=host.pk, alerted_at__isnull=True).update(
+            alerted_at=now
+        ):
+            _tell(
+                f"Postbacks failing at {host.host}",
+                f"Postbacks to {host.host} have failed {host.consecutive_failures} times in a "
+                f"row (since {host.failing_since:%Y-%m-%d %H:%M:%S %Z}), whichever trigger "
+                f"sent them.\nLast error: {host.last_error or '—'}",
             )
             alerted += 1
     cutoff = now - timedelta(days=settings.TRIGGER_PAUSE_AFTER_DAYS)
@@ -100,26 +112,11 @@ def failing_triggers():
     ).order_by("-consecutive_failures")
 
 
-FAILING_HOSTS_SCAN = 10_000  # a bad day's failures; the newest are enough to rank hosts
-
-
-def failing_hosts(*, since: datetime) -> list[tuple[str, int]]:
-    """Destination hosts by failed or retrying postbacks created since ``since``, worst first.
-
-    Per host rather than per trigger: one trigger can post to many partners' hosts.
-    Counted from the newest failures only (bounded), from the delivery status index.
-    """
-    urls = (
-        PostbackDelivery.objects.filter(
-            status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING],
-            created_at__gte=since,
-            is_test=False,
-        )
-        .order_by("-created_at")
-        .values_list("url", flat=True)[:FAILING_HOSTS_SCAN]
-    )
-    counts = Counter(urlsplit(url).hostname or "?" for url in urls)
-    return counts.most_common(10)
+def failing_hosts():
+    """Destination hosts past the alert threshold, worst first (the banner, the dashboard)."""
+    return DestinationHealth.objects.filter(
+        consecutive_failures__gte=settings.TRIGGER_ALERT_AFTER_FAILURES
+    ).order_by("-consecutive_failures")[:10]
 
 
 def _failing_link(trigger) -> str:

@@ -4,7 +4,7 @@ from django import template
 
 from ..admin.checklist import offer_checklist
 from ..admin.dashboard import build as build_dashboard
-from ..services.trigger_health import failing_triggers
+from ..services.trigger_health import failing_hosts, failing_triggers
 
 register = template.Library()
 
@@ -26,8 +26,8 @@ def trigger_health_banner(context):
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("integrations.view_eventtrigger"):
-        return {"triggers": []}
-    return {"triggers": list(failing_triggers()[:5])}
+        return {"triggers": [], "hosts": []}
+    return {"triggers": list(failing_triggers()[:5]), "hosts": list(failing_hosts()[:5])}
 
 
 @register.inclusion_tag("admin/integrations/dashboard.html", takes_context=True)

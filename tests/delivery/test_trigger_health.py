@@ -7,7 +7,12 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import DeliveryStatus, EventTrigger, PostbackDelivery
+from integrations.models import (
+    DeliveryStatus,
+    DestinationHealth,
+    EventTrigger,
+    PostbackDelivery,
+)
 from integrations.services import trigger_health
 from integrations.services.deliveries import attempt_delivery, requeue_due_deliveries
 from tests import factories
@@ -25,6 +30,10 @@ def health(settings):
     factories.account_manager(email="")  # nobody to write to: skipped, not an error
 
 
+def _trigger_alerts():
+    return [message for message in mail.outbox if message.subject.startswith("Postbacks failing:")]
+
+
 def _fail(delivery, times: int):
     for _ in range(times):
         make_due(delivery)
@@ -38,13 +47,13 @@ def test_the_alert_is_sent_once_per_failing_streak(receiver, make_delivery, heal
     _fail(delivery, 2)
     assert trigger_health.check() == {"alerted": 0, "paused": 0}
     _fail(delivery, 1)
-    assert trigger_health.check()["alerted"] == 1
-    [alert] = mail.outbox
+    assert trigger_health.check()["alerted"] == 2  # the trigger, and its host
+    [alert] = _trigger_alerts()
     assert alert.to == ["maria@example.com"] and delivery.trigger.name in alert.subject
     assert "HTTP 500" in alert.body and "status__exact=failed" in alert.body
     _fail(delivery, 3)  # still the same streak: no second email
     trigger_health.check()
-    assert len(mail.outbox) == 1
+    assert len(_trigger_alerts()) == 1
     receiver.behaviour.status = 200  # a success ends the streak and re-arms the alert
     _fail(delivery, 1)
     assert delivery.status == DeliveryStatus.DELIVERED
@@ -56,7 +65,7 @@ def test_the_alert_is_sent_once_per_failing_streak(receiver, make_delivery, heal
     )
     _fail(again, 3)
     trigger_health.check()
-    assert len(mail.outbox) == 2
+    assert len(_trigger_alerts()) == 2
 
 
 def test_a_trigger_failing_for_days_is_paused_and_its_deliveries_wait(
@@ -158,14 +167,22 @@ def test_resume_and_recover_from_the_admin(admin_client, make_delivery, health):
     assert delivery.status == DeliveryStatus.RETRYING
 
 
-def test_failing_destination_hosts_are_counted_per_host(make_delivery):
-    bad = [make_delivery(f"http://bad.example/hook/{n}") for n in range(3)]
-    worse = [make_delivery(f"http://worse.example/hook/{n}") for n in range(4)]
-    fine = make_delivery("http://fine.example/hook/ok")
-    PostbackDelivery.objects.filter(pk__in=[d.pk for d in bad]).update(status=DeliveryStatus.FAILED)
-    PostbackDelivery.objects.filter(pk__in=[d.pk for d in worse]).update(
-        status=DeliveryStatus.RETRYING
-    )
-    PostbackDelivery.objects.filter(pk=fine.pk).update(status=DeliveryStatus.DELIVERED)
-    since = timezone.now() - timedelta(days=1)
-    assert trigger_health.failing_hosts(since=since) == [("worse.example", 4), ("bad.example", 3)]
+def test_a_failing_destination_host_is_tracked_and_alerted_once(
+    receiver, make_delivery, health, admin_client
+):
+    receiver.behaviour.status = 500
+    first = make_delivery(f"{receiver.base_url}/hook/a")
+    second = make_delivery(f"{receiver.base_url}/hook/b")  # another trigger, same host
+    _fail(first, 2)
+    _fail(second, 1)
+    [host] = DestinationHealth.objects.all()
+    assert host.host.startswith("127.0.0.1:") and host.consecutive_failures == 3
+    trigger_health.check()
+    trigger_health.check()
+    assert [m.subject for m in mail.outbox] == [f"Postbacks failing at {host.host}"]
+    page = admin_client.get(reverse("admin:integrations_call_changelist")).text
+    assert f"Postbacks to <code>{host.host}</code> failing 3 times in a row" in page
+    receiver.behaviour.status = 200
+    _fail(second, 1)  # a success for the host ends its streak
+    host.refresh_from_db()
+    assert host.consecutive_failures == 0 and host.alerted_at is None
