@@ -8,6 +8,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self):
         # Imported for their side effects, which Django allows only once apps are
-        # ready: signal subscribers (firing, tasks, offer-cache invalidation) and checks.
-        from . import checks, offer_cache, tasks  # noqa: F401
+        # ready: signal subscribers (firing, tasks, offer-cache invalidation, the time zone
+        # remembered at login) and checks.
+        from . import checks, middleware, offer_cache, tasks  # noqa: F401
         from .services import firing  # noqa: F401

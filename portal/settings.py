@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # who made each change
+    "integrations.middleware.UserTimeZoneMiddleware",  # admin times in the user's zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

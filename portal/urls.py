@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
+from integrations.admin.preferences import time_zone_view
+
 
 def healthz(request):
     """Liveness for load balancers: answers without touching the database."""
@@ -11,6 +13,7 @@ def healthz(request):
 
 
 urlpatterns = [
+    path("admin/time-zone/", admin.site.admin_view(time_zone_view), name="admin-time-zone"),
     path("admin/", admin.site.urls),
     path("api/", include("integrations.api.urls")),
     path("", include("integrations.urls")),

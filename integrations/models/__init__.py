@@ -7,6 +7,7 @@ from .destinations import DestinationHealth
 from .leads import Lead
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
+from .preferences import UserPreferences
 from .rejections import RejectedPixel
 from .stats import StatsHour
 from .traffic_sources import TrafficSource
@@ -34,4 +35,5 @@ __all__ = [
     "StatsHour",
     "TrafficSource",
     "TriggerTemplate",
+    "UserPreferences",
 ]

@@ -1,5 +1,7 @@
 """Small things that cost an account manager time (issue 14): typos, times, durations."""
 
+from datetime import UTC
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -73,3 +75,29 @@ def test_the_match_window_is_also_said_in_words(admin_client, ringba_setup):
     offer = ringba_setup["offer"]
     page = admin_client.get(reverse("admin:integrations_offer_change", args=[offer.pk])).text
     assert f"Now: {in_words(offer.match_window_seconds)}." in page
+
+
+def test_each_account_manager_sees_times_in_their_own_zone(client, ringba_setup):
+    from datetime import datetime
+
+    call = factories.CallFactory(number=ringba_setup["number"])
+    call.started_at = datetime(2026, 7, 1, 15, 4, 5, tzinfo=UTC)
+    call.save()
+    page_url = reverse("admin:integrations_call_change", args=[call.pk])
+    chicago = factories.account_manager(username="chicago")
+    client.force_login(chicago)
+    assert "2026-07-01 15:04:05 UTC" in client.get(page_url).text
+    response = client.post(reverse("admin-time-zone"), {"time_zone": "America/Chicago"})
+    assert response.status_code == 302
+    assert "2026-07-01 10:04:05 CDT" in client.get(page_url).text
+    client.logout()
+    client.force_login(chicago)  # a new session reads the saved preference
+    assert "2026-07-01 10:04:05 CDT" in client.get(page_url).text
+    client.force_login(factories.account_manager(username="utc"))
+    assert "2026-07-01 15:04:05 UTC" in client.get(page_url).text
+
+
+def test_an_unknown_zone_is_refused(client):
+    client.force_login(factories.account_manager())
+    response = client.post(reverse("admin-time-zone"), {"time_zone": "Mars/Olympus"})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
