@@ -83,6 +83,7 @@ POST_CALL = "post-call tokens"
 FIELD_MAPPING = "field mapping"
 NUMBER_TOKEN = "number extra token"
 SYSTEM = "system"
+TEST_FIRE = "test fire"  # the fake call id a test fire puts over the real one
 
 Layers = list[tuple[str, dict]]
 

@@ -9,7 +9,7 @@ existed say so.
 
 from django.utils.html import format_html, format_html_join
 
-from ..tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, POST_CALL, SYSTEM
+from ..tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, POST_CALL, SYSTEM, TEST_FIRE
 
 # Where each layer is edited, for "where did this value come from?".
 LAYER_HINTS = {
@@ -18,7 +18,7 @@ LAYER_HINTS = {
     FIELD_MAPPING: "the trigger's custom field mapping for this traffic source",
     POST_CALL: "post-call tokens sent with the call update",
     PIXEL: "the Ringba pixel (the lead)",
-    "test fire": "replaced by the test fire (a fake TEST-… id)",
+    TEST_FIRE: "replaced by the test fire (a fake TEST-… id)",
 }
 
 

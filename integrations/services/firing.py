@@ -23,7 +23,16 @@ from django.utils import timezone
 from .. import conditions, events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
 from ..ringba import CALL_UUID_TOKEN_NAME
-from ..tokens import Layers, call_layers, layered, lead_layers, names_in, render_url, sources_of
+from ..tokens import (
+    TEST_FIRE,
+    Layers,
+    call_layers,
+    layered,
+    lead_layers,
+    names_in,
+    render_url,
+    sources_of,
+)
 from .deliveries import announce_due
 
 logger = logging.getLogger(__name__)
@@ -218,9 +227,6 @@ def _save(delivery, plan: DeliveryPlan, *, trigger, row: dict) -> PostbackDelive
         setattr(delivery, name, value)
     delivery.save(update_fields=[*plan.fields(), "updated_at"])
     return delivery
-
-
-TEST_FIRE = "test fire"
 
 
 def plan_test_fire(

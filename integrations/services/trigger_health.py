@@ -37,34 +37,23 @@ def check(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     alerted = paused = 0
     threshold = settings.TRIGGER_ALERT_AFTER_FAILURES
-    for trigger in EventTrigger.objects.filter(
-        consecutive_failures__gte=threshold, alerted_at__isnull=True
-    ):
-        if EventTrigger.objects.filter(pk=trigger.pk, alerted_at__isnull=True).update(
-            alerted_at=now
-        ):
-            _tell(
-                f"Postbacks failing: {trigger.name}",
-                f"The trigger “{trigger.name}” has failed {trigger.consecutive_failures} "
-                f"times in a row (since {trigger.failing_since:%Y-%m-%d %H:%M:%S %Z}).\n"
-                f"Last error: {trigger.last_error or '—'}\n\n{_failing_link(trigger)}\n\n"
-                f"It is paused if it keeps failing for "
-                f"{settings.TRIGGER_PAUSE_AFTER_DAYS} days.",
-            )
-            alerted += 1
-    for host in DestinationHealth.objects.filter(
-        consecutive_failures__gte=threshold, alerted_at__isnull=True
-    ):
-        if DestinationHealth.objects.filter(pk=host.pk, alerted_at__isnull=True).update(
-            alerted_at=now
-        ):
-            _tell(
-                f"Postbacks failing at {host.host}",
-                f"Postbacks to {host.host} have failed {host.consecutive_failures} times in a "
-                f"row (since {host.failing_since:%Y-%m-%d %H:%M:%S %Z}), whichever trigger "
-                f"sent them.\nLast error: {host.last_error or '—'}",
-            )
-            alerted += 1
+    for trigger in _claim_alerts(EventTrigger, threshold, now):
+        _tell(
+            f"Postbacks failing: {trigger.name}",
+            f"The trigger “{trigger.name}” has failed {trigger.consecutive_failures} "
+            f"times in a row (since {trigger.failing_since:%Y-%m-%d %H:%M:%S %Z}).\n"
+            f"Last error: {trigger.last_error or '—'}\n\n{_failing_link(trigger)}\n\n"
+            f"It is paused if it keeps failing for {settings.TRIGGER_PAUSE_AFTER_DAYS} days.",
+        )
+        alerted += 1
+    for host in _claim_alerts(DestinationHealth, threshold, now):
+        _tell(
+            f"Postbacks failing at {host.host}",
+            f"Postbacks to {host.host} have failed {host.consecutive_failures} times in a "
+            f"row (since {host.failing_since:%Y-%m-%d %H:%M:%S %Z}), whichever trigger "
+            f"sent them.\nLast error: {host.last_error or '—'}",
+        )
+        alerted += 1
     cutoff = now - timedelta(days=settings.TRIGGER_PAUSE_AFTER_DAYS)
     for trigger in EventTrigger.objects.filter(
         paused_at__isnull=True, consecutive_failures__gt=0, failing_since__lte=cutoff
@@ -85,6 +74,14 @@ def check(now: datetime | None = None) -> dict[str, int]:
             )
             paused += 1
     return {"alerted": alerted, "paused": paused}
+
+
+def _claim_alerts(model, threshold: int, now: datetime):
+    """Rows past the threshold whose alert this caller won (a conditional UPDATE each),
+    so that of several workers checking at once exactly one sends each alert."""
+    for row in model.objects.filter(consecutive_failures__gte=threshold, alerted_at__isnull=True):
+        if model.objects.filter(pk=row.pk, alerted_at__isnull=True).update(alerted_at=now):
+            yield row
 
 
 def resume(trigger: EventTrigger) -> bool:
