@@ -55,6 +55,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The pixel endpoints run behind a shorter stack (portal/lanes.py): Ringba sends no
+# cookie or CSRF token, a pixel changes no configuration and shows no time, and the
+# socket check replaces the SELECT 1 round trip of CONN_HEALTH_CHECKS (issue 13).
+PIXEL_PATHS = ("/api/v1/leads/capture", "/api/v1/leads")
+PIXEL_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "portal.connection_check.QuietConnectionCheckMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 

@@ -6,4 +6,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-application = get_wsgi_application()
+from portal.lanes import with_pixel_lane
+
+application = with_pixel_lane(get_wsgi_application())

@@ -50,8 +50,6 @@ class CaptureThrottle(SimpleRateThrottle):
         return max(0.0, self.window_ends_at - self.now)
 
     def _key_and_rate(self, request):
-        if not hasattr(request, "capture_params"):
-            return None, None  # not a pixel (OPTIONS, or a method answered 405)
         config = request.capture_config  # read once by the view
         if config is None:
             ip = request.capture_raw.source_ip or "unknown"
