@@ -12,7 +12,8 @@ attaches and re-announces the conversion in one transaction.
 
 On SQLite the caller runs ``matching.match_lead`` in the same IMMEDIATE
 transaction instead. Columns and values come from the model's own field
-metadata, exactly as the ORM would send them.
+metadata, exactly as the ORM would send them; the statement is prepared once per
+connection (``db.prepared_cursor``).
 """
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 
-from ..db import quoted_columns
+from ..db import prepared_cursor, quoted_columns
 from ..models import Lead
 
 _INSERT_AND_MATCH = """
@@ -72,7 +73,7 @@ def insert_lead(lead: Lead, *, window_seconds: int) -> StoredLead:
         window_seconds,
         settings.MATCH_ENDED_TOLERANCE_SECONDS,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*values, *match])
         lead.pk, call_id, converted_call_id = cursor.fetchone()
     lead._state.adding, lead._state.db = False, connection.alias

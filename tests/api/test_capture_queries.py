@@ -77,3 +77,30 @@ def test_the_offer_configuration_is_read_once_per_pixel(client, warm_pixel, monk
     response = post_json(client, {**warm_pixel, "ringba_call_uuid": "RGB-ONCE"})
     assert response.status_code == 201
     assert len(reads) == 1  # the throttle and the service share the view's read
+
+
+def _prepared_capture_statements() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%integrations_match_new_lead%"],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_capture_statement_is_prepared_once_per_connection(
+    postgres_only, client, warm_pixel, settings, prepared
+):
+    from django.db import connection
+
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    connection.close()  # a fresh connection: nothing prepared on it yet
+    for number in range(3):
+        response = post_json(client, {**warm_pixel, "ringba_call_uuid": f"RGB-PREP-{number}"})
+        assert response.status_code == 201
+    # On: parsed and planned once, then executed by name. Off (PgBouncer in transaction
+    # mode): nothing left prepared on the connection.
+    assert _prepared_capture_statements() == (1 if prepared else 0)
