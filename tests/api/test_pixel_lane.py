@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from integrations.models import Lead
 from portal.wsgi import application  # its handlers are built here, before any test patches
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def call_wsgi(
