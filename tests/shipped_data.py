@@ -19,3 +19,4 @@ def reinstall_shipped_rows() -> None:
     import_module("integrations.migrations.0012_account_managers_see_rejected_pixels").grant(
         apps, None
     )
+    import_module("integrations.migrations.0022_account_managers_work_schedules").grant(apps, None)

@@ -9,12 +9,21 @@ from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
 from .preferences import UserPreferences
 from .rejections import RejectedPixel
+from .schedules import (
+    OPEN_STATES,
+    Schedule,
+    ScheduleContactField,
+    ScheduleLead,
+    ScheduleLeadState,
+    ScheduleLeadTransition,
+)
 from .stats import StatsHour
 from .traffic_sources import TrafficSource
 from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, TriggerTemplate
 
 __all__ = [
     "DUE_STATUSES",
+    "OPEN_STATES",
     "ApiClient",
     "Call",
     "ContactField",
@@ -32,6 +41,11 @@ __all__ = [
     "PostbackAttempt",
     "PostbackDelivery",
     "RejectedPixel",
+    "Schedule",
+    "ScheduleContactField",
+    "ScheduleLead",
+    "ScheduleLeadState",
+    "ScheduleLeadTransition",
     "StatsHour",
     "TrafficSource",
     "TriggerTemplate",

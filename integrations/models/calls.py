@@ -18,7 +18,10 @@ class Call(models.Model):
     """
 
     call_uuid = models.CharField(max_length=64, unique=True, default=generate_call_uuid)
-    number = models.ForeignKey("Number", on_delete=models.PROTECT, related_name="calls")
+    # Empty for a schedule's callback: the dialer calls out, on no tracking number.
+    number = models.ForeignKey(
+        "Number", on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
+    )
     # Indexed below together with started_at, not alone (one index each, not two).
     offer = models.ForeignKey(
         "Offer", on_delete=models.PROTECT, related_name="calls", db_index=False
@@ -29,6 +32,16 @@ class Call(models.Model):
     caller_id = models.CharField(max_length=20)
     lead = models.OneToOneField(
         "Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="call"
+    )
+    # A callback placed for a Lead-to-Call schedule lead: its tokens are the call's
+    # pixel tokens (the original ringba_call_uuid included). Indexed below.
+    schedule_lead = models.ForeignKey(
+        "ScheduleLead",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="calls",
+        db_index=False,
     )
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +70,12 @@ class Call(models.Model):
             # An offer's or a source's calls newest first, and its last call (admin).
             models.Index(fields=["offer", "-started_at"], name="call_offer_idx"),
             models.Index(fields=["traffic_source", "-started_at"], name="call_source_idx"),
+            # A schedule lead's calls (few calls have one: partial, built online).
+            models.Index(
+                fields=["schedule_lead"],
+                condition=models.Q(schedule_lead__isnull=False),
+                name="call_schedule_lead_idx",
+            ),
         ]
 
     def __str__(self):

@@ -34,6 +34,15 @@ class PostbackDelivery(models.Model):
     lead = models.ForeignKey(
         "Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
     )
+    # For a schedule lead's own events (schedule_lead_added, _due, _expired, _converted).
+    schedule_lead = models.ForeignKey(
+        "ScheduleLead",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_index=False,
+    )
     is_test = models.BooleanField(
         "test fire",
         default=False,
@@ -100,6 +109,12 @@ class PostbackDelivery(models.Model):
             models.Index(fields=["status", "-created_at"], name="delivery_status_idx"),
             # The admin's newest-first list: its full ordering, so no sort.
             models.Index(fields=["-created_at", "-id"], name="delivery_newest_idx"),
+            # A schedule lead's deliveries (few have one: partial, built online).
+            models.Index(
+                fields=["schedule_lead", "-created_at"],
+                condition=Q(schedule_lead__isnull=False),
+                name="delivery_schedule_lead_idx",
+            ),
         ]
 
     def __str__(self):

@@ -103,8 +103,12 @@ class Offer(models.Model):
         return f"{self.lead_token[:4]}…{self.lead_token[-2:]}"
 
 
-class ContactField(models.Model):
-    """A field an offer expects on its pixels, with the rules that validate it."""
+class ContactFieldRules(models.Model):
+    """A field a pixel is expected to carry, with the rules that validate it.
+
+    Offers and Lead-to-Call schedules each have their own (``ContactField``,
+    ``ScheduleContactField``); the capture API checks both the same way.
+    """
 
     class FieldType(models.TextChoices):
         STRING = "string", "String"
@@ -116,7 +120,6 @@ class ContactField(models.Model):
         EMAIL = "email", "Email"
         URL = "url", "URL"
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="contact_fields")
     name = models.CharField(
         "field name",
         max_length=64,
@@ -142,13 +145,9 @@ class ContactField(models.Model):
     show_in_instructions = models.BooleanField("show in posting instructions", default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
-    history = HistoricalRecords()
-
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["offer", "name"], name="contact_field_unique_name"),
-        ]
 
     def __str__(self):
         return self.name
@@ -166,3 +165,16 @@ class ContactField(models.Model):
     @property
     def acceptable_values_list(self) -> list[str]:
         return [line.strip() for line in self.acceptable_values.splitlines() if line.strip()]
+
+
+class ContactField(ContactFieldRules):
+    """A field an offer expects on its pixels."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="contact_fields")
+
+    history = HistoricalRecords()
+
+    class Meta(ContactFieldRules.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "name"], name="contact_field_unique_name"),
+        ]

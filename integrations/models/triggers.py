@@ -25,6 +25,10 @@ class Event(models.TextChoices):
     CALL_STARTED = "call_started", "Call started"
     CALL_ENDED = "call_ended", "Call ended"
     LEAD_CAPTURED = "lead_captured", "Lead captured"
+    SCHEDULE_LEAD_ADDED = "schedule_lead_added", "Schedule lead added"
+    SCHEDULE_LEAD_DUE = "schedule_lead_due", "Schedule lead due"
+    SCHEDULE_LEAD_EXPIRED = "schedule_lead_expired", "Schedule lead expired"
+    SCHEDULE_LEAD_CONVERTED = "schedule_lead_converted", "Schedule lead converted"
 
 
 class HttpMethod(models.TextChoices):
