@@ -3,8 +3,8 @@
 Definitions only; they hold no rules. The write paths (services) send them inside
 the transaction that records a change, once per real transition. Subscribers are
 connected in ``IntegrationsConfig.ready()``:
-- ``call_event`` and ``lead_captured`` → ``services.firing`` writes deliveries in that
-  same transaction (the single door into firing);
+- ``call_event``, ``lead_captured`` and ``schedule_lead_event`` → ``services.firing``
+  writes deliveries in that same transaction (the single door into firing);
 - ``delivery_due`` (sent after commit) → ``tasks`` queues the attempt.
 """
 
@@ -15,5 +15,8 @@ from django.dispatch import Signal
 call_event = Signal()
 # sender: the Lead class; kwargs: lead (Lead), cause (str).
 lead_captured = Signal()
+# sender: the ScheduleLead class; kwargs: lead (ScheduleLead), event (a schedule_lead_*
+# models.Event value), cause (str).
+schedule_lead_event = Signal()
 # sender: the PostbackDelivery class; kwargs: delivery_id (int), manual (bool).
 delivery_due = Signal()

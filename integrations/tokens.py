@@ -30,6 +30,13 @@ SYSTEM_TOKENS = frozenset(
         "ended_at",
         "buyer_converted",
         "offer_converted",
+        # A schedule lead's own events (SPEC §12).
+        "schedule_id",
+        "schedule_name",
+        "schedule_lead_uuid",
+        "schedule_lead_state",
+        "schedule_lead_attempts",
+        "schedule_lead_expires_at",
     }
 )
 # Names a pixel may not set as tokens: computed by us, or used to route postbacks.
@@ -62,7 +69,7 @@ def system_tokens(call) -> dict[str, str]:
         "call_uuid": call.call_uuid,
         "caller_id": call.caller_id,
         "caller_id_short": national_digits(call.caller_id),
-        "number": call.number.number,
+        "number": call.number.number if call.number_id else "",
         "offer_id": str(call.offer_id),
         "offer_name": call.offer.name,
         "traffic_source_id": str(call.traffic_source.traffic_source_id),
@@ -91,12 +98,28 @@ Layers = list[tuple[str, dict]]
 def call_layers(call, *, mapping_tokens: dict[str, str] | None = None) -> Layers:
     """The token layers of ``call``, lowest precedence first, each with its name."""
     return [
-        (PIXEL, call.lead.tokens if call.lead_id else {}),
+        (PIXEL, _pixel_tokens(call)),
         (POST_CALL, call.post_call_tokens or {}),
         (FIELD_MAPPING, mapping_tokens or {}),
-        (NUMBER_TOKEN, {token.key: token.value for token in call.number.extra_tokens.all()}),
+        (NUMBER_TOKEN, _number_tokens(call)),
         (SYSTEM, system_tokens(call)),
     ]
+
+
+def _pixel_tokens(call) -> dict:
+    """The pixel's fields: the attached lead's, or for a schedule's callback the schedule
+    lead's (so its original ringba_call_uuid credits the partner's Ringba call)."""
+    if call.lead_id:
+        return call.lead.tokens
+    if call.schedule_lead_id:
+        return call.schedule_lead.tokens
+    return {}
+
+
+def _number_tokens(call) -> dict:
+    if not call.number_id:
+        return {}  # a schedule's callback is placed on no tracking number
+    return {token.key: token.value for token in call.number.extra_tokens.all()}
 
 
 def lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers:
@@ -108,6 +131,26 @@ def lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers
         "offer_name": lead.offer.name,
         "traffic_source_id": str(lead.traffic_source.traffic_source_id),
         "traffic_source_name": lead.traffic_source.name,
+    }
+    return [(PIXEL, lead.tokens or {}), (FIELD_MAPPING, mapping_tokens or {}), (SYSTEM, computed)]
+
+
+def schedule_lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers:
+    """The token layers of a schedule lead's own events, lowest precedence first."""
+    schedule = lead.schedule
+    computed = {
+        "caller_id": lead.caller_id,
+        "caller_id_short": national_digits(lead.caller_id),
+        "offer_id": str(schedule.offer_id),
+        "offer_name": schedule.offer.name,
+        "traffic_source_id": str(lead.traffic_source.traffic_source_id),
+        "traffic_source_name": lead.traffic_source.name,
+        "schedule_id": str(schedule.pk),
+        "schedule_name": schedule.name,
+        "schedule_lead_uuid": str(lead.uuid),
+        "schedule_lead_state": lead.state,
+        "schedule_lead_attempts": str(lead.attempts),
+        "schedule_lead_expires_at": _format_value(lead.expires_at),
     }
     return [(PIXEL, lead.tokens or {}), (FIELD_MAPPING, mapping_tokens or {}), (SYSTEM, computed)]
 

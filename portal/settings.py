@@ -272,6 +272,9 @@ CALLS_MAX_BODY_BYTES = env.int("CALLS_MAX_BODY_BYTES", default=64 * 1024)
 # the per-address throttle; set it to exactly the number you run, never more.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CAPTURE_OFFER_CACHE_SECONDS = env.int("CAPTURE_OFFER_CACHE_SECONDS", default=5)
+# Lead-to-Call schedules (SPEC §12): how long a dialer's claim on a lead lasts when
+# it does not say (a lead whose lease lapses without a reported call is due again).
+SCHEDULE_LEASE_SECONDS = env.int("SCHEDULE_LEASE_SECONDS", default=300)
 PARTNER_LINK_MAX_AGE_DAYS = env.int("PARTNER_LINK_MAX_AGE_DAYS", default=365)
 
 LOGIN_URL = "admin:login"

@@ -1,11 +1,13 @@
 """factory-boy factories for every model; defaults make a working Ringba setup."""
 
 import itertools
+from datetime import time, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from integrations import models
 
@@ -136,3 +138,39 @@ def account_manager(**kwargs):
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name="Account managers"))
     return user
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    """A Lead-to-Call schedule open around the clock (tests set a window when it matters)."""
+
+    class Meta:
+        model = models.Schedule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Schedule {n}")
+    offer = factory.SubFactory(OfferFactory)
+    contact_days = "1234567"
+    contact_start = time(0, 0)
+    contact_end = time(23, 59, 59)
+    time_zone = "UTC"
+
+    @factory.post_generation
+    def traffic_sources(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.traffic_sources.add(*extracted)
+
+
+class ScheduleLeadFactory(factory.django.DjangoModelFactory):
+    """A queued schedule lead, due now, expiring in a day."""
+
+    class Meta:
+        model = models.ScheduleLead
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    traffic_source = factory.SubFactory(TrafficSourceFactory)
+    caller_id = factory.LazyFunction(next_phone)
+    tokens = factory.LazyFunction(lambda: {"first_name": "Pat"})
+    received_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=24))

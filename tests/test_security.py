@@ -66,7 +66,7 @@ def test_lead_tokens_are_never_logged_in_full(client, ringba_setup, caplog):
         post_json(client, body)
         post_json(client, {**body, "caller_id": "garbage"})
         client.get("/api/v1/leads/capture", body)
-        rotate_lead_token(offer=offer)
+        rotate_lead_token(offer)
         post_json(client, body)  # the old token, now refused
     assert caplog.records, "expected some logging to inspect"
     assert all(token not in record.getMessage() for record in caplog.records)

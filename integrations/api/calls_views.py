@@ -38,7 +38,7 @@ _ERRORS = rejection_responses(
 
 def _call_queryset():
     return Call.objects.select_related(
-        "number", "offer", "traffic_source", "lead"
+        "number", "offer", "traffic_source", "lead", "schedule_lead"
     ).prefetch_related("number__extra_tokens")
 
 
@@ -82,7 +82,7 @@ class CallsApiView(APIView):
 class CallCreateView(CallsApiView):
     @extend_schema(
         operation_id="calls_create",
-        summary="Record an inbound call",
+        summary="Record an inbound call, or a schedule's callback (schedule_lead)",
         request=CallCreateSerializer,
         responses={201: CallSerializer, 200: CallSerializer, **_ERRORS},
     )
@@ -91,10 +91,11 @@ class CallCreateView(CallsApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         call, created = record_call(
-            number=data["number"],
-            caller_id=data["caller_id"],
+            number=data.get("number"),
+            caller_id=data.get("caller_id"),
             started_at=data.get("started_at"),
             call_uuid=data.get("call_uuid"),
+            schedule_lead=data.get("schedule_lead"),
         )
         return Response(
             CallSerializer(_get_call(call.call_uuid)).data,

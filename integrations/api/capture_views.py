@@ -17,6 +17,7 @@ from ..offer_cache import get_offer_config
 from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..services.capture import RawRequest, capture_lead
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
+from ..services.schedules import ScheduleCapture
 from .client import client_ip, redact
 from .errors import json_exception_handler
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
@@ -25,6 +26,7 @@ from .serializers import (
     PixelSerializer,
     lead_summary,
     rejection_responses,
+    schedule_lead_summary,
 )
 from .throttles import CaptureThrottle
 
@@ -111,6 +113,19 @@ def _capture(request: HttpRequest) -> HttpResponse:
     result = capture_lead(
         params=request.capture_params, raw=request.capture_raw, config=request.capture_config
     )
+    if isinstance(result, ScheduleCapture):
+        return _json_response(
+            {
+                "success": True,
+                "status": "accepted" if result.created else "duplicate",
+                "schedule_lead": schedule_lead_summary(
+                    result.lead, traffic_source_id=result.traffic_source_id
+                ),
+                "warnings": result.warnings,
+                "errors": [],
+            },
+            status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
     summary = lead_summary(
         result.lead,
         traffic_source_id=result.traffic_source_id,

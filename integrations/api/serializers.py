@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from ..models import Call, Lead, PostbackAttempt, PostbackDelivery
+from ..models import Call, Lead, PostbackAttempt, PostbackDelivery, ScheduleLeadState
 from ..services.calls import MAX_CALL_SECONDS
 from ..tokens import call_context
 
@@ -21,10 +21,24 @@ class LeadSummarySerializer(serializers.Serializer):
     call_uuid = serializers.CharField(allow_null=True)
 
 
+class ScheduleLeadSummarySerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    schedule_id = serializers.IntegerField()
+    traffic_source_id = serializers.IntegerField(help_text="The partner's public id.")
+    caller_id = serializers.CharField(help_text="E.164")
+    ringba_call_uuid = serializers.CharField(allow_null=True)
+    state = serializers.ChoiceField(choices=[state.value for state in ScheduleLeadState])
+    attempts = serializers.IntegerField(help_text="Calls placed so far.")
+    expires_at = serializers.DateTimeField()
+
+
 class CaptureResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     status = serializers.ChoiceField(choices=["accepted", "duplicate"])
-    lead = LeadSummarySerializer()
+    lead = LeadSummarySerializer(required=False, help_text="For an offer's lead token.")
+    schedule_lead = ScheduleLeadSummarySerializer(
+        required=False, help_text="For a Lead-to-Call schedule's lead token (SPEC §12)."
+    )
     warnings = serializers.ListField(child=serializers.CharField())
     errors = serializers.ListField(child=serializers.CharField())
 
@@ -72,6 +86,46 @@ def lead_summary(lead: Lead, *, traffic_source_id: int, call_uuid: str | None) -
     }
 
 
+class ClaimRequestSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False, default=10, min_value=1, max_value=100, help_text="At most this many."
+    )
+    lease_seconds = serializers.IntegerField(
+        required=False,
+        min_value=30,
+        max_value=3600,
+        help_text="How long the leads are yours; report the call before it lapses "
+        "(default SCHEDULE_LEASE_SECONDS).",
+    )
+    auth_token = serializers.CharField(required=False, write_only=True)
+
+
+class ClaimedLeadSerializer(ScheduleLeadSummarySerializer):
+    lease_expires_at = serializers.DateTimeField()
+    tokens = serializers.DictField(help_text="The pixel's fields, to show the agent.")
+
+
+class ClaimResponseSerializer(serializers.Serializer):
+    schedule_id = serializers.IntegerField()
+    window_open = serializers.BooleanField(help_text="False: nothing is due outside the window.")
+    next_opening = serializers.DateTimeField(allow_null=True)
+    leads = ClaimedLeadSerializer(many=True)
+
+
+def schedule_lead_summary(lead, *, traffic_source_id: int) -> dict:
+    """A schedule lead as the capture and schedules APIs answer it."""
+    return {
+        "uuid": str(lead.uuid),
+        "schedule_id": lead.schedule_id,
+        "traffic_source_id": traffic_source_id,
+        "caller_id": lead.caller_id,
+        "ringba_call_uuid": lead.ringba_call_uuid,
+        "state": lead.state,
+        "attempts": lead.attempts,
+        "expires_at": lead.expires_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
 def within_sane_range(value):
     """Refuse a date no call can have (before 2000 or more than a day ahead)."""
     earliest = datetime(2000, 1, 1, tzinfo=UTC)
@@ -84,8 +138,32 @@ def within_sane_range(value):
 
 
 class CallCreateSerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=40, help_text="The dialed tracking number.")
-    caller_id = serializers.CharField(max_length=40)
+    number = serializers.CharField(
+        max_length=40,
+        required=False,
+        help_text="The dialed tracking number. Not needed for a schedule's callback.",
+    )
+    caller_id = serializers.CharField(
+        max_length=40, required=False, help_text="Defaults to the schedule lead's caller."
+    )
+    schedule_lead = serializers.UUIDField(
+        required=False,
+        help_text="For a call a dialer placed to a Lead-to-Call schedule lead: its uuid. "
+        "The call carries the lead's tokens and counts as one contact attempt.",
+    )
+
+    def validate(self, data):
+        """``number`` and ``caller_id`` are required, except for a schedule's callback."""
+        if not data.get("schedule_lead"):
+            missing = {
+                name: "This field is required."
+                for name in ("number", "caller_id")
+                if not data.get(name)
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return data
+
     started_at = serializers.DateTimeField(required=False, validators=[within_sane_range])
     call_uuid = serializers.RegexField(
         r"^[A-Za-z0-9_\-.:]{1,64}$",
@@ -144,7 +222,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 
 class CallSerializer(serializers.ModelSerializer):
-    number = serializers.CharField(source="number.number")
+    number = serializers.CharField(source="number.number", allow_null=True)
     traffic_source_id = serializers.IntegerField(source="traffic_source.traffic_source_id")
     lead = serializers.SerializerMethodField()
     tokens = serializers.SerializerMethodField()
@@ -166,8 +244,22 @@ class CallSerializer(serializers.ModelSerializer):
             "payout",
             "post_call_tokens",
             "lead",
+            "schedule_lead",
             "tokens",
         ]
+
+    schedule_lead = serializers.SerializerMethodField()
+
+    def get_schedule_lead(self, call) -> dict | None:
+        if not call.schedule_lead_id:
+            return None
+        lead = call.schedule_lead
+        return {
+            "uuid": str(lead.uuid),
+            "schedule_id": lead.schedule_id,
+            "state": lead.state,
+            "attempts": lead.attempts,
+        }
 
     def get_lead(self, call) -> dict | None:
         if not call.lead_id:

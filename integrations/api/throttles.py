@@ -57,4 +57,5 @@ class CaptureThrottle(SimpleRateThrottle):
         source = str(request.capture_params.get("traffic_source_id", "")).strip()
         if not (source.isascii() and source.isdigit() and int(source) in config.sources):
             source = "other"  # unknown ids share one counter: they cannot grow the cache
-        return f"throttle:capture:offer{config.offer_id}:{source}", settings.CAPTURE_THROTTLE_RATE
+        owner = f"schedule{config.schedule_id}" if config.schedule_id else f"offer{config.offer_id}"
+        return f"throttle:capture:{owner}:{source}", settings.CAPTURE_THROTTLE_RATE

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from .calls_views import CallCreateView, CallDetailView, CallEventsView, CallUpdateView
 from .capture_views import LeadCaptureAliasView, LeadCaptureView
+from .schedules_views import ScheduleClaimView, ScheduleLeadOptOutView
 from .stats_views import StatsView
 
 urlpatterns = [
@@ -13,6 +14,14 @@ urlpatterns = [
     path("v1/calls/<str:call_uuid>", CallDetailView.as_view(), name="calls-detail"),
     path("v1/calls/<str:call_uuid>/events", CallEventsView.as_view(), name="calls-events"),
     path("v1/stats", StatsView.as_view(), name="stats"),
+    path(
+        "v1/schedules/<int:schedule_id>/claim", ScheduleClaimView.as_view(), name="schedules-claim"
+    ),
+    path(
+        "v1/schedules/leads/<uuid:lead_uuid>/opt_out",
+        ScheduleLeadOptOutView.as_view(),
+        name="schedules-lead-opt-out",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

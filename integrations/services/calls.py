@@ -18,6 +18,7 @@ from ..errors import Rejected, RejectionKind
 from ..models import Call, Event, Number
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
+from . import schedules
 from .matching import lock_caller, match_call
 from .rollups import refresh_hour_of
 
@@ -69,7 +70,7 @@ def _locked(call_uuid: str) -> Call:
     try:
         return (
             Call.objects.select_for_update(of=("self",))
-            .select_related("number", "offer", "traffic_source", "lead")
+            .select_related("number", "offer", "traffic_source", "lead", "schedule_lead")
             .get(call_uuid=call_uuid)
         )
     except Call.DoesNotExist:
@@ -81,13 +82,38 @@ def _emit(call: Call, event: str, cause: str) -> None:
 
 
 def record_call(
-    *, number: str, caller_id: str, started_at: datetime | None = None, call_uuid: str | None = None
+    *,
+    number: str | None,
+    caller_id: str | None,
+    started_at: datetime | None = None,
+    call_uuid: str | None = None,
+    schedule_lead: str | None = None,
 ) -> tuple[Call, bool]:
     """Record an inbound call on a tracking number; return (call, created).
 
     A repeat with a known ``call_uuid`` on the same number returns the existing
     call (safe retries from the telephony side). Emits ``call_started``.
+    With ``schedule_lead`` (a uuid) it is a schedule's callback instead
+    (``record_schedule_call``).
     """
+    if schedule_lead:
+        return record_schedule_call(
+            schedule_lead=schedule_lead,
+            caller_id=caller_id,
+            started_at=started_at,
+            call_uuid=call_uuid,
+        )
+    if not number or not caller_id:
+        missing = [
+            name for name, value in (("number", number), ("caller_id", caller_id)) if not value
+        ]
+        raise Rejected(
+            RejectionKind.INVALID,
+            [
+                f"{name}: is required (or send schedule_lead for a schedule's callback)"
+                for name in missing
+            ],
+        )
     errors = []
     try:
         dialed = normalize_phone(number)
@@ -137,6 +163,58 @@ def record_call(
             match_call(call, window_seconds=tracking_number.offer.match_window_seconds)
             _emit(call, Event.CALL_STARTED, cause=API)
     except IntegrityError:  # the same call_uuid raced in
+        return Call.objects.get(call_uuid=call_uuid), False
+    return call, True
+
+
+def record_schedule_call(
+    *,
+    schedule_lead: str,
+    caller_id: str | None = None,
+    started_at: datetime | None = None,
+    call_uuid: str | None = None,
+) -> tuple[Call, bool]:
+    """Record the call a dialer placed for a schedule lead; count it as an attempt.
+
+    The call sells into the schedule's offer for the lead's traffic source, on no
+    tracking number, and carries the lead's pixel tokens (its original
+    ringba_call_uuid included); it never attaches to a direct lead. ``caller_id``
+    defaults to the lead's. A repeat with the same ``call_uuid`` returns the call
+    and counts nothing.
+    """
+    caller = None
+    if caller_id:
+        try:
+            caller = normalize_phone(caller_id)
+        except InvalidPhoneNumber as exc:
+            raise Rejected(RejectionKind.INVALID, [f"caller_id: {exc}"]) from None
+    if call_uuid:
+        existing = Call.objects.filter(call_uuid=call_uuid).first()
+        if existing is not None:
+            if str(existing.schedule_lead.uuid if existing.schedule_lead_id else "") != str(
+                schedule_lead
+            ):
+                raise Rejected(
+                    RejectionKind.CONFLICT,
+                    [f"call_uuid: {call_uuid!r} already belongs to another call"],
+                )
+            return existing, False
+    try:
+        with transaction.atomic():
+            lead = schedules.count_call(schedule_lead, cause=API)
+            call = Call(
+                number=None,
+                offer_id=lead.schedule.offer_id,
+                traffic_source=lead.traffic_source,
+                schedule_lead=lead,
+                caller_id=caller or lead.caller_id,
+                started_at=started_at or timezone.now(),
+            )
+            if call_uuid:
+                call.call_uuid = call_uuid
+            call.save(force_insert=True)
+            _emit(call, Event.CALL_STARTED, cause=API)
+    except IntegrityError:  # the same call_uuid raced in; nothing of ours was written
         return Call.objects.get(call_uuid=call_uuid), False
     return call, True
 
@@ -210,6 +288,13 @@ def update_call(
                 refresh_hour_of(call.started_at)  # the dashboard's rollup of its hour
         for event, event_cause in pending_events:
             _emit(call, event, cause=event_cause)
+        conversions = [
+            event_cause
+            for event, event_cause in pending_events
+            if event in (Event.CALL_BUYER_CONVERTED, Event.CALL_OFFER_CONVERTED)
+        ]
+        if call.schedule_lead_id and conversions:
+            schedules.convert_for_call(call, cause=conversions[0])
     return call
 
 

@@ -28,6 +28,7 @@ from ..pixels import (
 )
 from .lead_store import insert_lead
 from .matching import match_lead
+from .schedules import ScheduleCapture, add_from_pixel
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class CaptureResult:
 
 def capture_lead(
     *, params: dict, raw: RawRequest, config: OfferConfig | None = None
-) -> CaptureResult:
+) -> CaptureResult | ScheduleCapture:
     """Validate and store one pixel; return the lead and whether it is new.
 
     ``config``: the offer configuration the caller already read for this pixel's
@@ -63,9 +64,13 @@ def capture_lead(
     Raises Rejected (unauthorized, conflict or invalid) with messages naming the field.
     A repeat with the same ``ringba_call_uuid`` on the same offer merges into the
     existing lead — decided by a unique constraint, so concurrent repeats are safe.
+    A Lead-to-Call schedule's token stores a schedule lead instead (SPEC §12),
+    which never attaches to a direct call.
     """
     pixel = _clean(params, config)
     config = pixel.config
+    if config.schedule_id is not None:
+        return add_from_pixel(pixel, raw, params)
     if pixel.ringba_call_uuid is None and config.duplicate_policy != DuplicatePolicy.ALLOW:
         return _capture_with_policy(pixel, raw)
     try:

@@ -31,6 +31,7 @@ from ..tokens import (
     lead_layers,
     names_in,
     render_url,
+    schedule_lead_layers,
     sources_of,
 )
 from .deliveries import announce_due
@@ -189,6 +190,27 @@ def fire_lead_event(*, lead, cause: str = "") -> list[PostbackDelivery]:
     )
 
 
+def fire_schedule_lead_event(*, lead, event: str, cause: str = "") -> list[PostbackDelivery]:
+    """Write deliveries for a schedule lead's own event (added, due, expired, converted).
+
+    Triggers of the schedule's offer (and global ones) listen. Each event is sent
+    once per real transition by ``services.schedules``, in this transaction.
+    """
+    triggers = triggers_for(
+        event=event, offer_id=lead.schedule.offer_id, traffic_source_id=lead.traffic_source_id
+    )
+    return _write_plans(
+        triggers,
+        {},
+        plan_for=lambda trigger: plan_delivery(
+            trigger=trigger,
+            layers=schedule_lead_layers(lead, mapping_tokens=mapping_tokens(trigger)),
+            cause=cause,
+        ),
+        row={"event": event, "call": None, "lead": None, "schedule_lead": lead},
+    )
+
+
 def _write_plans(triggers, existing: dict, *, plan_for, row: dict) -> list[PostbackDelivery]:
     """Plan and write each trigger's delivery in its own savepoint; return them."""
     sending = {d.request_key: d.trigger_id for d in existing.values() if d.request_key}
@@ -262,6 +284,11 @@ def plan_test_fire(
 @receiver(events.call_event, dispatch_uid="integrations.fire_call_triggers")
 def _fire_call_triggers(sender, *, call, event, cause="", **kwargs):
     fire_call_event(call=call, event=event, cause=cause)
+
+
+@receiver(events.schedule_lead_event, dispatch_uid="integrations.fire_schedule_lead_triggers")
+def _fire_schedule_lead_triggers(sender, *, lead, event, cause="", **kwargs):
+    fire_schedule_lead_event(lead=lead, event=event, cause=cause)
 
 
 @receiver(events.lead_captured, dispatch_uid="integrations.fire_lead_triggers")

@@ -71,6 +71,7 @@ def candidate_call_for_lead(lead: Lead, *, window_seconds: int) -> Call | None:
             caller_id=lead.caller_id,
             traffic_source_id=lead.traffic_source_id,
             lead__isnull=True,
+            schedule_lead__isnull=True,  # a schedule's callback belongs to its schedule lead
             started_at__gte=lead.received_at - window,
             started_at__lte=lead.received_at + window,
         )
@@ -177,6 +178,7 @@ def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
         caller_id=OuterRef("caller_id"),
         traffic_source_id=OuterRef("traffic_source_id"),
         lead__isnull=True,
+        schedule_lead__isnull=True,
         started_at__gte=since,
     )
     leads = (

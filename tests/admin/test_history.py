@@ -69,7 +69,7 @@ def test_a_contact_field_edit_shows_on_its_offers_history(manager_client, ringba
 
 def test_the_lead_token_is_never_copied_into_history(manager_client, ringba_setup):
     offer = ringba_setup["offer"]
-    rotate_lead_token(offer=offer)
+    rotate_lead_token(offer)
     offer.refresh_from_db()
     assert "lead_token" not in {f.name for f in Offer.history.model._meta.fields}
     assert offer.history.first().lead_token_rotated_at == offer.lead_token_rotated_at

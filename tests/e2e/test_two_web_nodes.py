@@ -99,7 +99,7 @@ def test_a_rotated_token_is_refused_by_every_node_at_once(nodes, ringba_setup, b
     assert _pixel(node_a, {**base_pixel, "caller_id": "3125550201"}) == 201
     assert _pixel(node_b, {**base_pixel, "caller_id": "3125550202"}) == 201  # both cached it
 
-    rotate_lead_token(offer=ringba_setup["offer"])
+    rotate_lead_token(ringba_setup["offer"])
 
     for n, node in enumerate(nodes):
         body = {**base_pixel, "caller_id": f"312555021{n}"}

@@ -18,7 +18,7 @@ def test_rotation_replaces_the_token_and_forgets_the_cached_old_one(ringba_setup
     old = offer.lead_token
     assert get_offer_config(old).offer_id == offer.pk  # now cached
 
-    rotate_lead_token(offer=offer)
+    rotate_lead_token(offer)
 
     offer.refresh_from_db()
     assert offer.lead_token != old

@@ -258,7 +258,7 @@ def test_a_link_cannot_be_widened_to_another_source(client, offer_setup):
 
 def test_rotating_the_lead_token_kills_shared_links(client, offer_setup):
     path = _partner_path(offer_setup["offer"], offer_setup["source"])
-    rotate_lead_token(offer=offer_setup["offer"])
+    rotate_lead_token(offer_setup["offer"])
     assert client.get(path).status_code == 404
 
 

@@ -32,7 +32,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
 from ... import task_queue
-from ...services import rollups, trigger_health
+from ...services import rollups, schedules, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
@@ -61,8 +61,8 @@ class Sweeper:
         self.last_rollups: dict[timedelta, float] = {}
 
     def sweep_once(self) -> None:
-        """Queue due deliveries; now and then attach pairs left apart and check trigger
-        health (alerts, pauses); prune once a day."""
+        """Queue due deliveries; now and then attach pairs left apart, check trigger
+        health (alerts, pauses) and work schedule leads; prune once a day."""
         queued = requeue_due_deliveries()
         if queued:
             logger.info("sweeper queued %s due delivery(ies)", queued)
@@ -71,6 +71,9 @@ class Sweeper:
             self.last_reconcile = now
             reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
             trigger_health.check()
+            worked = schedules.sweep()  # expiry, exhaustion, schedule_lead_due
+            if any(worked.values()):
+                logger.info("schedule leads: %s", worked)
         self._refresh_rollups(now)
         if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
             self.last_prune = now
