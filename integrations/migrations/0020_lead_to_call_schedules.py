@@ -741,6 +741,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="schedulelead",
+            index=models.Index(fields=["-received_at", "-id"], name="schedule_lead_list_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="schedulelead",
             index=models.Index(
                 fields=["schedule", "-received_at"], name="schedule_lead_newest_idx"
             ),

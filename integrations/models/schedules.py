@@ -214,6 +214,8 @@ class ScheduleLead(models.Model):
                 condition=models.Q(state__in=OPEN_STATES),
                 name="schedule_lead_expiry_idx",
             ),
+            # The admin's queue newest first (its full ordering), and one schedule's.
+            models.Index(fields=["-received_at", "-id"], name="schedule_lead_list_idx"),
             models.Index(fields=["schedule", "-received_at"], name="schedule_lead_newest_idx"),
             models.Index(fields=["caller_id"], name="schedule_lead_caller_idx"),
         ]
