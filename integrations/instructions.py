@@ -2,6 +2,9 @@
 
 Builds the content of the posting-instructions page for one offer and traffic
 source; the staff page and the partner's share link render the same content.
+For a Lead-to-Call schedule (SPEC §12) the page is the Finalized variant: the
+pixel fires when the call ends, only for calls no target answered, with the
+schedule's lead token; everything else (body, webhook) is the same.
 """
 
 import json
@@ -14,7 +17,7 @@ from django.urls import reverse
 from . import ringba
 from .field_rules import check_contact_fields
 from .field_samples import sample_value
-from .models import ContactField, Offer, TrafficSource
+from .models import ContactField, Offer, Schedule, TrafficSource
 from .offer_cache import ContactFieldRule
 
 
@@ -119,25 +122,71 @@ def curl_example(offer: Offer, source: TrafficSource) -> CurlExample:
     return CurlExample(command=command, problems=problems)
 
 
-def build(offer: Offer, source: TrafficSource) -> dict:
-    """Return the template context of the instructions page for ``offer`` and ``source``."""
+# Where Ringba's Finalized pixel is narrowed to unrouted calls (SPEC §12).
+FINALIZED_TAG_FILTER = "Call Length From Connect = 0"
+FINALIZED_TAG_FILTER_NOTE = (
+    "Tag Filters > Add Filter: pick the tag Call > Call Length From Connect, the operator "
+    "Equals and the value 0. Only calls no target answered fire this pixel; answered "
+    "calls go through your Connected pixel as usual."
+)
+
+
+def _when_to_fire(owner: Offer | Schedule) -> list[PixelSetting]:
+    """The pixel's name and Fire Pixel On: Connected for an offer, Finalized for a schedule."""
+    if isinstance(owner, Schedule):
+        return [
+            PixelSetting(
+                "Name",
+                f"TrackDrive callback: {owner.name}",
+                "A second pixel, beside the Connected one.",
+            ),
+            PixelSetting(
+                "Fire Pixel On",
+                "Finalized",
+                "Fires when the call ends, so calls nobody answered are sent too; the tag "
+                "filter below keeps only those.",
+                copy=False,
+            ),
+        ]
+    return [
+        PixelSetting("Name", f"TrackDrive: {owner.name}", "Any descriptive label."),
+        PixelSetting(
+            "Fire Pixel On",
+            "Connected (Answered)",
+            "Alternative: Finalized, with a tag filter on call length, for "
+            "unrouted calls monetised through a Lead-to-Call schedule.",
+            copy=False,
+        ),
+    ]
+
+
+def _tag_filter(owner: Offer | Schedule) -> PixelSetting:
+    if isinstance(owner, Schedule):
+        return PixelSetting(
+            "Tag Filters", FINALIZED_TAG_FILTER, FINALIZED_TAG_FILTER_NOTE, copy=False
+        )
+    return PixelSetting(
+        "Tag Filters",
+        "Connection - Target - Id",
+        "Set to the TrackDrive target(s) that should fire the pixel.",
+        copy=False,
+    )
+
+
+def build(offer: Offer | Schedule, source: TrafficSource) -> dict:
+    """Return the template context of the instructions page for ``offer`` (or a
+    Lead-to-Call schedule) and ``source``."""
     body = pixel_fields(offer, source)
     body_json = json.dumps(body, indent=2)
     return {
         "offer": offer,
+        "schedule": offer if isinstance(offer, Schedule) else None,
         "source": source,
         "capture_url": capture_url(),
         "lead_token": offer.lead_token,
         "traffic_source_id": source.traffic_source_id,
         "pixel_settings": [
-            PixelSetting("Name", f"TrackDrive: {offer.name}", "Any descriptive label."),
-            PixelSetting(
-                "Fire Pixel On",
-                "Connected (Answered)",
-                "Alternative: Finalized, with a tag filter on call length, for "
-                "unrouted calls monetised through a Lead-to-Call schedule.",
-                copy=False,
-            ),
+            *_when_to_fire(offer),
             PixelSetting("URL", capture_url()),
             PixelSetting(
                 "Advanced Instructions", "On", "Switches the pixel to a JSON POST.", copy=False
@@ -147,12 +196,7 @@ def build(offer: Offer, source: TrafficSource) -> dict:
             PixelSetting("Body", body_json, "Paste as is; Ringba fills in the tags."),
             PixelSetting("Headers", "(leave empty)", copy=False),
             PixelSetting("Authentication", "(leave empty)", copy=False),
-            PixelSetting(
-                "Tag Filters",
-                "Connection - Target - Id",
-                "Set to the TrackDrive target(s) that should fire the pixel.",
-                copy=False,
-            ),
+            _tag_filter(offer),
         ],
         "pixel_body": body_json,
         "get_pixel_url": get_pixel_url(body),

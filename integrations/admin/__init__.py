@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     numbers,
     offers,
     rejections,
+    schedules,
     traffic_sources,
     triggers,
 )

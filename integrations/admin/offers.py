@@ -209,7 +209,7 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
                 },
             )
         for offer in queryset:
-            rotate_lead_token(offer=offer)
+            rotate_lead_token(offer)
             self.log_change(request, offer, "Lead token rotated (old token and links revoked)")
         self.message_user(
             request,

@@ -1,4 +1,5 @@
-"""The demo data set: one offer, one Ringba partner, two numbers and the Ringba trigger.
+"""The demo data set: one offer, one Ringba partner, two numbers, the Ringba trigger and
+a Lead-to-Call schedule for the partner's unrouted calls.
 
 Idempotent: every row is looked up by a stable natural key before it is created,
 so running it again changes nothing. The admin password is derived from
@@ -8,6 +9,7 @@ SECRET_KEY (HMAC), so it is stable, printable on every run, and never stored.
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,6 +26,8 @@ from ..models import (
     Number,
     NumberToken,
     Offer,
+    Schedule,
+    ScheduleContactField,
     TrafficSource,
     TriggerTemplate,
 )
@@ -32,6 +36,7 @@ from ..services.api_clients import hash_key, install_key
 from ..services.triggers import create_trigger_from_template
 
 OFFER_NAME = "Demo Offer: Final Expense"
+SCHEDULE_NAME = "Demo Schedule: Missed Calls"
 SOURCE_NAME = "Demo Ringba Partner"
 NUMBERS = ["+18005550100", "+18005550101"]
 NUMBER_WEBHOOK_TOKEN = "demo-number-webhook-token"
@@ -60,6 +65,7 @@ class Demo:
     trigger: EventTrigger
     admin_password: str
     api_token: str
+    schedule: Schedule
 
 
 def demo_admin_password() -> str:
@@ -125,7 +131,38 @@ def seed_demo() -> Demo:
         trigger=trigger,
         admin_password=password,
         api_token=_ensure_api_client(),
+        schedule=_ensure_schedule(offer, source),
     )
+
+
+def _ensure_schedule(offer: Offer, source: TrafficSource) -> Schedule:
+    """The schedule for the partner's unrouted calls; open every day and hour, so the
+    demo's dialer (simulate_call --finalized) can claim whenever it runs."""
+    schedule, _ = Schedule.objects.get_or_create(
+        name=SCHEDULE_NAME,
+        defaults={
+            "offer": offer,
+            "contact_days": "1234567",
+            "contact_start": time(0, 0),
+            "contact_end": time(23, 59, 59),
+            "time_zone": settings.TIME_ZONE,
+            "retry_minutes": 30,
+        },
+    )
+    schedule.traffic_sources.add(source)
+    for position, (name, label, field_type, required, description) in enumerate(CONTACT_FIELDS):
+        ScheduleContactField.objects.get_or_create(
+            schedule=schedule,
+            name=name,
+            defaults={
+                "display_name": label,
+                "field_type": field_type,
+                "required": required,
+                "description": description,
+                "position": position,
+            },
+        )
+    return schedule
 
 
 def _ensure_admin(password: str) -> None:

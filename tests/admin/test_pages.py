@@ -9,6 +9,7 @@ from integrations.models import (
     PostbackDelivery,
     RejectedPixel,
 )
+from integrations.services import schedules
 from integrations.services.triggers import create_trigger_from_template
 from tests import factories
 
@@ -24,6 +25,8 @@ MODELS = [
     "postbackdelivery",
     "triggertemplate",
     "rejectedpixel",
+    "schedule",
+    "schedulelead",
 ]
 
 
@@ -54,6 +57,13 @@ def _populate(rows: int, ringba_template):
         )
         RejectedPixel.objects.create(
             offer=offer, traffic_source=source, status_code=422, errors=["caller_id: x"]
+        )
+        schedule = factories.ScheduleFactory(offer=offer, traffic_sources=[source])
+        schedule.contact_fields.create(name="first_name")
+        schedule_lead = factories.ScheduleLeadFactory(schedule=schedule, traffic_source=source)
+        schedules.count_call(schedule_lead.uuid, cause="test")
+        factories.CallFactory(
+            number=None, offer=offer, traffic_source=source, schedule_lead=schedule_lead
         )
     return trigger
 
@@ -106,6 +116,8 @@ def test_change_forms_load_for_an_account_manager(
         "postbackdelivery": m.PostbackDelivery,
         "triggertemplate": m.TriggerTemplate,
         "rejectedpixel": m.RejectedPixel,
+        "schedule": m.Schedule,
+        "schedulelead": m.ScheduleLead,
     }[model]
     obj = trigger if model == "eventtrigger" else model_class.objects.first()
     url = reverse(f"admin:integrations_{model}_change", args=[obj.pk])
@@ -113,7 +125,7 @@ def test_change_forms_load_for_an_account_manager(
 
 
 def test_add_forms_load_for_configurable_models(manager_client):
-    for model in ["offer", "trafficsource", "number", "eventtrigger"]:
+    for model in ["offer", "trafficsource", "number", "eventtrigger", "schedule"]:
         response = manager_client.get(reverse(f"admin:integrations_{model}_add"))
         assert response.status_code == 200, model
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,7 +22,7 @@ from integrations.models import (
     RejectedPixel,
 )
 from integrations.partner_links import partner_url
-from integrations.services import rollups
+from integrations.services import rollups, schedules
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
 from tests.admin.test_pages import MODELS
@@ -43,6 +44,9 @@ SHOWN = {
     "posting instructions",
     "home",
     "eventtrigger form",
+    "schedule form",
+    "schedulelead form",
+    "schedule partner page",
 }
 
 # Horizontal overflow of the page, and of each scrolling box the admin draws.
@@ -137,7 +141,21 @@ def console(live_server, settings):
         errors=["caller_id: is not a phone number (got 'anonymous caller from a payphone')"],
         raw_body='{"caller_id": "anonymous"}',
     )
-    return {"demo": demo, "call": call, "lead": lead, "delivery": delivery}
+    schedule_lead = factories.ScheduleLeadFactory(
+        schedule=demo.schedule,
+        traffic_source=demo.source,
+        ringba_call_uuid="RGB" + "F6E5D4C3B2A1" * 4,
+        tokens={"first_name": "Unrouted", "notes": "called twice, no answer " * 8},
+    )
+    with transaction.atomic():  # as inside the call's transaction
+        schedules.count_call(schedule_lead.uuid, cause="calls API (a dialer with a long name)")
+    return {
+        "demo": demo,
+        "call": call,
+        "lead": lead,
+        "delivery": delivery,
+        "schedule_lead": schedule_lead,
+    }
 
 
 def _pages(console) -> list[tuple[str, str]]:
@@ -155,13 +173,16 @@ def _pages(console) -> list[tuple[str, str]]:
         "postbackdelivery": console["delivery"],
         "triggertemplate": demo.trigger.template,
         "rejectedpixel": RejectedPixel.objects.first(),
+        "schedule": demo.schedule,
+        "schedulelead": console["schedule_lead"],
     }
     for model, obj in objects.items():
         pages.append(
             (f"{model} form", reverse(f"admin:integrations_{model}_change", args=[obj.pk]))
         )
-    for model in ("offer", "trafficsource", "number", "eventtrigger"):
+    for model in ("offer", "trafficsource", "number", "eventtrigger", "schedule"):
         pages.append((f"{model} add", reverse(f"admin:integrations_{model}_add")))
+    pages.append(("schedule partner page", urlsplit(partner_url(demo.schedule, demo.source)).path))
     pages.append(
         (
             "posting instructions",
@@ -211,6 +232,8 @@ def test_custom_pages_are_readable_in_dark_mode(browser, live_server, console):
         ),
         ("offer form", reverse("admin:integrations_offer_change", args=[demo.offer.pk])),
         ("partner page", urlsplit(partner_url(demo.offer, demo.source)).path),
+        ("schedule partner page", urlsplit(partner_url(demo.schedule, demo.source)).path),
+        ("schedule form", reverse("admin:integrations_schedule_change", args=[demo.schedule.pk])),
     ]:
         assert page.goto(f"{live_server.url}{url}").status == 200, name
         found = page.evaluate(CONTRAST_JS, "button, code, pre, .why-panel td, td, th")

@@ -76,3 +76,26 @@ def test_seed_demo_explains_a_host_the_allow_list_refuses(tmp_path):
     result = manage("seed_demo", env=env)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "POSTBACK_ALLOWED_HOSTS does not allow" in result.stderr
+
+
+def test_an_unrouted_call_is_called_back_and_paid_over_http(stack):
+    """Finalized pixel → claim → callback call → conversion → one postback (SPEC §12)."""
+    result = manage(
+        "simulate_call",
+        "--finalized",
+        "--base-url",
+        f"http://127.0.0.1:{stack['port']}",
+        "--receiver-url",
+        stack["receiver"].base_url,
+        env=stack["env"],
+    )
+    logs = "".join(path.read_text() for path in stack["logs"].glob("*.log"))
+    assert result.returncode == 0, result.stdout + result.stderr + logs
+    assert "PASS: the unrouted call" in result.stdout
+    assert {"schedule_id", "schedule_lead_token"} <= set(stack["facts"])
+
+    [hit] = stack["receiver"].hits
+    assert hit.path == "/hook/demo-mapping-webhook-token"  # the partner's, by its source
+    query = parse_qs(hit.raw_query)
+    assert query["call_id"][0].startswith("SIM")  # the original Ringba call id
+    assert query["call_revenue"] == ["12.50"] and query["sale_successful"] == ["true"]

@@ -339,3 +339,53 @@ def test_due_is_announced_once_per_due_period(calls_client, queued):
         PostbackDelivery.objects.filter(trigger=due_trigger).values_list("url", flat=True)
     )
     assert [url.rsplit("&", 1)[1] for url in urls] == ["attempt=0", "attempt=1"]
+
+
+# --- The console ---------------------------------------------------------------------------
+
+
+def test_an_account_manager_sets_up_a_schedule_in_the_admin(client, ringba_setup):
+    client.force_login(factories.account_manager())
+    response = client.post(
+        "/admin/integrations/schedule/add/",
+        {
+            "name": "Weekday callbacks",
+            "active": "on",
+            "offer": ringba_setup["offer"].pk,
+            "traffic_sources": [ringba_setup["source"].pk],
+            "hours_to_expire": 48,
+            "max_contact_attempts": 4,
+            "retry_minutes": 90,
+            "contact_days": ["1", "2", "3", "4", "5"],
+            "contact_start": "09:00",
+            "contact_end": "18:30",
+            "time_zone": "America/Chicago",
+            "contact_fields-TOTAL_FORMS": 0,
+            "contact_fields-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    schedule = ringba_setup["offer"].schedules.get()
+    assert schedule.contact_days == "12345"
+    assert list(schedule.traffic_sources.all()) == [ringba_setup["source"]]
+    assert len(schedule.lead_token) == 32
+
+
+def test_the_lead_queue_actions_requeue_and_opt_out(client, calls_client, queued):
+    for _ in range(2):
+        report_call(calls_client, queued.uuid)
+    schedules.sweep(timezone.now() + timedelta(hours=1))
+    client.force_login(factories.account_manager())
+    url = "/admin/integrations/schedulelead/"
+    listing = client.get(url, {"open": "no"})
+    assert listing.status_code == 200 and "Exhausted" in listing.content.decode()
+    client.post(url, {"action": "requeue", "_selected_action": [queued.pk]})
+    queued.refresh_from_db()
+    assert queued.state == ScheduleLeadState.QUEUED
+    assert queued.transitions.last().cause.startswith("admin: requeued by ")
+    client.post(url, {"action": "opt_out", "_selected_action": [queued.pk]})
+    queued.refresh_from_db()
+    assert queued.state == ScheduleLeadState.OPTED_OUT
+    page = client.get(f"{url}{queued.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()  # read-only

@@ -34,6 +34,8 @@ class Command(BaseCommand):
             "capture_url": f"{settings.PUBLIC_BASE_URL}/api/v1/leads/capture",
             "admin_url": f"{settings.PUBLIC_BASE_URL}/admin/",
             "posting_instructions_url": partner_url(demo.offer, demo.source),
+            "schedule_id": demo.schedule.pk,
+            "schedule_lead_token": demo.schedule.lead_token,
         }
         if options["json"]:
             self.stdout.write(_dumps(facts))

@@ -5,6 +5,10 @@
 3. convert it for the traffic source (update_call),
 4. wait until the postback reaches the local Ringba stand-in, and check it.
 
+With ``--finalized``, the Lead-to-Call path (SPEC §12) instead: a Finalized pixel to
+the demo schedule, the dialer's claim, the callback call reported with
+``schedule_lead``, its conversion, and the postback for the original Ringba call id.
+
 Prints each step and a verdict; exits non-zero on failure. Uses the demo data
 (``seed_demo``) for the lead token, traffic source, number and API token.
 """
@@ -58,6 +62,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--payout", default="12.50")
         parser.add_argument("--timeout", type=float, default=15.0)
+        parser.add_argument(
+            "--finalized",
+            action="store_true",
+            help="Simulate an unrouted call worked through the demo Lead-to-Call schedule.",
+        )
 
     def handle(self, *args, **options):
         base, receiver = options["base_url"].rstrip("/"), options["receiver_url"].rstrip("/")
@@ -70,10 +79,13 @@ class Command(BaseCommand):
             demo = seed_demo()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
-        number = demo.numbers[0]
-        webhook_token = number.extra_tokens.get(key=WEBHOOK_TOKEN_NAME).value
         ringba_call_uuid = "SIM" + secrets.token_hex(8).upper()
         caller = f"+1312555{secrets.randbelow(10000):04d}"
+        if options["finalized"]:
+            self._finalized(demo, base, receiver, ringba_call_uuid, caller, options)
+            return
+        number = demo.numbers[0]
+        webhook_token = number.extra_tokens.get(key=WEBHOOK_TOKEN_NAME).value
 
         status, body = _request(
             "POST",
@@ -114,12 +126,73 @@ class Command(BaseCommand):
             status == 200 and converted["offer_converted"],
         )
 
+        self._expect_postback(
+            4, receiver, ringba_call_uuid, webhook_token, options["payout"], options["timeout"]
+        )
+        self._expect_delivery_log(5, base, call["call_uuid"], demo.api_token)
+        self.stdout.write(self.style.SUCCESS(f"PASS: the loop closed for call {call['call_uuid']}"))
+
+    def _finalized(self, demo, base, receiver, ringba_call_uuid, caller, options) -> None:
+        schedule, token = demo.schedule, demo.api_token
+        status, body = _request(
+            "POST",
+            f"{base}/api/v1/leads/capture",
+            {
+                "lead_token": schedule.lead_token,
+                "traffic_source_id": str(demo.source.traffic_source_id),
+                "caller_id": caller,
+                "ringba_call_uuid": ringba_call_uuid,
+                "first_name": "Unrouted",
+                "last_name": "Caller",
+            },
+        )
+        lead = (body or {}).get("schedule_lead") or {}
+        self._step(
+            1,
+            f"Finalized pixel → {status}, schedule lead {lead.get('state')}",
+            status == 201 and lead.get("state") == "queued",
+        )
+        status, claimed = _request(
+            "POST", f"{base}/api/v1/schedules/{schedule.pk}/claim", {"limit": 100}, token=token
+        )
+        mine = [item for item in (claimed or {}).get("leads", []) if item["uuid"] == lead["uuid"]]
+        self._step(2, f"dialer claim → {status}, our lead leased: {bool(mine)}", bool(mine))
+        status, call = _request(
+            "POST", f"{base}/api/v1/calls", {"schedule_lead": lead["uuid"]}, token=token
+        )
+        carried = status == 201 and call["tokens"].get("ringba_call_uuid") == ringba_call_uuid
+        self._step(3, f"callback call → {status}, carries the Ringba call id: {carried}", carried)
+        status, converted = _request(
+            "POST",
+            f"{base}/api/v1/calls/update_call/{call['call_uuid']}",
+            {"offer_converted": True, "payout": options["payout"]},
+            token=token,
+        )
+        state = (converted or {}).get("schedule_lead") or {}
+        self._step(
+            4,
+            f"conversion (payout {options['payout']}) → {status}, lead {state.get('state')}",
+            status == 200 and state.get("state") == "converted",
+        )
+        webhook_token = demo.trigger.mappings.get(traffic_source=demo.source).value
+        self._expect_postback(
+            5, receiver, ringba_call_uuid, webhook_token, options["payout"], options["timeout"]
+        )
+        self._expect_delivery_log(6, base, call["call_uuid"], token)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"PASS: the unrouted call {ringba_call_uuid} was called back and paid"
+            )
+        )
+
+    def _expect_postback(self, step, receiver, ringba_call_uuid, webhook_token, payout, timeout):
+        """Wait for exactly one postback for the Ringba call id, with the expected query."""
         started = time.monotonic()
-        hits = self._wait_for_hit(receiver, ringba_call_uuid, options["timeout"])
+        hits = self._wait_for_hit(receiver, ringba_call_uuid, timeout)
         elapsed = time.monotonic() - started
         expected_query = {
             "call_id": [ringba_call_uuid],
-            "call_revenue": [f"{float(options['payout']):.2f}"],
+            "call_revenue": [f"{float(payout):.2f}"],
             "sale_successful": ["true"],
         }
         ok = (
@@ -129,21 +202,15 @@ class Command(BaseCommand):
         )
         shown = f"{hits[0]['path']}?{hits[0]['raw_query']}" if hits else "nothing"
         self._step(
-            4,
+            step,
             f"postback at the Ringba stand-in after {elapsed:.2f} s: {shown} ({len(hits)} hit(s))",
             ok,
         )
 
-        status, events = _request(
-            "GET", f"{base}/api/v1/calls/{call['call_uuid']}/events", token=demo.api_token
-        )
+    def _expect_delivery_log(self, step, base, call_uuid, token):
+        _, events = _request("GET", f"{base}/api/v1/calls/{call_uuid}/events", token=token)
         states = [(event["status"], len(event["attempts"])) for event in events or []]
-        self._step(5, f"delivery log: {states}", states == [("delivered", 1)])
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"PASS: the loop closed for call {call['call_uuid']} in {elapsed:.2f} s"
-            )
-        )
+        self._step(step, f"delivery log: {states}", states == [("delivered", 1)])
 
     def _wait_for_hit(self, receiver: str, ringba_call_uuid: str, timeout: float) -> list[dict]:
         deadline = time.monotonic() + timeout
