@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -9,9 +9,9 @@ from django.utils.html import format_html
 from .. import instructions
 from ..models import ContactField, Lead, Offer
 from ..partner_links import partner_url
-from ..services.offers import rotate_lead_token
 from .big_tables import PageFiguresAdmin, count_of, newest_of
 from .history import ConfigHistoryAdmin
+from .lead_tokens import RotateLeadTokenMixin
 from .links import in_words, when_link
 from .rejections import rejected_pixels_link
 
@@ -58,7 +58,7 @@ class ContactFieldInline(admin.StackedInline):
 
 
 @admin.register(Offer)
-class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
+class OfferAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
     history_related = (("contact fields", ContactField, "offer_id"),)
     list_display = [
         "name",
@@ -190,31 +190,3 @@ class OfferAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
         if not offer.has_conversion_rule:
             return "—"
         return f"{offer.payout} at ≥ {offer.min_duration_seconds} s"
-
-    @admin.action(
-        description="Rotate lead token (invalidates the old token and partner links)",
-        permissions=["change"],
-    )
-    def rotate_lead_tokens(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/integrations/offer/rotate_confirm.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Rotate lead tokens?",
-                    "offers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        for offer in queryset:
-            rotate_lead_token(offer)
-            self.log_change(request, offer, "Lead token rotated (old token and links revoked)")
-        self.message_user(
-            request,
-            f"Rotated the lead token of {queryset.count()} offer(s). Send partners the new "
-            "posting instructions: the old token and shared links no longer work.",
-            messages.SUCCESS,
-        )
-        return None

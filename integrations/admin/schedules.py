@@ -6,7 +6,6 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -22,9 +21,9 @@ from ..models import (
 )
 from ..partner_links import partner_url
 from ..services import schedules
-from ..services.offers import rotate_lead_token
 from .big_tables import BigTableAdmin, PageFiguresAdmin, newest_of, phone_variants
 from .history import ConfigHistoryAdmin
+from .lead_tokens import RotateLeadTokenMixin
 from .links import cut, when_link
 from .offers import ContactFieldForm, ContactFieldInline
 
@@ -84,7 +83,7 @@ class ScheduleForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
+class ScheduleAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
     form = ScheduleForm
     history_related = (("contact fields", ScheduleContactField, "schedule_id"),)
     list_display = [
@@ -193,34 +192,6 @@ class ScheduleAdmin(ConfigHistoryAdmin, PageFiguresAdmin):
             '<a href="{}" target="_blank" rel="noopener">{}</a>',
             ((partner_url(schedule, source), source.name) for source in sources),
         )
-
-    @admin.action(
-        description="Rotate lead token (invalidates the old token and partner links)",
-        permissions=["change"],
-    )
-    def rotate_lead_tokens(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/integrations/offer/rotate_confirm.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Rotate lead tokens?",
-                    "offers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        for schedule in queryset:
-            rotate_lead_token(schedule)
-            self.log_change(request, schedule, "Lead token rotated (old token and links revoked)")
-        self.message_user(
-            request,
-            f"Rotated the lead token of {queryset.count()} schedule(s). Send partners the new "
-            "posting instructions: the old token and shared links no longer work.",
-            messages.SUCCESS,
-        )
-        return None
 
 
 class OpenFilter(admin.SimpleListFilter):

@@ -84,18 +84,7 @@ def seed_demo() -> Demo:
         defaults={"payout": Decimal("12.50"), "min_duration_seconds": 90},
     )
     offer.traffic_sources.add(source)
-    for position, (name, label, field_type, required, description) in enumerate(CONTACT_FIELDS):
-        ContactField.objects.get_or_create(
-            offer=offer,
-            name=name,
-            defaults={
-                "display_name": label,
-                "field_type": field_type,
-                "required": required,
-                "description": description,
-                "position": position,
-            },
-        )
+    _ensure_contact_fields(ContactField, offer=offer)
     numbers = []
     for raw in NUMBERS:
         number, _ = Number.objects.get_or_create(
@@ -150,9 +139,15 @@ def _ensure_schedule(offer: Offer, source: TrafficSource) -> Schedule:
         },
     )
     schedule.traffic_sources.add(source)
+    _ensure_contact_fields(ScheduleContactField, schedule=schedule)
+    return schedule
+
+
+def _ensure_contact_fields(model, **owner) -> None:
+    """The demo's contact fields on an offer or a schedule (``owner``: offer= or schedule=)."""
     for position, (name, label, field_type, required, description) in enumerate(CONTACT_FIELDS):
-        ScheduleContactField.objects.get_or_create(
-            schedule=schedule,
+        model.objects.get_or_create(
+            **owner,
             name=name,
             defaults={
                 "display_name": label,
@@ -162,7 +157,6 @@ def _ensure_schedule(offer: Offer, source: TrafficSource) -> Schedule:
                 "position": position,
             },
         )
-    return schedule
 
 
 def _ensure_admin(password: str) -> None:

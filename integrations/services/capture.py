@@ -28,20 +28,12 @@ from ..pixels import (
 )
 from .lead_store import insert_lead
 from .matching import match_lead
+from .pixel_rows import RawRequest, pixel_row_fields
 from .schedules import ScheduleCapture, add_from_pixel
 
+__all__ = ["CaptureResult", "RawRequest", "capture_lead"]
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class RawRequest:
-    """What Ringba sent, kept on the lead so an account manager can see it."""
-
-    body: str = ""
-    query: str = ""
-    content_type: str = ""
-    source_ip: str | None = None
-    user_agent: str = ""
 
 
 @dataclass
@@ -148,22 +140,7 @@ def _clean(params: dict, config: OfferConfig | None) -> CleanPixel:
 
 
 def _new_lead(pixel: CleanPixel, raw: RawRequest) -> Lead:
-    now = timezone.now()
-    return Lead(
-        offer_id=pixel.config.offer_id,
-        traffic_source_id=pixel.traffic_source_pk,
-        caller_id=pixel.caller_id,
-        ringba_call_uuid=pixel.ringba_call_uuid,
-        tokens=pixel.tokens,
-        warnings=pixel.warnings,
-        raw_body=raw.body,
-        raw_query=raw.query,
-        content_type=raw.content_type[:200],
-        source_ip=raw.source_ip,
-        user_agent=raw.user_agent[:500],
-        received_at=now,
-        updated_at=now,
-    )
+    return Lead(offer_id=pixel.config.offer_id, **pixel_row_fields(pixel, raw, now=timezone.now()))
 
 
 def _attached_call(call_id: int) -> Call:

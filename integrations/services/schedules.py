@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..offer_cache import active_trigger_events, forget_offer
 from ..pixels import MAX_WARNINGS, CleanPixel, lead_token_of
+from .pixel_rows import RawRequest, pixel_row_fields
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +54,13 @@ class ScheduleCapture:
     warnings: list[str]
 
 
-def add_from_pixel(pixel: CleanPixel, raw, params: dict) -> ScheduleCapture:
+def add_from_pixel(pixel: CleanPixel, raw: RawRequest, params: dict) -> ScheduleCapture:
     """Store a Finalized pixel as a queued schedule lead; a repeat merges (same call id)."""
     config = pixel.config
     now = timezone.now()
     lead = ScheduleLead(
         schedule_id=config.schedule_id,
-        traffic_source_id=pixel.traffic_source_pk,
-        caller_id=pixel.caller_id,
-        ringba_call_uuid=pixel.ringba_call_uuid,
-        tokens=pixel.tokens,
-        warnings=pixel.warnings,
-        raw_body=raw.body,
-        raw_query=raw.query,
-        content_type=raw.content_type[:200],
-        source_ip=raw.source_ip,
-        user_agent=raw.user_agent[:500],
-        received_at=now,
-        updated_at=now,
+        **pixel_row_fields(pixel, raw, now=now),
         expires_at=now + timedelta(hours=config.hours_to_expire),
         next_attempt_at=now,
     )

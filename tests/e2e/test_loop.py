@@ -31,9 +31,11 @@ def stack(tmp_path):
         receiver.stop()
 
 
-def test_pixel_call_conversion_postback_over_http(stack):
+def simulate(stack, *flags: str):
+    """Run simulate_call against the stack; fail with every log when it fails."""
     result = manage(
         "simulate_call",
+        *flags,
         "--base-url",
         f"http://127.0.0.1:{stack['port']}",
         "--receiver-url",
@@ -42,6 +44,11 @@ def test_pixel_call_conversion_postback_over_http(stack):
     )
     logs = "".join(path.read_text() for path in stack["logs"].glob("*.log"))
     assert result.returncode == 0, result.stdout + result.stderr + logs
+    return result
+
+
+def test_pixel_call_conversion_postback_over_http(stack):
+    result = simulate(stack)
     assert "PASS: the loop closed" in result.stdout
 
     [hit] = stack["receiver"].hits
@@ -80,17 +87,7 @@ def test_seed_demo_explains_a_host_the_allow_list_refuses(tmp_path):
 
 def test_an_unrouted_call_is_called_back_and_paid_over_http(stack):
     """Finalized pixel → claim → callback call → conversion → one postback (SPEC §12)."""
-    result = manage(
-        "simulate_call",
-        "--finalized",
-        "--base-url",
-        f"http://127.0.0.1:{stack['port']}",
-        "--receiver-url",
-        stack["receiver"].base_url,
-        env=stack["env"],
-    )
-    logs = "".join(path.read_text() for path in stack["logs"].glob("*.log"))
-    assert result.returncode == 0, result.stdout + result.stderr + logs
+    result = simulate(stack, "--finalized")
     assert "PASS: the unrouted call" in result.stdout
     assert {"schedule_id", "schedule_lead_token"} <= set(stack["facts"])
 

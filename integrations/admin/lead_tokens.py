@@ -1,0 +1,39 @@
+"""The lead-token rotation action, shared by offers and Lead-to-Call schedules."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from ..services.offers import rotate_lead_token
+
+
+class RotateLeadTokenMixin:
+    """Adds "Rotate lead token" (with a confirmation page) to a ModelAdmin's actions."""
+
+    @admin.action(
+        description="Rotate lead token (invalidates the old token and partner links)",
+        permissions=["change"],
+    )
+    def rotate_lead_tokens(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/integrations/offer/rotate_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Rotate lead tokens?",
+                    "offers": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        for owner in queryset:
+            rotate_lead_token(owner)
+            self.log_change(request, owner, "Lead token rotated (old token and links revoked)")
+        self.message_user(
+            request,
+            f"Rotated the lead token of {queryset.count()} {self.model._meta.verbose_name}(s). "
+            "Send partners the new posting instructions: the old token and shared links no "
+            "longer work.",
+            messages.SUCCESS,
+        )
+        return None
