@@ -6,13 +6,15 @@ transaction, so no long locks), never touching anything a live delivery needs:
   delivery row keeps its status, time and attempt count;
 - calls after RETENTION_CALL_DAYS (400), with their deliveries and attempts, unless
   a delivery is still due;
-- leads after RETENTION_LEAD_DAYS (400), unless their call is kept;
+- leads after RETENTION_LEAD_DAYS (400), unless their call is kept; closed schedule
+  leads likewise, once none of their calls is kept;
 - finished task-queue rows after RETENTION_TASK_RESULT_DAYS (7);
 - rejected pixels after REJECTED_PIXEL_DAYS (7).
 
 ``purge_caller`` removes one caller's personal data everywhere (number, pixel
 fields, raw requests, rendered URLs, response bodies) and keeps what the business
-counts: rows, statuses, conversions and money.
+counts: rows, statuses, conversions and money. A schedule lead of the caller still
+being worked is opted out first: nobody calls a person who asked to be forgotten.
 """
 
 import logging
@@ -28,13 +30,16 @@ from django_tasks_db.models import DBTaskResult
 
 from ..models import (
     DUE_STATUSES,
+    OPEN_STATES,
     Call,
     DeliveryStatus,
     Lead,
     PostbackAttempt,
     PostbackDelivery,
     RejectedPixel,
+    ScheduleLead,
 )
+from . import schedules
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +98,18 @@ def prune(*, batch_size: int = 1000) -> PruneReport:
         batch_size=batch_size,
     )
 
+    live_own = PostbackDelivery.objects.filter(
+        schedule_lead=OuterRef("pk"), status__in=DUE_STATUSES
+    )
+    _in_batches(
+        ScheduleLead.objects.filter(received_at__lt=leads_cutoff, calls__isnull=True)
+        .exclude(state__in=OPEN_STATES)
+        .exclude(Exists(live_own)),
+        report,
+        "schedule leads",
+        batch_size=batch_size,
+    )
+
     tasks_cutoff = now - timedelta(days=settings.RETENTION_TASK_RESULT_DAYS)
     _in_batches(
         DBTaskResult.objects.finished().filter(finished_at__lt=tasks_cutoff),
@@ -124,6 +141,18 @@ def _without_personal_parts(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/[{PURGED}]" if parts.netloc else ""
 
 
+# What a purged lead or schedule lead keeps of its pixel: nothing personal.
+_PIXEL_PURGED = {
+    "caller_id": PURGED,
+    "tokens": {},
+    "warnings": [],
+    "raw_body": "",
+    "raw_query": "",
+    "source_ip": None,
+    "user_agent": "",
+}
+
+
 def purge_caller(*, caller_id: str) -> dict[str, int]:
     """Remove the personal data of the caller ``caller_id`` (E.164); return counts.
 
@@ -134,9 +163,16 @@ def purge_caller(*, caller_id: str) -> dict[str, int]:
     with transaction.atomic():
         leads = Lead.objects.filter(caller_id=caller_id)
         calls = Call.objects.filter(caller_id=caller_id)
-        deliveries = PostbackDelivery.objects.filter(
-            call__in=calls
-        ) | PostbackDelivery.objects.filter(lead__in=leads)
+        schedule_leads = ScheduleLead.objects.filter(caller_id=caller_id)
+        for lead_uuid in schedule_leads.filter(state__in=OPEN_STATES).values_list(
+            "uuid", flat=True
+        ):
+            schedules.opt_out(lead_uuid, cause="personal data purged (purge_caller)")
+        deliveries = (
+            PostbackDelivery.objects.filter(call__in=calls)
+            | PostbackDelivery.objects.filter(lead__in=leads)
+            | PostbackDelivery.objects.filter(schedule_lead__in=schedule_leads)
+        )
         delivery_rows = list(deliveries.distinct().values_list("pk", "url"))
         for pk, url in delivery_rows:
             PostbackDelivery.objects.filter(pk=pk).update(
@@ -147,15 +183,8 @@ def purge_caller(*, caller_id: str) -> dict[str, int]:
             "attempts": attempts.update(response_body="", error=""),
             "deliveries": len(delivery_rows),
             "calls": calls.update(caller_id=PURGED, post_call_tokens={}),
-            "leads": leads.update(
-                caller_id=PURGED,
-                tokens={},
-                warnings=[],
-                raw_body="",
-                raw_query="",
-                source_ip=None,
-                user_agent="",
-            ),
+            "leads": leads.update(**_PIXEL_PURGED),
+            "schedule leads": schedule_leads.update(**_PIXEL_PURGED),
             # Refused requests are kept only to debug a pixel: delete, don't scrub. The
             # raw text is searched too, for a number the pixel sent in another format.
             "rejected pixels": RejectedPixel.objects.filter(

@@ -13,6 +13,8 @@ from integrations.models import (
     Lead,
     PostbackAttempt,
     PostbackDelivery,
+    ScheduleLead,
+    ScheduleLeadState,
 )
 from integrations.services.retention import PURGED, prune, purge_caller
 from tests import factories
@@ -144,5 +146,47 @@ def test_purging_a_caller_removes_personal_data_and_keeps_the_totals(ringba_setu
         "deliveries": 0,
         "calls": 0,
         "leads": 0,
+        "schedule leads": 0,
         "rejected pixels": 0,
     }
+
+
+def test_schedule_leads_age_out_once_closed_and_without_calls(ringba_setup):
+    schedule = factories.ScheduleFactory(offer=ringba_setup["offer"])
+    source = ringba_setup["source"]
+    old_closed = factories.ScheduleLeadFactory(
+        schedule=schedule, traffic_source=source, received_at=OLD, state="expired"
+    )
+    old_open = factories.ScheduleLeadFactory(
+        schedule=schedule, traffic_source=source, received_at=OLD
+    )
+    old_called = factories.ScheduleLeadFactory(
+        schedule=schedule, traffic_source=source, received_at=timezone.now(), state="converted"
+    )
+    factories.CallFactory(
+        number=None, offer=schedule.offer, traffic_source=source, schedule_lead=old_called
+    )
+    old_called.received_at = OLD
+    old_called.save(update_fields=["received_at"])
+    report = prune()
+    assert report.deleted.get("schedule leads") == 1
+    remaining = set(ScheduleLead.objects.values_list("pk", flat=True))
+    assert remaining == {old_open.pk, old_called.pk}
+    assert old_closed.pk not in remaining
+
+
+def test_purging_a_caller_opts_out_and_scrubs_their_schedule_leads(ringba_setup):
+    schedule = factories.ScheduleFactory(offer=ringba_setup["offer"])
+    lead = factories.ScheduleLeadFactory(
+        schedule=schedule,
+        traffic_source=ringba_setup["source"],
+        caller_id=CALLER,
+        tokens={"first_name": "Pat", "ringba_call_uuid": "RGB-9"},
+        raw_body=f'{{"caller_id": "{CALLER}"}}',
+    )
+    counts = purge_caller(caller_id=CALLER)
+    assert counts["schedule leads"] == 1
+    lead.refresh_from_db()
+    assert lead.state == ScheduleLeadState.OPTED_OUT  # never called again
+    assert (lead.caller_id, lead.tokens, lead.raw_body) == (PURGED, {}, "")
+    assert lead.transitions.last().cause == "personal data purged (purge_caller)"

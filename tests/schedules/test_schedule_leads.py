@@ -389,3 +389,13 @@ def test_the_lead_queue_actions_requeue_and_opt_out(client, calls_client, queued
     page = client.get(f"{url}{queued.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()  # read-only
+
+
+@pytest.mark.parametrize("term", ["uuid", "RGB-FIN-1", "(312) 555-0177", "not-a-uuid"])
+def test_the_lead_queue_finds_a_lead_by_uuid_ringba_id_or_number(client, queued, term):
+    client.force_login(factories.account_manager())
+    typed = {"uuid": str(queued.uuid)}.get(term, term)
+    response = client.get("/admin/integrations/schedulelead/", {"q": typed})
+    assert response.status_code == 200
+    found = list(response.context["cl"].result_list)
+    assert found == ([] if term == "not-a-uuid" else [queued])
