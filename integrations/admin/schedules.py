@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from rangefilter.filters import DateRangeFilter
 
 from ..models import (
     OPEN_STATES,
@@ -22,6 +23,7 @@ from ..models import (
 from ..partner_links import partner_url
 from ..services import schedules
 from .big_tables import BigTableAdmin, PageFiguresAdmin, newest_of, phone_variants
+from .csv_export import CsvExportMixin
 from .history import ConfigHistoryAdmin
 from .lead_tokens import RotateLeadTokenMixin
 from .links import cut, when_link
@@ -221,7 +223,21 @@ class TransitionInline(admin.TabularInline):
 
 
 @admin.register(ScheduleLead)
-class ScheduleLeadAdmin(BigTableAdmin):
+class ScheduleLeadAdmin(CsvExportMixin, BigTableAdmin):
+    csv_columns = (
+        ("received_at", lambda lead: lead.received_at),
+        ("schedule_lead_uuid", lambda lead: lead.uuid),
+        ("ringba_call_uuid", lambda lead: lead.ringba_call_uuid),
+        ("caller_id", lambda lead: lead.caller_id),
+        ("schedule", lambda lead: lead.schedule.name),
+        ("offer", lambda lead: lead.schedule.offer.name),
+        ("traffic_source", lambda lead: lead.traffic_source.name),
+        ("traffic_source_id", lambda lead: lead.traffic_source.traffic_source_id),
+        ("state", lambda lead: lead.state),
+        ("calls_placed", lambda lead: lead.attempts),
+        ("expires_at", lambda lead: lead.expires_at),
+        ("updated_at", lambda lead: lead.updated_at),
+    )
     list_display = [
         "short_uuid",
         "schedule",
@@ -232,7 +248,7 @@ class ScheduleLeadAdmin(BigTableAdmin):
         "expires_at",
         "received_at",
     ]
-    list_filter = [OpenFilter, "state", "schedule"]
+    list_filter = [OpenFilter, "state", "schedule", ("received_at", DateRangeFilter)]
     list_select_related = ["schedule"]
     search_help_text = "Caller number, Ringba call id or lead uuid."
     search_fields = ["caller_id"]  # the search box; conditions in search_conditions
@@ -272,6 +288,9 @@ class ScheduleLeadAdmin(BigTableAdmin):
             },
         ),
     ]
+
+    def csv_queryset(self, queryset):
+        return queryset.select_related("schedule__offer", "traffic_source")
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in ScheduleLead._meta.fields if field.name != "id"] + [

@@ -7,6 +7,8 @@ the admin's requeue, and a converting callback (converted, one Ringba postback
 with the original call id).
 """
 
+import csv
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -399,3 +401,15 @@ def test_the_lead_queue_finds_a_lead_by_uuid_ringba_id_or_number(client, queued,
     assert response.status_code == 200
     found = list(response.context["cl"].result_list)
     assert found == ([] if term == "not-a-uuid" else [queued])
+
+
+def test_the_lead_queue_exports_to_csv_as_filtered(client, calls_client, queued, schedule):
+    other = factories.ScheduleLeadFactory(schedule=schedule, traffic_source=queued.traffic_source)
+    schedules.opt_out(other.uuid, cause="test")
+    client.force_login(factories.account_manager())
+    response = client.get("/admin/integrations/schedulelead/export.csv", {"open": "yes"})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["schedule_lead_uuid"] for row in rows] == [str(queued.uuid)]
+    assert rows[0]["ringba_call_uuid"] == "RGB-FIN-1"
+    assert rows[0]["state"] == "queued" and rows[0]["offer"] == schedule.offer.name
