@@ -16,14 +16,12 @@ import select
 import psycopg
 from django.db import connections
 
-# psycopg's TransactionStatus.IDLE: connected, outside any transaction.
-_IDLE = 0
-
 
 def socket_is_quiet(wrapper) -> bool:
     """True when ``wrapper``'s open PostgreSQL connection is idle with nothing to read."""
     raw = wrapper.connection
-    if raw is None or raw.closed or raw.info.transaction_status != _IDLE:
+    idle = psycopg.pq.TransactionStatus.IDLE  # connected, outside any transaction
+    if raw is None or raw.closed or raw.info.transaction_status != idle:
         return False
     try:
         fd = raw.pgconn.socket
