@@ -27,6 +27,7 @@ BIG_TABLES = (
     "integrations_call",
     "integrations_postbackdelivery",
     "integrations_rejectedpixel",
+    "integrations_schedulelead",
 )
 
 
@@ -53,7 +54,20 @@ def rows(ringba_template):
         trigger=trigger, call=other_call, event=Event.CALL_OFFER_CONVERTED
     )
     factories.LeadFactory(caller_id="+13125550199")
-    return {"lead": lead, "call": call, "delivery": delivery, "number": number}
+    schedule = factories.ScheduleFactory(offer=lead.offer, traffic_sources=[lead.traffic_source])
+    factories.ScheduleLeadFactory(
+        schedule=schedule,
+        traffic_source=lead.traffic_source,
+        caller_id="+13125550100",
+        ringba_call_uuid="RGB-WANTED",
+    )
+    return {
+        "lead": lead,
+        "call": call,
+        "delivery": delivery,
+        "number": number,
+        "schedule": schedule,
+    }
 
 
 def _listed(client, model: str, **params) -> list:
@@ -162,6 +176,13 @@ LIST_PAGES = [
     ("rejectedpixel", {}),
     ("rejectedpixel", {"offer__id__exact": "{offer}"}),
     ("rejectedpixel", {"q": "(312) 555-0100"}),
+    ("schedulelead", {}),
+    ("schedulelead", {"open": "yes"}),
+    ("schedulelead", {"state__exact": "queued"}),
+    ("schedulelead", {"schedule__id__exact": "{schedule}"}),
+    ("schedulelead", {"q": "(312) 555-0100"}),
+    ("schedulelead", {"q": "RGB-WANTED"}),
+    ("schedulelead", {"received_at__range__gte": "2026-01-01"}),
 ]
 
 
@@ -209,7 +230,21 @@ def _fill(rows) -> None:
             [trigger.pk],
         )
         cursor.execute(
-            "ANALYZE integrations_lead, integrations_call, integrations_postbackdelivery"
+            """
+            INSERT INTO integrations_schedulelead (uuid, schedule_id, traffic_source_id,
+                caller_id, ringba_call_uuid, tokens, warnings, raw_body, raw_query,
+                content_type, user_agent, state, attempts, received_at, expires_at,
+                next_attempt_at, lease_holder, updated_at)
+            SELECT gen_random_uuid(), %s, %s, '+1773' || lpad(g::text, 7, '0'), 'FILL-S-' || g,
+                '{}', '[]', '', '', '', '', 'queued', 0, now() - g * interval '1 minute',
+                now() + interval '1 day', now(), '', now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [rows["schedule"].pk, lead.traffic_source_id, FILLER_ROWS],
+        )
+        cursor.execute(
+            "ANALYZE integrations_lead, integrations_call, integrations_postbackdelivery, "
+            "integrations_schedulelead"
         )
 
 
@@ -245,6 +280,7 @@ def test_every_list_search_and_filter_reads_a_page_not_the_table(
         "offer": rows["lead"].offer_id,
         "source": rows["lead"].traffic_source_id,
         "call_uuid": rows["call"].call_uuid,
+        "schedule": rows["schedule"].pk,
     }
     params = {key: value.format(**values) for key, value in params.items()}
     url = reverse(f"admin:integrations_{model}_changelist")
