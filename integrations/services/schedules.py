@@ -282,13 +282,12 @@ def _close_each(candidates, to: str, *, cause: str, event: str | None = None) ->
     closed = 0
     for pk in candidates.values_list("pk", flat=True)[:SWEEP_BATCH]:
         with transaction.atomic():
+            # Locked and re-checked in one query: the lead may have changed since.
             lead = (
-                ScheduleLead.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state__in=OPEN_STATES)
-                .first()
+                candidates.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
             )
-            if lead is None or not candidates.filter(pk=pk).exists():
-                continue  # another worker has it, or it changed since we looked
+            if lead is None:
+                continue  # another worker has it, or it no longer qualifies
             _move(lead, to, cause=cause, event=event)
             closed += 1
     return closed
