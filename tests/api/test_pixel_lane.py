@@ -11,6 +11,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection, connections
 from django.middleware.csrf import CsrfViewMiddleware
@@ -50,13 +51,26 @@ def test_the_lane_serves_exactly_the_capture_urls():
     assert set(settings.PIXEL_PATHS) == {reverse("leads-capture"), reverse("leads-capture-alias")}
 
 
+def _view_middleware_classes(handler) -> set[type]:
+    return {type(method.__self__) for method in handler._view_middleware}
+
+
+def test_the_chain_check_sees_csrf_where_it_runs():
+    from portal.lanes import MiddlewareHandler
+
+    assert CsrfViewMiddleware in _view_middleware_classes(MiddlewareHandler(settings.MIDDLEWARE))
+
+
 @pytest.mark.parametrize("path", ["/api/v1/leads/capture", "/api/v1/leads"])
 def test_pixels_skip_the_session_csrf_and_auth_middleware(path, base_pixel, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the pixel lane ran a middleware it does not need")
 
+    # process_request is looked up on each call, so these patches would fire. Django
+    # binds process_view when the handler is built, so CSRF is checked on the chain.
     monkeypatch.setattr(SessionMiddleware, "process_request", refuse)
-    monkeypatch.setattr(CsrfViewMiddleware, "process_view", refuse)
+    monkeypatch.setattr(AuthenticationMiddleware, "process_request", refuse)
+    assert CsrfViewMiddleware not in _view_middleware_classes(application.pixel_handler)
     status, headers, content = call_wsgi(path, body={**base_pixel, "ringba_call_uuid": "RGB-LANE"})
     assert status == 201, content
     assert json.loads(content)["status"] == "accepted"
