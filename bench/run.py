@@ -330,7 +330,7 @@ def wait_for_autovacuum(since, timeout: float) -> float:
 
 
 def call_table_reads() -> dict:
-    """How the call table has been read so far: sequential scans and the rows they read.
+    """How the call table has been read so far: scans, and the rows each kind fetched.
 
     Backends flush these counters when idle, within PostgreSQL's 10 s idle interval;
     callers wait that long after the load stops before reading them.
@@ -340,11 +340,16 @@ def call_table_reads() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
-            "SELECT seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables "
+            "SELECT seq_scan, seq_tup_read, idx_scan, idx_tup_fetch FROM pg_stat_user_tables "
             "WHERE relname = 'integrations_call'"
         )
-        seq_scan, seq_tup_read, idx_scan = cursor.fetchone()
-    return {"seq_scan": seq_scan, "seq_tup_read": seq_tup_read, "idx_scan": idx_scan or 0}
+        seq_scan, seq_tup_read, idx_scan, idx_tup_fetch = cursor.fetchone()
+    return {
+        "seq_scan": seq_scan,
+        "seq_tup_read": seq_tup_read,
+        "idx_scan": idx_scan or 0,
+        "idx_tup_fetch": idx_tup_fetch or 0,
+    }
 
 
 STATS_FLUSH_SECONDS = 11
@@ -592,6 +597,13 @@ def summarize_http(report: dict) -> None:
         )
 
 
+def _rows_per_pixel(result: dict) -> float:
+    """Call-table rows the matching lookups read per pixel (sequential or by index)."""
+    reads = result["call_table_reads"]
+    scans = reads["idx_scan"] + reads["seq_scan"]
+    return (reads["seq_tup_read"] + reads["idx_tup_fetch"]) / max(1, scans)
+
+
 def summarize(report: dict) -> None:
     http_results = report["http"]
     print("\n| measure | 1 client | 16 clients | 64 clients | target |")
@@ -640,10 +652,9 @@ def summarize(report: dict) -> None:
         ),
     )
     for key, when, target in rows:
-        reads = report[key]["call_table_reads"]
         print(
             f"| capture with 1M leads + 1M calls / fresh (16 clients), {when}; "
-            f"call table seq scans {reads['seq_scan']} ({reads['seq_tup_read']:,} rows) "
+            f"call-table rows read per pixel {_rows_per_pixel(report[key]):,.0f} "
             f"| | {big[key]:.2f} | | {target} |"
         )
     latency = report["postback_latency"]
