@@ -175,18 +175,13 @@ def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelive
 
 def fire_lead_event(*, lead, cause: str = "") -> list[PostbackDelivery]:
     """Write deliveries for ``lead_captured`` triggers of the lead's offer."""
-    triggers = triggers_for(
-        event=Event.LEAD_CAPTURED, offer_id=lead.offer_id, traffic_source_id=lead.traffic_source_id
-    )
-    return _write_plans(
-        triggers,
-        {},
-        plan_for=lambda trigger: plan_delivery(
-            trigger=trigger,
-            layers=lead_layers(lead, mapping_tokens=mapping_tokens(trigger)),
-            cause=cause,
-        ),
-        row={"event": Event.LEAD_CAPTURED, "call": None, "lead": lead},
+    return _fire_without_call(
+        event=Event.LEAD_CAPTURED,
+        offer_id=lead.offer_id,
+        traffic_source_id=lead.traffic_source_id,
+        layers_for=lambda mapping: lead_layers(lead, mapping_tokens=mapping),
+        row={"lead": lead},
+        cause=cause,
     )
 
 
@@ -196,18 +191,32 @@ def fire_schedule_lead_event(*, lead, event: str, cause: str = "") -> list[Postb
     Triggers of the schedule's offer (and global ones) listen. Each event is sent
     once per real transition by ``services.schedules``, in this transaction.
     """
-    triggers = triggers_for(
-        event=event, offer_id=lead.schedule.offer_id, traffic_source_id=lead.traffic_source_id
+    return _fire_without_call(
+        event=event,
+        offer_id=lead.schedule.offer_id,
+        traffic_source_id=lead.traffic_source_id,
+        layers_for=lambda mapping: schedule_lead_layers(lead, mapping_tokens=mapping),
+        row={"schedule_lead": lead},
+        cause=cause,
     )
+
+
+def _fire_without_call(
+    *, event: str, offer_id: int, traffic_source_id: int, layers_for, row: dict, cause: str
+) -> list[PostbackDelivery]:
+    """Write a delivery per listening trigger for an event that has no call (yet).
+
+    ``layers_for(mapping_tokens)`` builds the token layers; ``row`` names the one
+    record the deliveries belong to (a lead or a schedule lead).
+    """
+    triggers = triggers_for(event=event, offer_id=offer_id, traffic_source_id=traffic_source_id)
     return _write_plans(
         triggers,
         {},
         plan_for=lambda trigger: plan_delivery(
-            trigger=trigger,
-            layers=schedule_lead_layers(lead, mapping_tokens=mapping_tokens(trigger)),
-            cause=cause,
+            trigger=trigger, layers=layers_for(mapping_tokens(trigger)), cause=cause
         ),
-        row={"event": event, "call": None, "lead": None, "schedule_lead": lead},
+        row={"event": event, "call": None, "lead": None, **row},
     )
 
 
