@@ -23,10 +23,13 @@ class DuplicatePolicy(models.TextChoices):
     REJECT = "reject", "Reject (answer 409)"
 
 
-class Offer(models.Model):
-    """An offer calls are bought for; its secret lead token authenticates Ringba's pixels."""
+class LeadTokenOwner(models.Model):
+    """What Ringba's pixels authenticate against: an offer or a Lead-to-Call schedule.
 
-    name = models.CharField(max_length=200)
+    Both own a secret lead token that account managers rotate
+    (``services.offers.rotate_lead_token``) and partner links are signed over.
+    """
+
     lead_token = models.CharField(
         max_length=64,
         unique=True,
@@ -35,6 +38,20 @@ class Offer(models.Model):
         help_text="Secret credential of the Leads Capture API. Rotate it from the list actions.",
     )
     lead_token_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def lead_token_hint(self) -> str:
+        """Return the token shortened for logs and lists (never log it in full)."""
+        return f"{self.lead_token[:4]}…{self.lead_token[-2:]}"
+
+
+class Offer(LeadTokenOwner):
+    """An offer calls are bought for; its secret lead token authenticates Ringba's pixels."""
+
+    name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
     traffic_sources = models.ManyToManyField(
         "TrafficSource",
@@ -96,11 +113,6 @@ class Offer(models.Model):
     @property
     def has_conversion_rule(self) -> bool:
         return self.payout is not None and self.min_duration_seconds is not None
-
-    @property
-    def lead_token_hint(self) -> str:
-        """Return the token shortened for logs and lists (never log it in full)."""
-        return f"{self.lead_token[:4]}…{self.lead_token[-2:]}"
 
 
 class ContactFieldRules(models.Model):

@@ -17,7 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from ..ids import uuid7
 from ..schedule_windows import ContactWindow
-from .offers import ContactFieldRules, generate_lead_token
+from .offers import ContactFieldRules, LeadTokenOwner
 
 WEEKDAYS = "1234567"  # ISO weekdays: 1 = Monday … 7 = Sunday
 
@@ -38,18 +38,10 @@ def validate_time_zone(value: str) -> None:
         ) from None
 
 
-class Schedule(models.Model):
+class Schedule(LeadTokenOwner):
     """A Lead-to-Call schedule: its own lead token, the offer it sells into, its rules."""
 
     name = models.CharField(max_length=200)
-    lead_token = models.CharField(
-        max_length=64,
-        unique=True,
-        default=generate_lead_token,
-        editable=False,
-        help_text="Secret credential of the Leads Capture API for this schedule.",
-    )
-    lead_token_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     offer = models.ForeignKey(
         "Offer",
         on_delete=models.PROTECT,
@@ -119,10 +111,6 @@ class Schedule(models.Model):
             end=self.contact_end,
             time_zone=self.time_zone,
         )
-
-    @property
-    def lead_token_hint(self) -> str:
-        return f"{self.lead_token[:4]}…{self.lead_token[-2:]}"
 
 
 class ScheduleContactField(ContactFieldRules):

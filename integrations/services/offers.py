@@ -5,14 +5,13 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Offer, Schedule
-from ..models.offers import generate_lead_token
+from ..models.offers import LeadTokenOwner, generate_lead_token
 from ..offer_cache import forget_offer
 
 logger = logging.getLogger(__name__)
 
 
-def rotate_lead_token(owner: Offer | Schedule) -> Offer | Schedule:
+def rotate_lead_token(owner: LeadTokenOwner) -> LeadTokenOwner:
     """Give an offer or schedule a new lead token; the old one and every shared partner
     link die.
 
