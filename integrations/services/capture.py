@@ -27,7 +27,7 @@ from ..pixels import (
     require_lead_token,
 )
 from .lead_store import insert_lead
-from .matching import match_lead
+from .matching import announce_attached, match_lead
 from .pixel_rows import RawRequest, pixel_row_fields
 from .schedules import ScheduleCapture, add_from_pixel
 
@@ -109,6 +109,8 @@ def _store_new(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
             events.lead_captured.send(sender=Lead, lead=_reload(lead.pk), cause="pixel")
     if not stored.matched and one_statement:
         call = _match_after_commit(lead, window_seconds=window)
+    if stored.converted_meanwhile:
+        call = announce_attached(stored.call_id)
     return CaptureResult(
         lead=lead,
         created=True,

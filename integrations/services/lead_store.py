@@ -8,7 +8,9 @@ function's queries each take a fresh snapshot in READ COMMITTED, so a call
 committed while the function waited for the lock is seen. The function applies
 the rules of ``matching.candidate_call_for_lead`` and attaches, except to a call
 that has already converted: that one is left to ``matching.match_lead``, which
-attaches and re-announces the conversion in one transaction.
+attaches and re-announces the conversion in one transaction. A call that converted
+while the attach waited on its row lock is attached and reported (migration 0025):
+the caller announces that conversion (``matching.announce_attached``).
 
 On SQLite the caller runs ``matching.match_lead`` in the same IMMEDIATE
 transaction instead. Columns and values come from the model's own field
@@ -40,6 +42,8 @@ class StoredLead:
 
     call_id: int | None = None  # the call it attached to in the same statement
     matched: bool = False  # False: run matching.match_lead to find (or re-check) its call
+    # Attached to a call that converted while the attach waited: announce it.
+    converted_meanwhile: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -77,4 +81,6 @@ def insert_lead(lead: Lead, *, window_seconds: int) -> StoredLead:
         cursor.execute(sql, [*values, *match])
         lead.pk, call_id, converted_call_id = cursor.fetchone()
     lead._state.adding, lead._state.db = False, connection.alias
+    if call_id is not None and converted_call_id is not None:
+        return StoredLead(call_id=call_id, matched=True, converted_meanwhile=True)
     return StoredLead(call_id=call_id, matched=converted_call_id is None)

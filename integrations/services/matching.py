@@ -124,15 +124,25 @@ def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
         call = candidate_call_for_lead(lead, window_seconds=window_seconds)
         if call is None or not _attach(call_id=call.pk, lead_id=lead.pk):
             return None
-        if call.offer_converted or call.buyer_converted:
-            call = (
-                Call.objects.select_for_update(of=("self",))
-                .select_related("number", "offer", "traffic_source", "lead")
-                .get(pk=call.pk)
-            )
-            announce_past_conversions(call)
-        else:
-            call.lead = lead
+        # The attach may have waited on the call's row lock while a conversion
+        # committed: what was read above is stale. Read it again (the row is ours now).
+        return announce_attached(call.pk)
+
+
+def announce_attached(call_id: int) -> Call:
+    """Announce the conversions of a call whose lead was just attached; return the call.
+
+    Locks the call (the attaching transaction may hold it already), so a
+    conversion cannot slip between this read and the announcement: either it
+    committed before (announced here) or it runs after and sees the lead.
+    """
+    with transaction.atomic(savepoint=False):
+        call = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("number", "offer", "traffic_source", "lead")
+            .get(pk=call_id)
+        )
+        announce_past_conversions(call)
     return call
 
 
