@@ -23,6 +23,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -175,15 +176,32 @@ def match_call(call: Call, *, window_seconds: int) -> Lead | None:
     return lead
 
 
+# Where the reconciler's last sweep stopped (received_at, id), shared through the
+# cache by every worker, so each sweep moves on instead of re-reading the oldest page.
+RECONCILE_CURSOR_KEY = "matching:reconcile-after"
+# Pages one sweep reads at most; the cursor carries the walk on at the next sweep.
+RECONCILE_PAGES = 5
+
+
 def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
     """Attach recent unattached leads that have a free call waiting; return how many.
 
     Belt and braces behind the lock: it finds pairs left apart by anything the
-    lock cannot cover (a process killed between the insert and the match). One
-    query finds the leads worth a look; each is matched under the usual rules.
+    lock cannot cover (a process killed between the insert and the match). The
+    query keeps the candidate rules both databases can express (same partner,
+    both free, the call not long over before the pixel); ``match_lead`` applies
+    the rest (the offer's window). Leads the rules still refuse would fill every
+    page forever, so the walk is a keyset: each sweep reads up to
+    RECONCILE_PAGES pages of ``limit`` after where the last one stopped, and
+    starts over once it reaches the newest lead.
     """
-    since = timezone.now() - timedelta(seconds=lookback_seconds)
+    now = timezone.now()
+    since = now - timedelta(seconds=lookback_seconds)
+    too_old = OuterRef("received_at") - tolerance()
     free_calls = Call.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=too_old),
+        Q(offer_converted=False) | Q(offer_converted_at__gte=too_old),
+        Q(buyer_converted=False) | Q(buyer_converted_at__gte=too_old),
         offer_id=OuterRef("offer_id"),
         caller_id=OuterRef("caller_id"),
         traffic_source_id=OuterRef("traffic_source_id"),
@@ -191,20 +209,37 @@ def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
         schedule_lead__isnull=True,
         started_at__gte=since,
     )
-    leads = (
+    waiting = (
         Lead.objects.filter(received_at__gte=since, call__isnull=True)
         .filter(Exists(free_calls))
         .select_related("offer")
-        .order_by("received_at")[:limit]
+        .order_by("received_at", "pk")
     )
+    after = cache.get(RECONCILE_CURSOR_KEY)
     attached = 0
-    for lead in leads:
-        call = match_lead(lead, window_seconds=lead.offer.match_window_seconds)
-        if call is not None:
-            attached += 1
-            logger.warning(
-                "reconciler attached lead %s to call %s (they had been left apart)",
-                lead.pk,
-                call.call_uuid,
-            )
+    for _ in range(RECONCILE_PAGES):
+        page = waiting
+        if after is not None:
+            at, pk = after
+            page = page.filter(Q(received_at__gt=at) | Q(received_at=at, pk__gt=pk))
+        leads = list(page[:limit])
+        for lead in leads:
+            attached += _reconcile(lead)
+        if len(leads) < limit:  # the newest lead was read: start over next time
+            after = None
+            break
+        after = (leads[-1].received_at, leads[-1].pk)
+    cache.set(RECONCILE_CURSOR_KEY, after, timeout=lookback_seconds)
     return attached
+
+
+def _reconcile(lead: Lead) -> int:
+    call = match_lead(lead, window_seconds=lead.offer.match_window_seconds)
+    if call is None:
+        return 0
+    logger.warning(
+        "reconciler attached lead %s to call %s (they had been left apart)",
+        lead.pk,
+        call.call_uuid,
+    )
+    return 1

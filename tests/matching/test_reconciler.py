@@ -112,3 +112,32 @@ def test_a_failure_after_the_lead_is_stored_still_answers_accepted(
     assert reconcile_unmatched(lookback_seconds=3600) == 1
     call.refresh_from_db()
     assert call.lead.ringba_call_uuid == "RGB-STORED"
+
+
+def test_leads_that_no_rule_lets_attach_do_not_starve_a_newer_pair(ringba_setup):
+    """A page's worth of old leads whose free call is outside their window must not
+    hide, sweep after sweep, a newer pair that was left apart (issue 24, case 2)."""
+    now = timezone.now()
+    window = ringba_setup["offer"].match_window_seconds
+    for index in range(12):  # each: a lead and a free call of its caller, too far apart
+        caller = f"+1312555{index:04d}"
+        received = now - timedelta(minutes=50) + timedelta(seconds=index)
+        factories.LeadFactory(
+            offer=ringba_setup["offer"],
+            traffic_source=ringba_setup["source"],
+            caller_id=caller,
+            received_at=received,
+        )
+        factories.CallFactory(
+            number=ringba_setup["number"],
+            caller_id=caller,
+            started_at=received + timedelta(seconds=window + 60),
+        )
+    call = factories.CallFactory(number=ringba_setup["number"], caller_id=CALLER)
+    lead = _lead(ringba_setup, ringba_call_uuid="RGB-NEWER")
+
+    attached = sum(reconcile_unmatched(lookback_seconds=3600, limit=5) for _ in range(3))
+
+    call.refresh_from_db()
+    assert call.lead == lead
+    assert attached == 1
