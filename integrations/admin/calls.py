@@ -4,6 +4,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -11,7 +12,8 @@ from rangefilter.filters import DateRangeFilter
 
 from ..errors import Rejected
 from ..models import Call, Lead, Number, PostbackDelivery
-from ..services.calls import CallUpdate, update_call
+from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
+from ..services.paid import paid_postback
 from ..tokens import call_context
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
@@ -49,15 +51,35 @@ class DeliveryInline(admin.TabularInline):
 
 
 class CallAdminForm(forms.ModelForm):
-    """Editable conversion and end fields; saving goes through services.calls."""
+    """Editable conversion and end fields; saving goes through services.calls.
+
+    ``version`` travels with the form: it is the version the call had when the
+    page was opened, and a save made after anything else changed the call (a
+    conversion from the API, another person) is refused instead of undoing it.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = Call
         fields = ["ended_at", "duration", "buyer_converted", "revenue", "offer_converted", "payout"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
     def clean(self):
         data = super().clean()
         call = self.instance
+        current = Call.objects.filter(pk=call.pk).values_list("version", flat=True).first()
+        if data.get("version") is not None and current != data["version"]:
+            raise forms.ValidationError(
+                "This call changed after you opened it (for example, it was converted "
+                "through the calls API). Nothing was saved: reload the page to see the "
+                "call as it is now, then make your change again.",
+                code="stale",
+            )
         if (
             data.get("offer_converted")
             and not call.offer_converted
@@ -69,6 +91,21 @@ class CallAdminForm(forms.ModelForm):
         if ended_at and ended_at < call.started_at:
             self.add_error("ended_at", "The call cannot end before it started.")
         return data
+
+
+class UnconvertForm(forms.Form):
+    conversion = forms.ChoiceField(
+        choices=[
+            (Conversion.OFFER, "Offer conversion (payout to the traffic source)"),
+            (Conversion.BUYER, "Buyer conversion (revenue from the buyer)"),
+        ],
+        widget=forms.RadioSelect,
+        initial=Conversion.OFFER,
+    )
+    reason = forms.CharField(
+        max_length=150,
+        help_text="Recorded in the call's history and on the postbacks it skips.",
+    )
 
 
 class ConversionForm(forms.Form):
@@ -150,6 +187,7 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         "buyer_converted_at",
         "offer_converted_at",
         "conversion_causes",
+        "paid_to_ringba",
         "tokens_pretty",
         "created_at",
         "updated_at",
@@ -166,16 +204,18 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
                     "caller_id",
                     "lead_link",
                     "started_at",
+                    "version",
                 ]
             },
         ),
         ("End", {"fields": ["ended_at", "duration"]}),
         (
-            "Conversions (write-once from the API; un-converting here fires nothing)",
+            "Conversions (write-once; undo one with the list's Un-convert… action)",
             {
                 "fields": [
                     "offer_converted",
                     "payout",
+                    "paid_to_ringba",
                     "offer_converted_at",
                     "buyer_converted",
                     "revenue",
@@ -188,7 +228,7 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [DeliveryInline]
-    actions = ["mark_converted", "end_now"]
+    actions = ["mark_converted", "unconvert", "end_now"]
 
     def has_add_permission(self, request):
         return False  # calls come from the telephony side
@@ -211,6 +251,20 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
     @admin.display(description="why converted")
     def conversion_causes(self, call):
         return call_why(call)
+
+    @admin.display(description="paid to Ringba")
+    def paid_to_ringba(self, call):
+        paid = paid_postback(call)
+        if paid is None:
+            return "— (no conversion postback delivered)"
+        sent = paid.payout_sent if paid.payout_sent is not None else "a conversion"
+        delivered = change_link(
+            PostbackDelivery(pk=paid.delivery_id), f"postback #{paid.delivery_id}"
+        )
+        note = paid.note(call)
+        if note:
+            return format_html('<strong class="errornote">{}</strong> ({})', note, delivered)
+        return format_html("{} by {}", sent, delivered)
 
     @admin.display(description="call", ordering="call_uuid")
     def call_short(self, call):
@@ -253,12 +307,16 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        """A conversion's amount is write-once: once converted it is shown, not offered."""
+        """A conversion is write-once here: once converted it is shown, not offered.
+
+        An unticked box must never un-convert a call (a form opened before the
+        conversion would undo it): un-converting is the confirmed list action.
+        """
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.offer_converted:
-            fields.append("payout")
+            fields += ["offer_converted", "payout"]
         if obj is not None and obj.buyer_converted:
-            fields.append("revenue")
+            fields += ["buyer_converted", "revenue"]
         return fields
 
     def get_fieldsets(self, request, obj=None):
@@ -267,8 +325,9 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
             return fieldsets
         note = (
             "A converted call's payout and revenue are fixed: they are what the "
-            "conversion (and its postback) carried. Un-tick the conversion to undo it "
-            "(this fires nothing)."
+            "conversion (and its postback) carried. To undo a conversion, select the "
+            "call in the list and choose Un-convert… (it asks for a reason and skips the "
+            "postbacks not sent yet)."
         )
         with_note = []
         for name, options in fieldsets:
@@ -284,11 +343,85 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
             update_call(
                 call_uuid=original.call_uuid,
                 update=update,
-                allow_unconvert=True,
+                expected_version=form.cleaned_data["version"],
                 cause=f"admin: call form ({request.user.get_username()})",
             )
         except Rejected as exc:
-            self.message_user(request, "; ".join(exc.errors), messages.ERROR)
+            request._call_not_saved = True
+            self.message_user(
+                request, "Nothing was saved: " + "; ".join(exc.errors), messages.ERROR
+            )
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_call_not_saved", False):
+            return None  # a refused save changed nothing: no history entry
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_call_not_saved", False):
+            return HttpResponseRedirect(request.path)  # back to the form, no "saved" message
+        return super().response_change(request, obj)
+
+    @admin.action(description="Un-convert…", permissions=["change"])
+    def unconvert(self, request, queryset):
+        """Undo a conversion once confirmed: version-checked, recorded, unsent postbacks skipped."""
+        calls = list(queryset.select_related("offer")[:100])
+        form = UnconvertForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            for call in calls:
+                call.paid = paid_postback(call)
+            return TemplateResponse(
+                request,
+                "admin/integrations/call/unconvert.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Un-convert calls",
+                    "form": form,
+                    "calls": calls,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        conversion, reason = form.cleaned_data["conversion"], form.cleaned_data["reason"]
+        who = f"admin: Un-convert ({request.user.get_username()}): {reason}"
+        done, skipped = 0, 0
+        for call in calls:
+            try:
+                read_at = int(request.POST.get(f"version_{call.pk}", ""))
+            except ValueError:
+                self.message_user(
+                    request, f"{call.call_uuid}: reopen the confirmation page", messages.ERROR
+                )
+                continue
+            was_converted = getattr(call, f"{conversion}_converted")
+            try:
+                _, count = unconvert_call(
+                    call_uuid=call.call_uuid,
+                    conversion=conversion,
+                    expected_version=read_at,
+                    cause=who,
+                )
+            except Rejected as exc:
+                self.message_user(
+                    request, f"{call.call_uuid}: {'; '.join(exc.errors)}", messages.ERROR
+                )
+                continue
+            if was_converted:
+                done += 1
+                skipped += count
+                self.log_change(
+                    request,
+                    call,
+                    f"Un-converted the {conversion} conversion ({reason}); "
+                    f"{count} postback(s) not sent yet were skipped",
+                )
+        self.message_user(
+            request,
+            f"Un-converted {done} call(s); {skipped} postback(s) not sent yet were skipped. "
+            "Postbacks already delivered stay with Ringba.",
+            messages.SUCCESS,
+        )
+        return None
 
     @admin.action(description="Mark converted…", permissions=["change"])
     def mark_converted(self, request, queryset):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from ..models import Call, Lead, PostbackAttempt, PostbackDelivery, ScheduleLeadState
 from ..services.calls import MAX_CALL_SECONDS
+from ..services.paid import paid_postback
 from ..tokens import call_context
 
 
@@ -246,9 +247,27 @@ class CallSerializer(serializers.ModelSerializer):
             "lead",
             "schedule_lead",
             "tokens",
+            "version",
+            "paid_postback",
         ]
 
     schedule_lead = serializers.SerializerMethodField()
+    paid_postback = serializers.SerializerMethodField(
+        help_text="The conversion postback Ringba accepted for this call (one per call id), "
+        "or null; 'note' says when the stored payout is not what was paid."
+    )
+
+    def get_paid_postback(self, call) -> dict | None:
+        paid = paid_postback(call)
+        if paid is None:
+            return None
+        return {
+            "delivery_id": paid.delivery_id,
+            "delivered_at": paid.delivered_at,
+            "payout_sent": None if paid.payout_sent is None else f"{paid.payout_sent:.2f}",
+            "matches_call": not paid.differs_from(call),
+            "note": paid.note(call),
+        }
 
     def get_schedule_lead(self, call) -> dict | None:
         if not call.schedule_lead_id:

@@ -56,6 +56,9 @@ class Call(models.Model):
     payout = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     offer_converted_at = models.DateTimeField(null=True, blank=True)
     offer_converted_by = models.CharField(max_length=200, blank=True, editable=False)
+    # Moves on with every change made through services.calls: a form or a report
+    # that read an older version is refused instead of undoing what came after it.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,6 +19,7 @@ from ..models import Call, Event, Number
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
 from . import schedules
+from .deliveries import skip_undelivered
 from .matching import lock_caller, match_call
 from .rollups import refresh_hour_of
 
@@ -220,18 +221,25 @@ def record_schedule_call(
 
 
 def update_call(
-    *, call_uuid: str, update: CallUpdate, allow_unconvert: bool = False, cause: str = API
+    *,
+    call_uuid: str,
+    update: CallUpdate,
+    cause: str = API,
+    expected_version: int | None = None,
 ) -> Call:
     """Apply ``update`` to a call and emit one event per real transition.
 
     Converting a converted call again changes nothing and fires nothing. Setting a
-    conversion back to false raises Rejected unless ``allow_unconvert`` (the
-    admin), and never fires. Raises Rejected (not found) for an unknown call.
-    ``cause`` says who asked (the calls API, an admin action) and is recorded with
-    each conversion and on the deliveries it fires.
+    conversion back to false is refused (Rejected): un-converting is its own
+    confirmed action (``unconvert_call``). Raises Rejected (not found) for an
+    unknown call, and (conflict) when ``expected_version`` — the version a form
+    was read at — is no longer the call's. ``cause`` says who asked (the calls
+    API, an admin action) and is recorded with each conversion and on the
+    deliveries it fires.
     """
     with transaction.atomic():
         call = _locked(call_uuid)
+        _refuse_stale(call, expected_version)
         pending_events = []
         changed = set()
 
@@ -252,10 +260,7 @@ def update_call(
             changed |= {"buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"}
             pending_events.append((Event.CALL_BUYER_CONVERTED, cause))
         elif update.buyer_converted is False and call.buyer_converted:
-            _refuse_unconvert("buyer_converted", allow_unconvert)
-            call.buyer_converted, call.revenue, call.buyer_converted_at = False, None, None
-            call.buyer_converted_by = ""
-            changed |= {"buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"}
+            _refuse_unconvert("buyer_converted")
 
         if update.offer_converted is True and not call.offer_converted:
             payout = update.payout if update.payout is not None else call.offer.payout
@@ -268,10 +273,7 @@ def update_call(
             changed |= OFFER_CONVERSION_FIELDS
             pending_events.append((Event.CALL_OFFER_CONVERTED, cause))
         elif update.offer_converted is False and call.offer_converted:
-            _refuse_unconvert("offer_converted", allow_unconvert)
-            call.offer_converted, call.payout, call.offer_converted_at = False, None, None
-            call.offer_converted_by = ""
-            changed |= OFFER_CONVERSION_FIELDS
+            _refuse_unconvert("offer_converted")
 
         if (Event.CALL_ENDED, cause) in pending_events and _duration_rule_converts(call):
             rule = (
@@ -283,7 +285,8 @@ def update_call(
             pending_events.append((Event.CALL_OFFER_CONVERTED, rule))
 
         if changed:
-            call.save(update_fields=[*changed, "updated_at"])
+            call.version += 1
+            call.save(update_fields=[*changed, "version", "updated_at"])
             if changed & OFFER_CONVERSION_FIELDS or "buyer_converted" in changed:
                 refresh_hour_of(call.started_at)  # the dashboard's rollup of its hour
         for event, event_cause in pending_events:
@@ -337,12 +340,81 @@ def _duration_rule_converts(call: Call) -> bool:
     )
 
 
-def _refuse_unconvert(field_name: str, allowed: bool) -> None:
-    if not allowed:
-        raise Rejected(
-            RejectionKind.INVALID,
-            [f"{field_name}: conversions are final here; un-convert a call from the admin"],
-        )
+def _refuse_unconvert(field_name: str) -> None:
+    raise Rejected(
+        RejectionKind.INVALID,
+        [f"{field_name}: conversions are final here; un-convert a call from the admin"],
+    )
+
+
+def _refuse_stale(call: Call, expected_version: int | None) -> None:
+    if expected_version is None or expected_version == call.version:
+        return
+    raise Rejected(
+        RejectionKind.CONFLICT,
+        [
+            f"call: changed since you read it (version {expected_version}, now "
+            f"{call.version}{_last_change(call)}); reload the call and make your change again"
+        ],
+    )
+
+
+def _last_change(call: Call) -> str:
+    if call.offer_converted:
+        return f": offer-converted by {call.offer_converted_by} at {call.offer_converted_at:%c}"
+    if call.buyer_converted:
+        return f": buyer-converted by {call.buyer_converted_by} at {call.buyer_converted_at:%c}"
+    return ""
+
+
+class Conversion:
+    """The two conversions a call has, by the names the admin and the API use."""
+
+    OFFER = "offer"
+    BUYER = "buyer"
+
+
+_CONVERSION_FIELDS = {
+    Conversion.OFFER: (
+        Event.CALL_OFFER_CONVERTED,
+        ["offer_converted", "payout", "offer_converted_at", "offer_converted_by"],
+    ),
+    Conversion.BUYER: (
+        Event.CALL_BUYER_CONVERTED,
+        ["buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"],
+    ),
+}
+
+
+def unconvert_call(
+    *, call_uuid: str, conversion: str, expected_version: int, cause: str
+) -> tuple[Call, int]:
+    """Undo a call's offer or buyer conversion; return (call, postbacks skipped).
+
+    The one door for un-converting (the admin's confirmed action). Refused
+    (conflict) when the call changed since ``expected_version`` was read. In the
+    same transaction, the conversion's postbacks that have not been delivered yet
+    (pending or retrying) become skipped with ``cause`` as the reason, so nothing
+    is paid for a conversion that no longer stands; an attempt in flight loses its
+    claim and is recorded as stray. A delivered postback cannot be recalled:
+    Ringba keeps it. Fires nothing. Un-converting a call that is not converted
+    changes nothing.
+    """
+    event, fields = _CONVERSION_FIELDS[conversion]
+    with transaction.atomic():
+        call = _locked(call_uuid)
+        _refuse_stale(call, expected_version)
+        if not getattr(call, fields[0]):
+            return call, 0
+        setattr(call, fields[0], False)
+        for name in fields[1:3]:
+            setattr(call, name, None)
+        setattr(call, fields[3], "")
+        call.version += 1
+        call.save(update_fields=[*fields, "version", "updated_at"])
+        refresh_hour_of(call.started_at)
+        skipped = skip_undelivered(call=call, event=event, reason=f"un-converted by {cause}")
+    return call, skipped
 
 
 def _merge_post_call_tokens(call: Call, tokens: dict) -> None:

@@ -283,6 +283,23 @@ def _waiting_task_ids(task_ids: list[str]) -> set[str]:
     return {str(task_id) for task_id in ready.values_list("id", flat=True)}
 
 
+def skip_undelivered(*, call, event: str, reason: str) -> int:
+    """Skip the call's real postbacks for ``event`` that are not delivered yet; return how many.
+
+    For a conversion undone before its postback went out. Clearing the claim
+    fences off an attempt in flight: its outcome is recorded as stray.
+    """
+    return PostbackDelivery.objects.filter(
+        call=call, event=event, is_test=False, status__in=DUE_STATUSES
+    ).update(
+        status=DeliveryStatus.SKIPPED,
+        skip_reason=reason[:500],
+        next_attempt_at=None,
+        claim_token="",
+        updated_at=timezone.now(),
+    )
+
+
 def resend_delivery(*, delivery: PostbackDelivery) -> bool:
     """Make a failed delivery due now and announce it; False if not allowed.
 
