@@ -43,7 +43,12 @@ def read_body(request, *, limit: int | None = None) -> bytes:
     try:
         if chunked and not request.META.get("CONTENT_LENGTH"):
             body = request.META["wsgi.input"].read(limit + 1)
-            request._body = body  # what request.body would have been
+            # Leave the request as if it had come with a length: request.body is this
+            # body, and DRF (which trusts CONTENT_LENGTH and parses nothing without
+            # it) reads the same bytes, so both APIs parse what arrived.
+            request._body = body
+            request._read_started = True
+            request.META["CONTENT_LENGTH"] = str(len(body))
         else:
             body = request.body
     except RequestDataTooBig:
