@@ -6,6 +6,7 @@ from functools import lru_cache
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
 
 
 def savepoint_if_nested(using: str = DEFAULT_DB_ALIAS):
@@ -18,6 +19,20 @@ def savepoint_if_nested(using: str = DEFAULT_DB_ALIAS):
     if connections[using].in_atomic_block:
         return transaction.atomic(using=using)
     return nullcontext()
+
+
+def database_now(using: str = DEFAULT_DB_ALIAS):
+    """Return the database server's clock: leases and claims compare against it.
+
+    Workers and web processes disagree by seconds; the database is the one clock
+    they share. SQLite runs in-process, so its clock is this machine's.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 # Django opens connections with prepare_threshold=None, which turns preparing off

@@ -28,7 +28,9 @@ _ERRORS = rejection_responses(
         401: "No or bad credentials.",
         403: "User lacks integrations.use_calls_api.",
         404: "Unknown call.",
-        409: "call_uuid already belongs to a call on another number.",
+        409: "call_uuid already belongs to a call on another number; the call changed since "
+        "it was read; the sale was already paid through another call; the schedule lead is "
+        "closed, expired, out of attempts or claimed by another dialer.",
         413: "Body larger than CALLS_MAX_BODY_BYTES.",
         415: "Body in an unsupported format or compressed.",
         422: "Invalid field; the message names it.",
@@ -96,6 +98,7 @@ class CallCreateView(CallsApiView):
             started_at=data.get("started_at"),
             call_uuid=data.get("call_uuid"),
             schedule_lead=data.get("schedule_lead"),
+            claim=data.get("claim"),
         )
         return Response(
             CallSerializer(_get_call(call.call_uuid)).data,

@@ -67,6 +67,7 @@ class ScheduleClaimView(CallsApiView):
                     {
                         **_summary(lead),
                         "lease_expires_at": lead.lease_expires_at,
+                        "claim": lead.claim_token,
                         "tokens": lead.tokens,
                     }
                     for lead in leads

@@ -103,6 +103,9 @@ class ClaimRequestSerializer(serializers.Serializer):
 
 class ClaimedLeadSerializer(ScheduleLeadSummarySerializer):
     lease_expires_at = serializers.DateTimeField()
+    claim = serializers.CharField(
+        help_text="Send it back as 'claim' when you report the call (POST /api/v1/calls)."
+    )
     tokens = serializers.DictField(help_text="The pixel's fields, to show the agent.")
 
 
@@ -151,6 +154,12 @@ class CallCreateSerializer(serializers.Serializer):
         required=False,
         help_text="For a call a dialer placed to a Lead-to-Call schedule lead: its uuid. "
         "The call carries the lead's tokens and counts as one contact attempt.",
+    )
+    claim = serializers.RegexField(
+        r"^[0-9a-f]{32}$",
+        required=False,
+        help_text="With schedule_lead: the claim the claim endpoint gave you for this lead. "
+        "Refused (409) when another dialer has claimed the lead since.",
     )
 
     def validate(self, data):

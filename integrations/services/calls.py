@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import events
@@ -89,13 +90,14 @@ def record_call(
     started_at: datetime | None = None,
     call_uuid: str | None = None,
     schedule_lead: str | None = None,
+    claim: str | None = None,
 ) -> tuple[Call, bool]:
     """Record an inbound call on a tracking number; return (call, created).
 
     A repeat with a known ``call_uuid`` on the same number returns the existing
     call (safe retries from the telephony side). Emits ``call_started``.
     With ``schedule_lead`` (a uuid) it is a schedule's callback instead
-    (``record_schedule_call``).
+    (``record_schedule_call``, fenced by the dialer's ``claim``).
     """
     if schedule_lead:
         return record_schedule_call(
@@ -103,6 +105,7 @@ def record_call(
             caller_id=caller_id,
             started_at=started_at,
             call_uuid=call_uuid,
+            claim=claim,
         )
     if not number or not caller_id:
         missing = [
@@ -174,8 +177,12 @@ def record_schedule_call(
     caller_id: str | None = None,
     started_at: datetime | None = None,
     call_uuid: str | None = None,
+    claim: str | None = None,
 ) -> tuple[Call, bool]:
     """Record the call a dialer placed for a schedule lead; count it as an attempt.
+
+    ``claim``: the claim the dialer was given with the lead; refused (conflict)
+    when another dialer has claimed the lead since (``schedules.count_call``).
 
     The call sells into the schedule's offer for the lead's traffic source, on no
     tracking number, and carries the lead's pixel tokens (its original
@@ -202,7 +209,7 @@ def record_schedule_call(
             return existing, False
     try:
         with transaction.atomic():
-            lead = schedules.count_call(schedule_lead, cause=API)
+            lead = schedules.count_call(schedule_lead, cause=API, claim=claim)
             call = Call(
                 number=None,
                 offer_id=lead.schedule.offer_id,
@@ -269,13 +276,18 @@ def update_call(
                     RejectionKind.INVALID,
                     ["payout: is required to convert this call (the offer has no default payout)"],
                 )
+            _refuse_second_payment(call)
             _convert_offer(call, payout, cause=cause)
             changed |= OFFER_CONVERSION_FIELDS
             pending_events.append((Event.CALL_OFFER_CONVERTED, cause))
         elif update.offer_converted is False and call.offer_converted:
             _refuse_unconvert("offer_converted")
 
-        if (Event.CALL_ENDED, cause) in pending_events and _duration_rule_converts(call):
+        if (
+            (Event.CALL_ENDED, cause) in pending_events
+            and _duration_rule_converts(call)
+            and _paid_by_another_call(call) is None  # the end is recorded, not paid twice
+        ):
             rule = (
                 f"{DURATION_RULE}: {call.duration} s ≥ {call.offer.min_duration_seconds} s "
                 f"(call ended by {cause})"
@@ -328,6 +340,68 @@ def _convert_offer(call: Call, payout: Decimal, *, cause: str) -> None:
     call.payout = _money(payout)
     call.offer_converted_at = timezone.now()
     call.offer_converted_by = cause[:200]
+
+
+# Advisory-lock namespace for "one paid conversion per Ringba call id": two calls
+# converting for one Ringba call id queue here (the second then sees the first).
+PAID_LOCK_NAMESPACE = 4402
+
+
+def _ringba_call_id(call: Call) -> str | None:
+    if call.lead_id:
+        return call.lead.ringba_call_uuid
+    if call.schedule_lead_id:
+        return call.schedule_lead.ringba_call_uuid
+    return None
+
+
+def _paid_by_another_call(call: Call) -> Call | None:
+    """Return another offer-converted call for the same partner sale, or None.
+
+    The same sale: the same schedule lead (its callbacks), or the same Ringba call
+    id on this offer (a direct lead and a schedule lead of one Ringba call).
+    Serialised with every other conversion of the same sale: the schedule lead's
+    row lock, and an advisory lock on (offer, Ringba call id).
+    """
+    ringba_id = _ringba_call_id(call)
+    same_sale = Q(pk__in=[])
+    if call.schedule_lead_id:
+        schedules.lock(call.schedule_lead_id)
+        same_sale |= Q(schedule_lead_id=call.schedule_lead_id)
+    if ringba_id:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [PAID_LOCK_NAMESPACE, f"{call.offer_id}:{ringba_id}"],
+                )
+        same_sale |= Q(lead__offer_id=call.offer_id, lead__ringba_call_uuid=ringba_id)
+        same_sale |= Q(
+            schedule_lead__schedule__offer_id=call.offer_id,
+            schedule_lead__ringba_call_uuid=ringba_id,
+        )
+    return (
+        Call.objects.filter(same_sale, offer_id=call.offer_id, offer_converted=True)
+        .exclude(pk=call.pk)
+        .only("call_uuid", "offer_converted_by")
+        .first()
+    )
+
+
+def _refuse_second_payment(call: Call) -> None:
+    """Raise Rejected (conflict) if the partner was already paid for this sale."""
+    paid = _paid_by_another_call(call)
+    if paid is None:
+        return
+    sale = _ringba_call_id(call) or f"schedule lead {call.schedule_lead.uuid}"
+    raise Rejected(
+        RejectionKind.CONFLICT,
+        [
+            f"offer_converted: {sale} was already paid through call {paid.call_uuid} "
+            f"(converted by {paid.offer_converted_by}); a partner is paid once per Ringba "
+            "call id, and Ringba accepts one conversion per call id"
+        ],
+    )
 
 
 def _duration_rule_converts(call: Call) -> bool:

@@ -125,9 +125,14 @@ def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
         call = candidate_call_for_lead(lead, window_seconds=window_seconds)
         if call is None or not _attach(call_id=call.pk, lead_id=lead.pk):
             return None
-        # The attach may have waited on the call's row lock while a conversion
-        # committed: what was read above is stale. Read it again (the row is ours now).
-        return announce_attached(call.pk)
+        if call.offer_converted or call.buyer_converted or connection.vendor == "postgresql":
+            # On PostgreSQL the attach may have waited on the call's row lock while a
+            # conversion committed: what was read above is stale, so read it again
+            # (the row is ours now). SQLite's IMMEDIATE transaction has held the
+            # write lock since BEGIN: nothing can have committed in between.
+            return announce_attached(call.pk)
+        call.lead = lead
+    return call
 
 
 def announce_attached(call_id: int) -> Call:

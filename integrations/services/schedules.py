@@ -15,6 +15,7 @@ converted). The other closed states are final but for the admin's requeue.
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import events
+from ..db import database_now
 from ..errors import Rejected, RejectionKind
 from ..models import (
     OPEN_STATES,
@@ -106,9 +108,11 @@ def claim_due(
     Due: open, not expired, attempts left, its retry spacing over, no live lease,
     and the schedule's contact window open now. Rows another dialer is claiming at
     this instant are skipped (``SKIP LOCKED``), so two dialers never get one lead;
-    a lease that lapses without a call makes the lead due again.
+    a lease that lapses without a call makes the lead due again. Each lead gets a
+    new ``claim_token``, which the dialer sends back with its call report
+    (``count_call``). Times are the database's clock, as every lease's are.
     """
-    now = timezone.now()
+    now = database_now()
     if not schedule.active or not schedule.window.is_open(now):
         return []
     lease = timedelta(seconds=lease_seconds or settings.SCHEDULE_LEASE_SECONDS)
@@ -123,8 +127,17 @@ def claim_due(
             lead.state = State.CONTACTING
             lead.lease_expires_at = now + lease
             lead.lease_holder = holder[:100]
+            lead.claim_token = uuid.uuid4().hex
             lead.updated_at = now
-            lead.save(update_fields=["state", "lease_expires_at", "lease_holder", "updated_at"])
+            lead.save(
+                update_fields=[
+                    "state",
+                    "lease_expires_at",
+                    "lease_holder",
+                    "claim_token",
+                    "updated_at",
+                ]
+            )
             if was != State.CONTACTING:
                 _record(lead, was, State.CONTACTING, cause=f"claimed by {holder}"[:200])
     return leads
@@ -141,19 +154,18 @@ def _due(schedule: Schedule, now: datetime):
     )
 
 
-def count_call(lead_uuid, *, cause: str) -> ScheduleLead:
+def count_call(lead_uuid, *, cause: str, claim: str | None = None) -> ScheduleLead:
     """Count a call placed to a schedule lead (inside the call's transaction).
 
     Ends its lease and spaces the next attempt by the schedule's retry minutes.
-    Raises Rejected when the lead is unknown or closed.
+    Raises Rejected: not found for an unknown lead; conflict when the lead is
+    closed, expired (even before the sweep closes it), out of attempts, or held
+    by another dialer's claim (``claim`` is the one ``claim_due`` handed out; a
+    dialer that never claims may report while no lease is live).
     """
     lead = _locked(lead_uuid)
-    if not lead.is_open:
-        raise Rejected(
-            RejectionKind.CONFLICT,
-            [f"schedule_lead: {lead.uuid} is {lead.state}; it takes no more calls"],
-        )
-    now = timezone.now()
+    now = database_now()
+    _refuse_report(lead, claim=claim, now=now)
     was = lead.state
     lead.attempts = F("attempts") + 1
     lead.state = State.CONTACTING
@@ -174,6 +186,37 @@ def count_call(lead_uuid, *, cause: str) -> ScheduleLead:
     if was != State.CONTACTING:
         _record(lead, was, State.CONTACTING, cause=cause)
     return lead
+
+
+def _refuse_report(lead: ScheduleLead, *, claim: str | None, now: datetime) -> None:
+    """Raise Rejected (conflict) when this call report must not count for ``lead``."""
+    problem = None
+    if not lead.is_open:
+        problem = f"is {lead.state}; it takes no more calls"
+    elif lead.expires_at <= now:
+        problem = f"expired at {lead.expires_at.isoformat()}; it takes no more calls"
+    elif lead.attempts >= lead.schedule.max_contact_attempts:
+        problem = (
+            f"has had all {lead.schedule.max_contact_attempts} contact attempts the "
+            "schedule allows; it takes no more calls"
+        )
+    elif claim and claim != lead.claim_token:
+        problem = f"is claimed by {_holder(lead, now)}; your claim is no longer current"
+    elif not claim and lead.lease_expires_at and lead.lease_expires_at > now:
+        problem = f"is claimed by {_holder(lead, now)}; send the claim you were given"
+    if problem:
+        raise Rejected(RejectionKind.CONFLICT, [f"schedule_lead: {lead.uuid} {problem}"])
+
+
+def _holder(lead: ScheduleLead, now: datetime) -> str:
+    if lead.lease_expires_at and lead.lease_expires_at > now:
+        return f"{lead.lease_holder or 'another dialer'} until {lead.lease_expires_at.isoformat()}"
+    return "a later claim"
+
+
+def lock(lead_id: int) -> None:
+    """Lock a schedule lead's row until the transaction ends (its calls' conversions)."""
+    ScheduleLead.objects.select_for_update().filter(pk=lead_id).values_list("pk").first()
 
 
 def _locked(lead_uuid) -> ScheduleLead:
@@ -256,7 +299,7 @@ def _announce(lead: ScheduleLead, event: str, cause: str) -> None:
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Expire, exhaust and announce due leads; return how many of each."""
-    now = now or timezone.now()
+    now = now or database_now()
     return {
         "expired": _close_each(
             ScheduleLead.objects.filter(state__in=OPEN_STATES, expires_at__lte=now),

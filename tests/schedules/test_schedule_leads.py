@@ -200,8 +200,8 @@ def test_claiming_needs_calls_api_credentials(api_client, schedule):
 def test_a_reported_callback_counts_an_attempt_and_carries_the_pixel(
     calls_client, queued, schedule, ringba_setup
 ):
-    claim(calls_client, schedule)
-    response = report_call(calls_client, queued.uuid)
+    [claimed] = claim(calls_client, schedule)["leads"]
+    response = report_call(calls_client, queued.uuid, claim=claimed["claim"])
     assert response.status_code == 201, response.content
     call = response.json()
     assert call["number"] is None
