@@ -106,6 +106,16 @@ def _is_ringba_webhook_host(hostname: str) -> bool:
     return hostname.lower() in {webhook_hostname().lower(), "webhook.ringba.com"}
 
 
+def is_webhook_url(url: str) -> bool:
+    """True for a rendered Ringba webhook postback (``…/hook/<token>?call_id=…``).
+
+    Ringba answers such a postback 404 once the call id has converted, which is
+    how a retry learns that an attempt whose outcome was lost had been delivered.
+    """
+    parts = urlsplit(url)
+    return _is_ringba_webhook_host(parts.hostname or "") and parts.path.startswith("/hook/")
+
+
 def localize_webhook_url(url_template: str) -> str:
     """Point a template URL at this deployment's RINGBA_WEBHOOK_BASE_URL.
 

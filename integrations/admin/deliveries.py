@@ -23,6 +23,7 @@ class AttemptInline(admin.TabularInline):
         "response_body",
         "manual",
         "stray",
+        "in_flight",
     ]
     readonly_fields = fields
 

@@ -202,7 +202,16 @@ class CallUpdateSerializer(serializers.Serializer):
 class AttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = PostbackAttempt
-        fields = ["started_at", "duration_ms", "status_code", "response_body", "error", "manual"]
+        fields = [
+            "started_at",
+            "duration_ms",
+            "status_code",
+            "response_body",
+            "error",
+            "manual",
+            "stray",
+            "in_flight",
+        ]
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -2,7 +2,8 @@
 
 Used by ``manage.py ringba_receiver`` for demos and by the tests and benchmarks as
 the real HTTP server postbacks go to. It can be told to answer with a chosen
-status, delay or Retry-After. ``GET /__hits`` returns what it has recorded.
+status, delay or Retry-After, and to answer as Ringba does to a second conversion
+of one call id (404). ``GET /__hits`` returns what it has recorded.
 """
 
 import json
@@ -33,6 +34,8 @@ class Behaviour:
     retry_after: str | None = None
     location: str | None = None
     body: str = "ok"
+    # As Ringba: a call id converts once; a later postback for it answers 404.
+    one_conversion_per_call: bool = False
 
 
 class RingbaReceiver:
@@ -41,6 +44,7 @@ class RingbaReceiver:
     def __init__(self, port: int = 0, behaviour: Behaviour | None = None, echo=None):
         self.behaviour = behaviour or Behaviour()
         self.hits: list[Hit] = []
+        self.converted: set[str] = set()  # call ids converted (one_conversion_per_call)
         self._lock = threading.Lock()
         self._echo = echo
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -96,11 +100,18 @@ class RingbaReceiver:
             self._echo(f"{time.strftime('%H:%M:%S')} {hit.method} {parts.path}?{parts.query}")
         return hit
 
-    def _next_status(self) -> int:
+    def _next_status(self, hit: Hit | None = None) -> int:
         with self._lock:
             if self.behaviour.statuses:
-                return self.behaviour.statuses.pop(0)
-        return self.behaviour.status
+                status = self.behaviour.statuses.pop(0)
+            else:
+                status = self.behaviour.status
+            call_id = hit.query.get("call_id") if hit and hit.path.startswith("/hook/") else None
+            if self.behaviour.one_conversion_per_call and call_id and 200 <= status < 300:
+                if call_id in self.converted:
+                    return 404  # Ringba: already converted
+                self.converted.add(call_id)
+            return status
 
     def _handler_class(self):
         receiver = self
@@ -115,11 +126,11 @@ class RingbaReceiver:
                         payload = json.dumps([asdict(hit) for hit in receiver.hits]).encode()
                     self._send(200, payload, "application/json")
                     return
-                receiver._record(self)
+                hit = receiver._record(self)
                 behaviour = receiver.behaviour
                 if behaviour.delay:
                     time.sleep(behaviour.delay)
-                status = receiver._next_status()
+                status = receiver._next_status(hit)
                 headers = {}
                 if behaviour.retry_after is not None:
                     headers["Retry-After"] = behaviour.retry_after

@@ -127,6 +127,12 @@ class PostbackAttempt(models.Model):
     ``stray``: the request was made under a claim that had expired by the time it
     finished (another attempt had taken over), so its outcome did not change the
     delivery. It is kept because the receiver may still have acted on it.
+
+    The row is written, ``in_flight``, when the attempt is claimed and before its
+    request leaves; the outcome fills it in. One still in flight after a later
+    attempt was claimed never reported back (a worker killed, the database gone
+    mid-record): the receiver may have acted on it, and a Ringba 404 on the retry
+    means it did.
     """
 
     delivery = models.ForeignKey(
@@ -142,6 +148,11 @@ class PostbackAttempt(models.Model):
     response_body = models.TextField(blank=True)
     error = models.CharField(max_length=500, blank=True)
     manual = models.BooleanField(default=False, help_text="Re-sent or test-fired by a person.")
+    in_flight = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Sent or being sent, outcome not recorded (yet).",
+    )
 
     class Meta:
         ordering = ["started_at", "id"]

@@ -17,6 +17,7 @@ The delivery row is the outbox and the source of truth.
 import logging
 import random
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,14 +30,13 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from .. import events, postbacks
+from .. import events, postbacks, ringba
 from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
     DeliveryStatus,
     DestinationHealth,
     EventTrigger,
-    PostbackAttempt,
     PostbackDelivery,
 )
 from ..postbacks import Verdict
@@ -77,42 +77,61 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     """Make the due attempt of a delivery; return it, or None if it was not due.
 
     Not due means: delivered, failed, skipped, already claimed by another worker,
-    or scheduled for later. Writes one PostbackAttempt; updates the delivery and
-    its trigger's health only while this attempt's claim still holds.
+    or scheduled for later. The attempt is on record (in flight) before its
+    request leaves, and filled in after; the delivery and its trigger's health
+    change only while this attempt's claim still holds.
     """
-    now = timezone.now()
     token = uuid.uuid4().hex
     claimed = delivery_store.claim(
-        delivery_id, token=token, now=now, lease_until=now + timedelta(seconds=lease_seconds())
+        delivery_id, token=token, lease_seconds=lease_seconds(), manual=manual
     )
     if claimed is None:
         return None
-    delivery, health = claimed
+    delivery = claimed.delivery
+    if claimed.unknown_before:
+        delivery_store.mark_unknown(delivery.pk, before=claimed.attempt, note=UNKNOWN_OUTCOME)
     host = postbacks.destination(delivery.url)
     if not HOST_SLOTS.try_acquire(host, wait=WAIT_FOR_SLOT_SECONDS):
-        _put_back(delivery, token=token, delay=HOST_SLOTS.busy_delay(host))
+        # Its task ends here, so the row no longer has one (enqueued_at cleared):
+        # the sweeper queues it again when the delay is over.
+        delay = timedelta(seconds=HOST_SLOTS.busy_delay(host))
+        delivery_store.put_back(claimed, token=token, next_attempt_at=timezone.now() + delay)
         return None
     outcome = None
     try:
         outcome = postbacks.send(delivery.http_method, delivery.url)
     finally:
         HOST_SLOTS.release(host, failed=outcome is None or outcome.verdict is not Verdict.DELIVERED)
-    _record(delivery, outcome, token=token, started_at=now, manual=manual, health=health)
+    _record(claimed, _as_known(claimed, outcome), token=token)
     return delivery
 
 
-def _put_back(delivery: PostbackDelivery, *, token: str, delay: float) -> None:
-    """Give back a claim whose host is full: no attempt made, none counted.
+UNKNOWN_OUTCOME = (
+    "outcome unknown: the worker stopped before recording the answer (killed, or the "
+    "database was unreachable); the receiver may have acted on it"
+)
 
-    Its task ends here, so the row no longer has one (``enqueued_at`` cleared):
-    the sweeper queues it again when the delay is over.
+
+def _as_known(claimed: delivery_store.Claim, outcome: postbacks.Outcome) -> postbacks.Outcome:
+    """Read Ringba's 404 after an attempt whose outcome was lost as that attempt's success.
+
+    Ringba answers 404 to a conversion of a call id it has already converted (and
+    to unknown or old ones). When an earlier attempt of this very postback left
+    and never reported back, the likely reading is that it converted the call:
+    the delivery is recorded delivered by it, not failed, and nothing more is sent.
     """
-    PostbackDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
-        claim_token="",
-        enqueued_at=None,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        attempt_count=F("attempt_count") - 1,
-    )
+    if (
+        outcome.status_code == 404
+        and claimed.unknown_before
+        and ringba.is_webhook_url(claimed.delivery.url)
+    ):
+        earlier = claimed.attempt.number - 1
+        note = (
+            f"Ringba answered 404 (already converted): delivered by attempt {earlier}, "
+            "whose outcome had been lost"
+        )
+        return replace(outcome, verdict=Verdict.DELIVERED, error=note)
+    return outcome
 
 
 def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
@@ -128,31 +147,19 @@ def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
     return {"status": DeliveryStatus.RETRYING, "next_attempt_at": now + timedelta(seconds=delay)}
 
 
-def _record(
-    delivery: PostbackDelivery,
-    outcome,
-    *,
-    token: str,
-    started_at,
-    manual: bool,
-    health: delivery_store.TriggerHealth,
-) -> None:
-    """Write the attempt, and the delivery's new state if the claim still holds."""
+def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
+    """Fill the attempt in, and the delivery's new state if the claim still holds."""
+    delivery, attempt, health = claimed.delivery, claimed.attempt, claimed.health
     now = timezone.now()
     state = _next_state(delivery, outcome, now)
-    attempt = PostbackAttempt(
-        delivery=delivery,
-        number=delivery.attempt_count,
-        started_at=started_at,
-        duration_ms=outcome.duration_ms,
-        status_code=outcome.status_code,
-        response_body=outcome.body,
-        error=outcome.error,
-        manual=manual,
-    )
+    attempt.duration_ms = outcome.duration_ms
+    attempt.status_code = outcome.status_code
+    attempt.response_body = outcome.body
+    attempt.error = outcome.error
+    last_error = "" if outcome.verdict is Verdict.DELIVERED else outcome.error
     changes = {
         **state,
-        "last_error": outcome.error,
+        "last_error": last_error,
         "claim_token": "",
         "enqueued_at": None,
         "updated_at": now,
@@ -164,7 +171,7 @@ def _record(
     if holds:
         for name, value in state.items():
             setattr(delivery, name, value)
-        delivery.last_error = outcome.error
+        delivery.last_error = last_error
     else:
         delivery.refresh_from_db()
         logger.warning(

@@ -3,20 +3,24 @@
 A worker sends many postbacks at once from threads of one process, and every
 database round trip costs a thread a trip through the GIL; with the ORM a
 delivery cost about nine (claim, re-read, BEGIN, update, insert, health, COMMIT,
-task result). On PostgreSQL the claim is one ``UPDATE … RETURNING`` that also
-reads the trigger's health, and the outcome is one statement: a data-modifying
-CTE applies the fenced update and inserts the attempt, marked stray when the
-update matched nothing, atomically as a single statement. Other databases run
-the same steps through the ORM in a transaction (``deliveries`` documents the
-claim-and-fence protocol itself; this module only stores it).
+task result). On PostgreSQL the claim is one statement: a data-modifying CTE
+whose ``UPDATE … RETURNING`` takes the claim (lease measured on the database's
+clock), reads the trigger's health and counts the earlier attempts still in
+flight, and whose INSERT puts this attempt on record, in flight, before any
+request leaves. The outcome is one statement too: a CTE applies the fenced
+update and fills the attempt in, marked stray when the update matched nothing.
+Other databases run the same steps through the ORM in a transaction
+(``deliveries`` documents the claim-and-fence protocol itself; this module only
+stores it).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ..db import instance_from_row, quoted_columns
 from ..models import DUE_STATUSES, PostbackAttempt, PostbackDelivery
@@ -30,14 +34,38 @@ class TriggerHealth:
     last_success_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A claimed delivery, the attempt put on record for it, and what came before."""
+
+    delivery: PostbackDelivery
+    health: TriggerHealth
+    attempt: PostbackAttempt  # in flight: saved, outcome to be filled in by ``record``
+    # Earlier attempts that never reported an outcome (their worker died mid-send).
+    unknown_before: int
+
+
 _CLAIM = """
+WITH claimed AS (
     UPDATE {delivery} AS d
-    SET claim_token = %s, next_attempt_at = %s, attempt_count = d.attempt_count + 1,
-        updated_at = %s
+    SET claim_token = %s,
+        next_attempt_at = clock_timestamp() + make_interval(secs => %s),
+        attempt_count = d.attempt_count + 1,
+        updated_at = clock_timestamp()
     FROM {trigger} AS t
-    WHERE d.id = %s AND d.status = ANY(%s) AND d.next_attempt_at <= %s AND t.id = d.trigger_id
-        AND t.paused_at IS NULL
-    RETURNING {columns}, t.consecutive_failures, t.last_success_at
+    WHERE d.id = %s AND d.status = ANY(%s) AND d.next_attempt_at <= clock_timestamp()
+        AND t.id = d.trigger_id AND t.paused_at IS NULL
+    RETURNING {columns}, t.consecutive_failures, t.last_success_at,
+        (SELECT count(*) FROM {attempt} AS a WHERE a.delivery_id = d.id AND a.in_flight)
+            AS unknown_before
+), sending AS (
+    INSERT INTO {attempt} (delivery_id, number, stray, started_at, duration_ms,
+                           status_code, response_body, error, manual, in_flight)
+    SELECT id, attempt_count, false, clock_timestamp(), 0, NULL, '', '', %s, true
+    FROM claimed
+    RETURNING id, started_at
+)
+SELECT claimed.*, sending.id, sending.started_at FROM claimed, sending
 """
 
 
@@ -47,51 +75,83 @@ def _claim_sql() -> str:
     return _CLAIM.format(
         delivery=PostbackDelivery._meta.db_table,
         trigger=trigger._meta.db_table,
+        attempt=PostbackAttempt._meta.db_table,
         columns=quoted_columns(PostbackDelivery._meta.concrete_fields, alias="d"),
     )
 
 
-def claim(
-    delivery_id: int, *, token: str, now: datetime, lease_until: datetime
-) -> tuple[PostbackDelivery, TriggerHealth] | None:
-    """Claim the delivery if it is due; return it (as claimed) and its trigger's health.
+def claim(delivery_id: int, *, token: str, lease_seconds: float, manual: bool) -> Claim | None:
+    """Claim the delivery if it is due and put its attempt on record, in flight.
 
-    A delivery of a paused trigger is not claimed: it stays due and waits.
+    Returns None when it is not due. A delivery of a paused trigger is not
+    claimed: it stays due and waits. "Due" and the lease are measured on the
+    database's clock, never a worker's.
     """
     if connection.vendor != "postgresql":
-        return _claim_with_orm(delivery_id, token=token, now=now, lease_until=lease_until)
+        return _claim_with_orm(delivery_id, token=token, lease_seconds=lease_seconds, manual=manual)
     with connection.cursor() as cursor:
         cursor.execute(
-            _claim_sql(),
-            [token, lease_until, now, delivery_id, list(DUE_STATUSES), now],
+            _claim_sql(), [token, lease_seconds, delivery_id, list(DUE_STATUSES), manual]
         )
         row = cursor.fetchone()
     if row is None:
         return None
     width = len(PostbackDelivery._meta.concrete_fields)
     delivery = instance_from_row(PostbackDelivery, row[:width], using=connection.alias)
-    return delivery, TriggerHealth(*row[width:])
-
-
-def _claim_with_orm(delivery_id, *, token, now, lease_until):
-    claimed = PostbackDelivery.objects.filter(
-        pk=delivery_id,
-        status__in=DUE_STATUSES,
-        next_attempt_at__lte=now,
-        trigger__paused_at__isnull=True,
-    ).update(
-        claim_token=token,
-        next_attempt_at=lease_until,
-        attempt_count=F("attempt_count") + 1,
-        updated_at=now,
+    failures, last_success, unknown_before, attempt_id, started_at = row[width:]
+    attempt = PostbackAttempt(
+        pk=attempt_id,
+        delivery=delivery,
+        number=delivery.attempt_count,
+        started_at=started_at,
+        manual=manual,
+        in_flight=True,
     )
-    if not claimed:
-        return None
-    delivery = PostbackDelivery.objects.select_related("trigger").get(pk=delivery_id)
-    if delivery.claim_token != token:
-        return None  # claimed again between our UPDATE and SELECT (lease already over)
+    attempt._state.adding, attempt._state.db = False, connection.alias
+    return Claim(delivery, TriggerHealth(failures, last_success), attempt, unknown_before)
+
+
+def _claim_with_orm(delivery_id, *, token, lease_seconds, manual) -> Claim | None:
+    # SQLite runs in this process: its clock is this machine's.
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = PostbackDelivery.objects.filter(
+            pk=delivery_id,
+            status__in=DUE_STATUSES,
+            next_attempt_at__lte=now,
+            trigger__paused_at__isnull=True,
+        ).update(
+            claim_token=token,
+            next_attempt_at=now + timedelta(seconds=lease_seconds),
+            attempt_count=F("attempt_count") + 1,
+            updated_at=now,
+        )
+        if not claimed:
+            return None
+        delivery = PostbackDelivery.objects.select_related("trigger").get(pk=delivery_id)
+        unknown_before = delivery.attempts.filter(in_flight=True).count()
+        attempt = PostbackAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempt_count,
+            started_at=now,
+            manual=manual,
+            in_flight=True,
+        )
     trigger = delivery.trigger
-    return delivery, TriggerHealth(trigger.consecutive_failures, trigger.last_success_at)
+    health = TriggerHealth(trigger.consecutive_failures, trigger.last_success_at)
+    return Claim(delivery, health, attempt, unknown_before)
+
+
+def put_back(claimed: Claim, *, token: str, next_attempt_at: datetime) -> None:
+    """Give back a claim whose request never left: no attempt made, none counted."""
+    with transaction.atomic():
+        PostbackDelivery.objects.filter(pk=claimed.delivery.pk, claim_token=token).update(
+            claim_token="",
+            enqueued_at=None,
+            next_attempt_at=next_attempt_at,
+            attempt_count=F("attempt_count") - 1,
+        )
+        PostbackAttempt.objects.filter(pk=claimed.attempt.pk, in_flight=True).delete()
 
 
 _RECORD = """
@@ -100,20 +160,25 @@ _RECORD = """
         WHERE id = %s AND claim_token = %s AND status = ANY(%s)
         RETURNING id
     )
-    INSERT INTO {attempt} ({columns})
-    VALUES ({placeholders}, NOT EXISTS (SELECT 1 FROM moved))
-    RETURNING id, stray
+    UPDATE {attempt} SET {attempt_assignments}, in_flight = false,
+        stray = NOT EXISTS (SELECT 1 FROM moved)
+    WHERE id = %s
+    RETURNING stray
 """
+
+# What the outcome fills in on the attempt row that the claim put on record.
+OUTCOME_FIELDS = ("duration_ms", "status_code", "response_body", "error")
 
 
 def record(
     delivery: PostbackDelivery, *, token: str, changes: dict, attempt: PostbackAttempt
 ) -> bool:
-    """Apply ``changes`` if this claim still holds, and insert ``attempt`` either way.
+    """Apply ``changes`` if this claim still holds, and fill ``attempt`` in either way.
 
-    Returns whether the claim held; ``attempt.stray`` and its pk are set. The two
-    writes commit together or not at all.
+    Returns whether the claim held; ``attempt.stray`` is set. The two writes
+    commit together or not at all.
     """
+    attempt.in_flight = False
     if connection.vendor != "postgresql":
         return _record_with_orm(delivery, token=token, changes=changes, attempt=attempt)
     sql, delivery_fields, attempt_fields = _record_statement(tuple(changes))
@@ -123,14 +188,15 @@ def record(
         token,
         list(DUE_STATUSES),
         *(
-            field.get_db_prep_save(field.pre_save(attempt, True), connection)
+            field.get_db_prep_save(getattr(attempt, field.attname), connection)
             for field in attempt_fields
         ),
+        attempt.pk,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        attempt.pk, attempt.stray = cursor.fetchone()
-    attempt._state.adding, attempt._state.db = False, connection.alias
+        row = cursor.fetchone()
+    attempt.stray = True if row is None else row[0]
     return not attempt.stray
 
 
@@ -138,19 +204,13 @@ def record(
 def _record_statement(changed: tuple[str, ...]):
     """The statement for one set of changed delivery fields (a verdict's set)."""
     delivery_fields = [PostbackDelivery._meta.get_field(name) for name in changed]
-    attempt_fields = [
-        field
-        for field in PostbackAttempt._meta.concrete_fields
-        if not field.primary_key and field.name != "stray"
-    ]
+    attempt_fields = [PostbackAttempt._meta.get_field(name) for name in OUTCOME_FIELDS]
+    quote = connection.ops.quote_name
     sql = _RECORD.format(
         delivery=PostbackDelivery._meta.db_table,
-        assignments=", ".join(
-            f"{connection.ops.quote_name(field.column)} = %s" for field in delivery_fields
-        ),
+        assignments=", ".join(f"{quote(field.column)} = %s" for field in delivery_fields),
         attempt=PostbackAttempt._meta.db_table,
-        columns=quoted_columns([*attempt_fields, PostbackAttempt._meta.get_field("stray")]),
-        placeholders=", ".join(["%s"] * len(attempt_fields)),
+        attempt_assignments=", ".join(f"{quote(field.column)} = %s" for field in attempt_fields),
     )
     return sql, delivery_fields, attempt_fields
 
@@ -163,5 +223,16 @@ def _record_with_orm(delivery, *, token, changes, attempt) -> bool:
             ).update(**changes)
         )
         attempt.stray = not holds
-        attempt.save(force_insert=True)
+        attempt.save(update_fields=[*OUTCOME_FIELDS, "in_flight", "stray"])
     return holds
+
+
+def mark_unknown(delivery_id: int, *, before: PostbackAttempt, note: str) -> int:
+    """Close the delivery's earlier attempts that never reported; return how many.
+
+    They stay on record (the receiver may have acted on them) with ``note``.
+    A worker that was only slow and reports later still fills its row in.
+    """
+    return PostbackAttempt.objects.filter(
+        delivery_id=delivery_id, in_flight=True, number__lt=before.number
+    ).update(in_flight=False, error=note[:500])
