@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from rangefilter.filters import DateRangeFilter
 
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
+from ..services.rebuild import REBUILDABLE, rebuild_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link, cut
@@ -43,6 +45,10 @@ class TrafficSourceFilter(admin.SimpleListFilter):
         if value.isascii() and value.isdigit():
             return queryset.filter(call__traffic_source_id=int(value))
         return queryset  # a hand-edited URL: show everything rather than fail
+
+
+# Rebuilt per run of the action; a rebuild is a row lock and a plan each.
+REBUILD_LIMIT = 1000
 
 
 @admin.register(PostbackDelivery)
@@ -117,7 +123,7 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     ]
     readonly_fields = fields
     inlines = [AttemptInline]
-    actions = ["resend_now"]
+    actions = ["resend_now", "rebuild_and_send"]
 
     def has_add_permission(self, request):
         return False
@@ -169,6 +175,68 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     @admin.display(description="lead")
     def lead_link(self, delivery):
         return change_link(delivery.lead)
+
+    @admin.action(
+        description="Rebuild from the current configuration and send…", permissions=["change"]
+    )
+    def rebuild_and_send(self, request, queryset):
+        """Plan the selected postbacks again from the triggers as they are now; send them.
+
+        Works on one delivery, a selection, or everything the filter matches
+        ("select all"): at most REBUILD_LIMIT per run. Asks first, logs each one.
+        """
+        selected = queryset.filter(is_test=False, status__in=REBUILDABLE)
+        total = selected.count()
+        if "apply" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/integrations/postbackdelivery/rebuild.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Rebuild postbacks from the current configuration",
+                    "total": total,
+                    "limit": REBUILD_LIMIT,
+                    "left_alone": queryset.count() - total,
+                    "deliveries": selected.select_related("trigger")[:20],
+                    "queryset_ids": list(queryset.values_list("pk", flat=True)[:REBUILD_LIMIT]),
+                    "select_across": request.POST.get("select_across", "0"),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        who = f"admin: Rebuild ({request.user.get_username()})"
+        sending = changed = 0
+        refusals = []
+        for delivery_id in selected.values_list("pk", flat=True)[:REBUILD_LIMIT]:
+            result = rebuild_delivery(delivery_id=delivery_id, cause=who)
+            if result.refused:
+                refusals.append(f"#{delivery_id}: {result.refused}")
+                continue
+            delivery = result.delivery
+            sending += delivery.status == DeliveryStatus.PENDING
+            changed += result.changed
+            self.log_change(
+                request,
+                delivery,
+                f"Rebuilt from the current configuration: {delivery.status}"
+                + (f"; URL was {result.old_url}" if result.changed else "; URL unchanged")
+                + (f" ({delivery.skip_reason})" if delivery.skip_reason else ""),
+            )
+        self.message_user(
+            request,
+            f"Rebuilt {min(total, REBUILD_LIMIT) - len(refusals)} postback(s): {changed} with a "
+            f"new URL, {sending} queued to send now.",
+            messages.SUCCESS,
+        )
+        for refusal in refusals[:10]:
+            self.message_user(request, f"Left as it was: {refusal}", messages.WARNING)
+        if total > REBUILD_LIMIT:
+            self.message_user(
+                request,
+                f"{total - REBUILD_LIMIT} more match; run the action again for the next batch.",
+                messages.WARNING,
+            )
+        return None
 
     @admin.action(description="Re-send now (failed only)", permissions=["change"])
     def resend_now(self, request, queryset):

@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import conditions
@@ -20,6 +21,7 @@ from ..models import (
 )
 from ..services import trigger_health
 from ..services.firing import plan_test_fire
+from ..services.rebuild import built_before
 from ..services.triggers import create_trigger_from_template
 from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
@@ -138,6 +140,32 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     inlines = [CustomFieldMappingInline]
     actions = ["test_fire", "resume_triggers", "recover_failed_deliveries"]
     change_list_template = "admin/integrations/eventtrigger/change_list.html"
+
+    def save_related(self, request, form, formsets, change):
+        """Say how many postbacks not delivered yet were built with the old settings."""
+        super().save_related(request, form, formsets, change)
+        edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
+        if not (change and edited):
+            return
+        stale = built_before(form.instance, since=timezone.now())
+        if stale:
+            link = changelist_link(
+                PostbackDelivery,
+                f"{stale} postback(s) of this trigger",
+                trigger__id__exact=form.instance.pk,
+                is_test__exact=0,
+                status__in="pending,retrying,failed,skipped",
+            )
+            self.message_user(
+                request,
+                format_html(
+                    "{} not delivered yet were built with the previous settings and keep "
+                    "them. To apply this change to them, select them and choose “Rebuild "
+                    "from the current configuration and send”.",
+                    link,
+                ),
+                messages.WARNING,
+            )
 
     @admin.display(description="paused", boolean=True)
     def paused(self, trigger):

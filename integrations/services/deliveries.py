@@ -31,6 +31,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks, ringba
+from ..db import database_now
 from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
@@ -254,9 +255,9 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
     queue is asked whether the task still waits, so a long backlog never piles up
     duplicate tasks; with another engine they go by age alone. (Leaving recent
     hand-overs out keeps a burst's sweeps cheap: the worker's threads share the
-    sweeper's process.)
+    sweeper's process.) "Due" is judged on the database's clock, as the claim is.
     """
-    now = timezone.now()
+    now = database_now()
     due = PostbackDelivery.objects.filter(
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
         status__in=DUE_STATUSES,
