@@ -8,6 +8,7 @@ schedule's lead token; everything else (body, webhook) is the same.
 """
 
 import json
+import shlex
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -115,9 +116,11 @@ def curl_example(offer: Offer, source: TrafficSource) -> CurlExample:
         elif rule.required:
             sample[rule.name] = f"<{rule.name}>"  # named in CurlExample.problems
     problems = check_contact_fields(rules, sample)
+    # shlex.quote: a value such as "Men's health" (or a crafted one) stays one argument.
     command = (
-        f"curl -X POST '{capture_url()}' \\\n  -H 'Content-Type: application/json' \\\n"
-        f"  -d '{json.dumps(sample)}'"
+        f"curl -X POST {shlex.quote(capture_url())} \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  -d {shlex.quote(json.dumps(sample))}"
     )
     return CurlExample(command=command, problems=problems)
 

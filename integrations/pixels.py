@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .errors import Rejected, RejectionKind
 from .field_rules import check_contact_fields
 from .phones import InvalidPhoneNumber, normalize_phone
-from .ringba import CALL_UUID_TOKEN_NAME, is_unreplaced_tag
+from .ringba import CALL_UUID_TOKEN_NAME, is_test_call_id, is_unreplaced_tag
 from .tokens import RESERVED_LEAD_TOKENS
 from .validators import TOKEN_NAME_PATTERN
 
@@ -52,6 +52,17 @@ class CleanPixel:
     ringba_call_uuid: str | None
     tokens: dict
     warnings: list[str]
+
+    @property
+    def is_test(self) -> bool:
+        """A sample or test pixel: the curl on the posting instructions, a test fire."""
+        return is_test_call_id(self.ringba_call_uuid)
+
+
+TEST_LEAD_WARNING = (
+    "ringba_call_uuid: starts with TEST-, so this is a test lead: stored and shown, never "
+    "attached to a call or called back, and it fires no postback"
+)
 
 
 def fold_consumed_names(params: dict) -> dict:
@@ -115,6 +126,8 @@ def clean_pixel(params: dict, config: "OfferConfig") -> CleanPixel:
         warnings.extend(problems)
     if errors:
         raise Rejected(RejectionKind.INVALID, capped(errors))
+    if is_test_call_id(ringba_call_uuid):
+        warnings.insert(0, TEST_LEAD_WARNING)
     warnings = capped(warnings)
     return CleanPixel(
         config,

@@ -106,6 +106,16 @@ def _is_ringba_webhook_host(hostname: str) -> bool:
     return hostname.lower() in {webhook_hostname().lower(), "webhook.ringba.com"}
 
 
+# The prefix of every call id the portal makes up (the partner page's curl, test
+# fires). Ringba's own InboundCallIds never start with it.
+TEST_CALL_ID_PREFIX = "TEST-"
+
+
+def is_test_call_id(value: str | None) -> bool:
+    """True for a made-up test call id: its lead is a test and never pays."""
+    return bool(value) and value.upper().startswith(TEST_CALL_ID_PREFIX)
+
+
 def is_webhook_url(url: str) -> bool:
     """True for a rendered Ringba webhook postback (``…/hook/<token>?call_id=…``).
 

@@ -49,7 +49,13 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
         "call_short",
         "warning_count",
     ]
-    list_filter = [("received_at", DateRangeFilter), "received_at", "offer", "traffic_source"]
+    list_filter = [
+        ("received_at", DateRangeFilter),
+        "received_at",
+        "offer",
+        "traffic_source",
+        "is_test",
+    ]
     list_select_related = ["offer", "traffic_source", "call"]
     search_fields = ["=caller_id", "=uuid", "=ringba_call_uuid"]
     search_help_text = (
@@ -62,6 +68,7 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
         "traffic_source",
         "caller_id",
         "ringba_call_uuid",
+        "is_test",
         "call_link",
         "tokens_pretty",
         "warnings_pretty",
@@ -83,7 +90,8 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
 
     @admin.display(description="ringba_call_uuid", ordering="ringba_call_uuid")
     def ringba_call_uuid_short(self, lead):
-        return cut(lead.ringba_call_uuid, 16)
+        shown = cut(lead.ringba_call_uuid, 16)
+        return f"{shown} (test)" if lead.is_test else shown
 
     @admin.display(description="call")
     def call_short(self, lead):

@@ -248,14 +248,23 @@ class ScheduleLeadAdmin(CsvExportMixin, BigTableAdmin):
         "expires_at",
         "received_at",
     ]
-    list_filter = [OpenFilter, "state", "schedule", ("received_at", DateRangeFilter)]
+    list_filter = [
+        OpenFilter,
+        "state",
+        "schedule",
+        ("received_at", DateRangeFilter),
+        "is_test",
+    ]
     list_select_related = ["schedule"]
     search_help_text = "Caller number, Ringba call id or lead uuid."
     search_fields = ["caller_id"]  # the search box; conditions in search_conditions
     inlines = [TransitionInline]
     actions = ["requeue", "opt_out"]
     fieldsets = [
-        (None, {"fields": ["uuid", "schedule", "traffic_source", "caller_id", "state"]}),
+        (
+            None,
+            {"fields": ["uuid", "schedule", "traffic_source", "caller_id", "state", "is_test"]},
+        ),
         (
             "Working",
             {

@@ -84,6 +84,7 @@ def lead_summary(lead: Lead, *, traffic_source_id: int, call_uuid: str | None) -
         "caller_id": lead.caller_id,
         "ringba_call_uuid": lead.ringba_call_uuid,
         "call_uuid": call_uuid,
+        "test": lead.is_test,
     }
 
 
@@ -127,6 +128,7 @@ def schedule_lead_summary(lead, *, traffic_source_id: int) -> dict:
         "state": lead.state,
         "attempts": lead.attempts,
         "expires_at": lead.expires_at.isoformat().replace("+00:00", "Z"),
+        "test": lead.is_test,
     }
 
 

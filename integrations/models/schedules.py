@@ -150,6 +150,9 @@ class ScheduleLead(models.Model):
     )
     caller_id = models.CharField(max_length=20)
     ringba_call_uuid = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # A sample or test pixel (its ringba_call_uuid starts with TEST-): stored and
+    # shown, never attached to a call or handed to a dialer, so it never pays.
+    is_test = models.BooleanField("test", default=False, db_default=False)
     tokens = models.JSONField(default=dict, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     raw_body = models.TextField(blank=True)

@@ -94,6 +94,9 @@ def _store_new(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
     lead's own transaction, so it commits with the lead or not at all.
     """
     lead = _new_lead(pixel, raw)
+    if pixel.is_test:  # stored and answered; never matched, fires nothing
+        lead.save(force_insert=True)
+        return CaptureResult(lead, True, None, pixel.traffic_source_public_id, pixel.warnings)
     window = pixel.config.match_window_seconds
     fires = Event.LEAD_CAPTURED in active_trigger_events()
     # Inside a caller's transaction (the duplicate policy's) everything joins it.

@@ -92,6 +92,7 @@ def candidate_lead_for_call(call: Call, *, window_seconds: int) -> Lead | None:
         caller_id=call.caller_id,
         traffic_source_id=call.traffic_source_id,
         call__isnull=True,
+        is_test=False,
         received_at__gte=call.started_at - window,
         received_at__lte=call.started_at + window,
     ).order_by("-received_at", "-pk")[:_CANDIDATES]
@@ -119,6 +120,8 @@ def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
     tokens (``ringba_call_uuid``) commit together or not at all. Returns the call,
     or None when there is no candidate.
     """
+    if lead.is_test:
+        return None  # a sample or test pixel never takes a real call
     # No savepoint when nested: every caller lets an error end its whole transaction.
     with transaction.atomic(savepoint=False):
         lock_caller(offer_id=lead.offer_id, caller_id=lead.caller_id)
@@ -215,7 +218,7 @@ def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
         started_at__gte=since,
     )
     waiting = (
-        Lead.objects.filter(received_at__gte=since, call__isnull=True)
+        Lead.objects.filter(received_at__gte=since, call__isnull=True, is_test=False)
         .filter(Exists(free_calls))
         .select_related("offer")
         .order_by("received_at", "pk")

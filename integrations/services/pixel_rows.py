@@ -23,6 +23,7 @@ def pixel_row_fields(pixel: CleanPixel, raw: RawRequest, *, now: datetime) -> di
         "traffic_source_id": pixel.traffic_source_pk,
         "caller_id": pixel.caller_id,
         "ringba_call_uuid": pixel.ringba_call_uuid,
+        "is_test": pixel.is_test,
         "tokens": pixel.tokens,
         "warnings": pixel.warnings,
         "raw_body": raw.body,

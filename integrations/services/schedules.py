@@ -148,6 +148,7 @@ def _due(schedule: Schedule, now: datetime):
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
         schedule=schedule,
         state__in=OPEN_STATES,
+        is_test=False,  # a sample pixel is never called back
         next_attempt_at__lte=now,
         expires_at__gt=now,
         attempts__lt=schedule.max_contact_attempts,

@@ -39,6 +39,7 @@ def test_pixel_fixture(client, ringba_setup, name):
         "caller_id": expect["lead"]["caller_id"],
         "ringba_call_uuid": expect["lead"]["ringba_call_uuid"],
         "call_uuid": None,
+        "test": False,
     }
     assert lead.caller_id == expect["lead"]["caller_id"]
     assert lead.ringba_call_uuid == expect["lead"]["ringba_call_uuid"]

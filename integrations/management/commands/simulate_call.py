@@ -158,7 +158,10 @@ class Command(BaseCommand):
         mine = [item for item in (claimed or {}).get("leads", []) if item["uuid"] == lead["uuid"]]
         self._step(2, f"dialer claim → {status}, our lead leased: {bool(mine)}", bool(mine))
         status, call = _request(
-            "POST", f"{base}/api/v1/calls", {"schedule_lead": lead["uuid"]}, token=token
+            "POST",
+            f"{base}/api/v1/calls",
+            {"schedule_lead": lead["uuid"], "claim": mine[0]["claim"] if mine else ""},
+            token=token,
         )
         carried = status == 201 and call["tokens"].get("ringba_call_uuid") == ringba_call_uuid
         self._step(3, f"callback call → {status}, carries the Ringba call id: {carried}", carried)
