@@ -83,3 +83,46 @@ def postgres_only():
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (real concurrent connections or processes)")
+
+
+@pytest.fixture
+def emitted():
+    """What the code emitted, from any thread: call events and deliveries handed to the queue.
+
+    "Fires once" is proved by counting these, not delivery rows: a unique constraint
+    keeps the row count at one whatever the code emits. ``conversions(call)``
+    counts a call's offer-conversion events. Deliveries are announced on commit:
+    in a test inside a transaction, wrap the action in
+    ``django_capture_on_commit_callbacks(execute=True)``.
+    """
+    import threading
+
+    from integrations import events
+    from integrations.models import Event
+
+    lock = threading.Lock()
+    seen = {"events": [], "due": []}
+
+    def on_call_event(sender, *, call, event, **kwargs):
+        with lock:
+            seen["events"].append((call.pk, event))
+
+    def on_due(sender, *, delivery_id, **kwargs):
+        with lock:
+            seen["due"].append(delivery_id)
+
+    events.call_event.connect(on_call_event, weak=False, dispatch_uid="tests.emitted.events")
+    events.delivery_due.connect(on_due, weak=False, dispatch_uid="tests.emitted.due")
+
+    class Emitted:
+        due = seen["due"]
+        events = seen["events"]
+
+        @staticmethod
+        def conversions(call) -> int:
+            with lock:
+                return seen["events"].count((call.pk, Event.CALL_OFFER_CONVERTED))
+
+    yield Emitted
+    events.call_event.disconnect(dispatch_uid="tests.emitted.events")
+    events.delivery_due.disconnect(dispatch_uid="tests.emitted.due")

@@ -160,3 +160,7 @@ def test_concurrent_conversions_of_one_call_answer_200_and_fire_once(live):
         status, deliveries = _request(live, f"/api/v1/calls/{call_uuid}/events", auth=True)
         assert status == 200
         assert [d["event"] for d in deliveries if not d["is_test"]] == ["call_offer_converted"]
+        # Delivery rows are kept at one by a constraint whatever the server emits; the
+        # call's version counts the writes: created (1), converted once (2), no more.
+        status, call = _request(live, f"/api/v1/calls/{call_uuid}", auth=True)
+        assert call["version"] == 2, call

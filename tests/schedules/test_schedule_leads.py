@@ -297,7 +297,7 @@ def test_requeue_gives_a_fresh_round_but_never_to_an_opt_out(calls_client, queue
 
 
 def test_a_converting_callback_pays_the_original_ringba_call_once(
-    calls_client, queued, ringba_setup, ringba_trigger
+    calls_client, queued, ringba_setup, ringba_trigger, emitted, django_capture_on_commit_callbacks
 ):
     factories.MappingFactory(
         trigger=ringba_trigger, traffic_source=ringba_setup["source"], value="PARTNER-HOOK"
@@ -308,12 +308,15 @@ def test_a_converting_callback_pays_the_original_ringba_call_once(
         url_template="https://webhook.ringba.com/hook/y?lead=[schedule_lead_uuid]",
     )
     call_uuid = report_call(calls_client, queued.uuid).json()["call_uuid"]
-    for _ in range(2):  # a retried conversion fires nothing more
-        update_call(
-            call_uuid=call_uuid,
-            update=CallUpdate(offer_converted=True, payout=Decimal("12.50")),
-        )
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):  # a retried conversion fires nothing more
+            update_call(
+                call_uuid=call_uuid,
+                update=CallUpdate(offer_converted=True, payout=Decimal("12.50")),
+            )
     [postback] = PostbackDelivery.objects.filter(call__call_uuid=call_uuid)
+    assert emitted.conversions(postback.call) == 1
+    assert len(emitted.due) == 2  # the Ringba postback and the schedule_lead_converted one
     assert postback.status == DeliveryStatus.PENDING
     assert postback.url == (
         "https://webhook.ringba.com/hook/PARTNER-HOOK?call_id=RGB-FIN-1"

@@ -34,18 +34,24 @@ def _deliveries(call):
     return list(PostbackDelivery.objects.filter(call=call, is_test=False))
 
 
-def test_api_conversion_fires_once_and_a_second_fires_nothing(calls_client, wired):
+def test_api_conversion_fires_once_and_a_second_fires_nothing(
+    calls_client, wired, emitted, django_capture_on_commit_callbacks
+):
     url = f"/api/v1/calls/update_call/{wired['call'].call_uuid}"
-    first = calls_client.post(url, {"offer_converted": "true", "payout": "12.5"}, format="json")
-    second = calls_client.post(url, {"offer_converted": "yes", "payout": "99"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = calls_client.post(url, {"offer_converted": "true", "payout": "12.5"}, format="json")
+        second = calls_client.post(url, {"offer_converted": "yes", "payout": "99"}, format="json")
     assert first.status_code == second.status_code == 200
+    assert emitted.conversions(wired["call"]) == 1 and len(emitted.due) == 1
     [delivery] = _deliveries(wired["call"])
     assert delivery.url.endswith("call_id=RGB-F1&call_revenue=12.50&sale_successful=true")
     call = Call.objects.get(pk=wired["call"].pk)
     assert call.payout == Decimal("12.50")  # write-once: the second payout changed nothing
 
 
-def test_admin_action_conversion_fires_once(admin_client, wired):
+def test_admin_action_conversion_fires_once(
+    admin_client, wired, emitted, django_capture_on_commit_callbacks
+):
     url = reverse("admin:integrations_call_changelist")
     payload = {
         "action": "mark_converted",
@@ -54,8 +60,10 @@ def test_admin_action_conversion_fires_once(admin_client, wired):
         "amount": "7.25",
         "apply": "1",
     }
-    assert admin_client.post(url, payload).status_code == 302
-    assert admin_client.post(url, payload).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(url, payload).status_code == 302
+        assert admin_client.post(url, payload).status_code == 302
+    assert emitted.conversions(wired["call"]) == 1 and len(emitted.due) == 1
     [delivery] = _deliveries(wired["call"])
     assert "call_revenue=7.25" in delivery.url
 
@@ -110,14 +118,18 @@ def test_admin_action_asks_for_the_amount_first(admin_client, wired):
     assert _deliveries(wired["call"]) == []
 
 
-def test_admin_form_conversion_fires_once(admin_client, wired):
+def test_admin_form_conversion_fires_once(
+    admin_client, wired, emitted, django_capture_on_commit_callbacks
+):
     call = wired["call"]
     url = reverse("admin:integrations_call_change", args=[call.pk])
     form = change_form_data(admin_client.get(url), offer_converted="on", payout="5.00")
-    response = admin_client.post(url, form)
-    assert response.status_code == 302, response.content[:2000]
-    # The same form posted again was read before the conversion: refused, fires nothing.
-    assert admin_client.post(url, form).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, form)
+        assert response.status_code == 302, response.content[:2000]
+        # The same form posted again was read before the conversion: refused, fires nothing.
+        assert admin_client.post(url, form).status_code == 200
+    assert emitted.conversions(call) == 1 and len(emitted.due) == 1
     [delivery] = _deliveries(call)
     assert "call_revenue=5.00" in delivery.url
 
@@ -215,7 +227,7 @@ def test_the_database_allows_one_delivery_per_trigger_call_and_event(wired):
 
 
 def test_late_pixel_re_evaluates_a_skipped_conversion_once(
-    base_pixel, client, ringba_setup, ringba_trigger
+    base_pixel, client, ringba_setup, ringba_trigger, emitted, django_capture_on_commit_callbacks
 ):
     factories.MappingFactory(
         trigger=ringba_trigger, traffic_source=ringba_setup["source"], value="TOKEN"
@@ -232,8 +244,10 @@ def test_late_pixel_re_evaluates_a_skipped_conversion_once(
         "caller_id": "+13125550123",
         "ringba_call_uuid": "RGB-LATE",
     }
-    assert post_json(client, body).json()["lead"]["call_uuid"] == call.call_uuid
-    post_json(client, body)  # a repeat of the pixel changes nothing more
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_json(client, body).json()["lead"]["call_uuid"] == call.call_uuid
+        post_json(client, body)  # a repeat of the pixel changes nothing more
+    assert len(emitted.due) == 1  # the re-planned postback, handed to the queue once
 
     [delivery] = _deliveries(call)
     assert delivery.pk == skipped.pk
