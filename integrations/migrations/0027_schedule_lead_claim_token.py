@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="schedulelead",
             name="claim_token",
-            field=models.CharField(blank=True, editable=False, max_length=32),
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=32),
         ),
     ]

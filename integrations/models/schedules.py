@@ -174,7 +174,7 @@ class ScheduleLead(models.Model):
     # The current claim: handed to the dialer that claimed the lead, and required
     # back with its report. A dialer whose lease lapsed while another claimed the
     # lead holds an old claim, and its report is refused (409).
-    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claim_token = models.CharField(max_length=32, blank=True, db_default="", editable=False)
     # The due period last announced as schedule_lead_due (its next_attempt_at).
     due_announced_for = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(db_default=Now())
