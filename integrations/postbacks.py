@@ -62,6 +62,16 @@ class Outcome:
     error: str = ""
     retry_after_seconds: int | None = None
 
+    @property
+    def host_at_fault(self) -> bool:
+        """True when the destination itself failed: no answer (timeout, refused, reset) or 5xx.
+
+        A 4xx is an answer about this one postback (Ringba's 404 for a call id it
+        has converted is routine): the host is up, and other postbacks to it are
+        not to be held back.
+        """
+        return self.status_code is None or self.status_code >= 500
+
 
 def url_host(url: str) -> str:
     """Return the lower-case host ``url`` would really be sent to; raise HostNotAllowed.

@@ -101,7 +101,7 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     try:
         outcome = postbacks.send(delivery.http_method, delivery.url)
     finally:
-        HOST_SLOTS.release(host, failed=outcome is None or outcome.verdict is not Verdict.DELIVERED)
+        HOST_SLOTS.release(host, failed=outcome is None or outcome.host_at_fault)
     _record(claimed, _as_known(claimed, outcome), token=token)
     return delivery
 
@@ -227,11 +227,15 @@ def _update_trigger_health(trigger_id: int, outcome, now) -> None:
 
 
 def _update_destination_health(host: str, outcome, now) -> None:
-    """The same streak per destination host; written when the trigger's health is."""
+    """The same streak per destination host; written when the trigger's health is.
+
+    Only the host's own failures count (``Outcome.host_at_fault``): a 4xx answer
+    shows the host is up.
+    """
     if not host:
         return
     hosts = DestinationHealth.objects.filter(host=host)
-    if outcome.verdict is Verdict.DELIVERED:
+    if not outcome.host_at_fault:
         hosts.filter(consecutive_failures__gt=0).update(
             consecutive_failures=0, failing_since=None, alerted_at=None, last_success_at=now
         )

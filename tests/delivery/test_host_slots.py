@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from integrations.host_slots import HostSlots
+from integrations.host_slots import HOST_SLOTS, HostSlots
 
 
 @pytest.fixture
@@ -44,3 +44,33 @@ def test_a_failing_host_is_not_waited_for(one_slot, settings):
     assert not waiter.is_alive() and refused == [False]
     # Put back for a whole attempt deadline.
     assert one_slot.busy_delay("dead:443") >= settings.POSTBACK_ATTEMPT_DEADLINE
+
+
+@pytest.mark.django_db
+def test_a_routine_404_does_not_mark_the_host_failing(receiver, make_delivery):
+    """Ringba answers 404 to a converted call id: the host is up (issue 25, item 15)."""
+    from integrations.models import DestinationHealth
+    from integrations.services.deliveries import attempt_delivery
+
+    receiver.behaviour.status = 404
+    delivery = make_delivery(f"{receiver.base_url}/hook/x?call_id=RGB-404")
+
+    attempt_delivery(delivery_id=delivery.pk)
+
+    assert not HOST_SLOTS._failing(f"127.0.0.1:{receiver.port}")
+    assert HOST_SLOTS.busy_delay(f"127.0.0.1:{receiver.port}") < 2  # not a whole deadline
+    assert not DestinationHealth.objects.filter(consecutive_failures__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_a_5xx_still_marks_the_host_failing(receiver, make_delivery):
+    from integrations.models import DestinationHealth
+    from integrations.services.deliveries import attempt_delivery
+
+    receiver.behaviour.status = 503
+    delivery = make_delivery(f"{receiver.base_url}/hook/x?call_id=RGB-503")
+
+    attempt_delivery(delivery_id=delivery.pk)
+
+    assert HOST_SLOTS._failing(f"127.0.0.1:{receiver.port}")
+    assert DestinationHealth.objects.get().consecutive_failures == 1
