@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .. import events
 from ..errors import Rejected, RejectionKind
-from ..models import Call, DuplicatePolicy, Event, Lead, Offer
+from ..models import Call, DuplicatePolicy, Event, Lead
 from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
 from ..pixels import (
     MAX_WARNINGS,
@@ -27,7 +27,7 @@ from ..pixels import (
     require_lead_token,
 )
 from .lead_store import insert_lead
-from .matching import announce_attached, match_lead
+from .matching import announce_attached, lock_caller, match_lead
 from .pixel_rows import RawRequest, pixel_row_fields
 from .schedules import ScheduleCapture, add_from_pixel
 
@@ -68,13 +68,22 @@ def capture_lead(
     try:
         return _store_new(pixel, raw)
     except IntegrityError:
-        existing = (
+        existing, owner = (
             Lead.objects.filter(offer_id=config.offer_id, ringba_call_uuid=pixel.ringba_call_uuid)
-            .values_list("pk", flat=True)
+            .values_list("pk", "traffic_source_id")
             .first()
             if pixel.ringba_call_uuid
             else None
-        )
+        ) or (None, None)
+        if existing is not None and owner != pixel.traffic_source_pk:
+            # Another partner's call id: refused, and nothing of that lead is told.
+            raise Rejected(
+                RejectionKind.CONFLICT,
+                [
+                    "ringba_call_uuid: this offer already has a lead with this Ringba call id "
+                    "from another traffic source; check traffic_source_id and ringba_call_uuid"
+                ],
+            ) from None
         if existing is None:
             # Not a repeat: the cached configuration named a source or offer that has
             # just been deleted. Forget it; the sender is told what the database says.
@@ -176,16 +185,23 @@ def _merge(lead_pk: int, pixel: CleanPixel) -> CaptureResult:
 def _capture_with_policy(pixel: CleanPixel, raw: RawRequest) -> CaptureResult:
     """Apply the offer's update/reject policy to a pixel without ringba_call_uuid.
 
-    The offer row is locked so two pixels from one caller cannot both decide
-    "no previous lead" at once.
+    A duplicate is the same caller from the same partner (offer, traffic source,
+    caller): another partner's lead for that caller is never merged into or
+    refused on. The (offer, caller) lock that matching takes serialises two
+    pixels from one caller, so both cannot decide "no previous lead" at once;
+    it is the lock ``record_call`` takes first too, so the two never deadlock
+    (locking the offer row did: a call's insert needs a key-share lock on it).
     """
     config = pixel.config
     with transaction.atomic():
-        Offer.objects.select_for_update().filter(pk=config.offer_id).values_list("pk").first()
+        lock_caller(offer_id=config.offer_id, caller_id=pixel.caller_id)
         since = timezone.now() - timedelta(seconds=config.match_window_seconds)
         previous = (
             Lead.objects.filter(
-                offer_id=config.offer_id, caller_id=pixel.caller_id, received_at__gte=since
+                offer_id=config.offer_id,
+                traffic_source_id=pixel.traffic_source_pk,
+                caller_id=pixel.caller_id,
+                received_at__gte=since,
             )
             .order_by("-received_at", "-pk")
             .values_list("pk", flat=True)
