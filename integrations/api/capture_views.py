@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from ..offer_cache import get_offer_config
 from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
-from ..services.capture import RawRequest, capture_lead
+from ..services.capture import RawRequest, capture_lead, check_pixel
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
 from ..services.schedules import ScheduleCapture
 from .client import client_ip, redact
@@ -110,6 +110,11 @@ def _capture(request: HttpRequest) -> HttpResponse:
     throttle = CaptureThrottle()
     if not throttle.allow_request(request, None):
         raise Throttled(throttle.wait())
+    if request.method == "HEAD":
+        # Link checkers and probes: the pixel is checked as GET would check it,
+        # and nothing is stored.
+        check_pixel(params=request.capture_params, config=request.capture_config)
+        return _json_response({"success": True, "status": "valid", "errors": []}, 200)
     result = capture_lead(
         params=request.capture_params, raw=request.capture_raw, config=request.capture_config
     )
@@ -155,7 +160,7 @@ def _refuse(request: HttpRequest, exc: Exception) -> HttpResponse:
     response = _json_response(answer.data, answer.status_code)
     if "Retry-After" in answer:
         response["Retry-After"] = answer["Retry-After"]
-    if response.status_code in LOGGED_STATUSES:
+    if response.status_code in LOGGED_STATUSES and request.method != "HEAD":
         record_rejection(_refusal(request, response.status_code, answer.data))
     return response
 

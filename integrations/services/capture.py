@@ -145,6 +145,15 @@ def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
         return None
 
 
+def check_pixel(*, params: dict, config: OfferConfig | None = None) -> CleanPixel:
+    """Validate a pixel exactly as ``capture_lead`` would, and store nothing.
+
+    Raises Rejected as capture would (a duplicate-policy refusal excepted: that
+    needs the stored leads). For HEAD requests: probes and link checkers.
+    """
+    return _clean(params, config)
+
+
 def _clean(params: dict, config: OfferConfig | None) -> CleanPixel:
     lead_token = require_lead_token(params)
     config = config or get_offer_config(lead_token)

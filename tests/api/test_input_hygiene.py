@@ -56,10 +56,15 @@ def test_non_ascii_digits_are_not_a_traffic_source_id(client, base_pixel, digits
 
 
 @pytest.mark.parametrize("path", [CAPTURE_URL, "/api/v1/leads"])
-def test_head_is_answered_like_get_without_a_body(client, base_pixel, path):
+def test_head_is_answered_like_get_without_a_body_and_stores_nothing(client, base_pixel, path):
+    """Link checkers and probes send HEAD: checked as GET, never stored (issue 25, item 14)."""
+    from integrations.models import RejectedPixel
+
     response = client.head(path, base_pixel)
-    assert response.status_code == 201 and response.content == b""
+    assert response.status_code == 200 and response.content == b""
     assert client.head(path).status_code == 401
+    assert client.head(path, {**base_pixel, "caller_id": "x"}).status_code == 422
+    assert Lead.objects.count() == 0 and RejectedPixel.objects.count() == 0
 
 
 def _post_chunked(client, pixel: dict):
