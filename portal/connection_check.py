@@ -27,8 +27,20 @@ def socket_is_quiet(wrapper) -> bool:
         fd = raw.pgconn.socket
     except psycopg.Error:  # closed under us: let Django check the usual way
         return False
-    readable, _, _ = select.select([fd], [], [], 0)
-    return not readable
+    return not has_data(fd)
+
+
+def has_data(fd: int) -> bool:
+    """True when ``fd`` has something to read (or was hung up), without waiting.
+
+    ``poll``, not ``select``: select() refuses descriptors from 1024 on, which a
+    busy process with many connections and files open reaches (every pixel then
+    answered 500). poll has no such limit and needs no descriptor of its own
+    (an epoll selector would open one per call).
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class QuietConnectionCheckMiddleware:
