@@ -70,9 +70,17 @@ def parse_moment(text: str, name: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise Rejected(422, [f"{name}: {text!r} is not a date (YYYY-MM-DD) or date-time"]) from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        # Year 1 or 9999 overflows once moved to UTC or widened to whole hours.
+        raise Rejected(422, [f"{name}: must be a date between {FIRST_YEAR} and {LAST_YEAR}"])
     if len(text) == 10:
         moment = datetime.combine(moment.date(), time.min)
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+# The years a period may name: none of the portal's rows is older, and arithmetic
+# near datetime's limits (year 1, year 9999) overflows.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class StatsView(CallsApiView):

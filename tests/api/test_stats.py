@@ -168,3 +168,20 @@ def test_the_api_needs_credentials_and_is_in_the_schema(api_client, client):
 def test_calls_outside_the_period_never_count(business):
     assert Call.objects.count() == 7
     assert stats(**PERIOD).totals["calls"] == 6
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"end": "0001-01-01"},
+        {"start": "9999-12-31"},
+        {"end": "9999-12-31T23:59:59"},
+        {"start": "0001-01-01T00:00:00+14:00"},
+        {"end": "0001-01-01T00:30:00-14:00"},
+    ],
+)
+def test_extreme_dates_are_refused_with_422_not_500(calls_client, query):
+    """Year 1 and year 9999 overflowed in the period arithmetic (issue 25, item 12)."""
+    response = calls_client.get("/api/v1/stats", query)
+    assert response.status_code == 422, response.content
+    assert "between 2000 and 2100" in response.json()["errors"][0]
