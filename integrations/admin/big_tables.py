@@ -24,6 +24,7 @@ import json
 from functools import cached_property
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
@@ -98,6 +99,10 @@ def phone_variants(term: str) -> list[str]:
 
 class _AnnotatedChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
+        if any("\x00" in value for _, values in request.GET.lists() for value in values):
+            # No column holds a NUL, and PostgreSQL refuses to compare one: answered
+            # like any filter the list cannot apply (Django's "?e=1"), not with a 500.
+            raise IncorrectLookupParameters("a filter value contains a NUL character")
         queryset = super().get_queryset(request, exclude_parameters)
         return queryset.annotate(**self.model_admin.list_annotations())
 

@@ -133,7 +133,7 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         ("ended_at", lambda call: call.ended_at),
         ("duration_seconds", lambda call: call.duration),
         ("caller_id", lambda call: call.caller_id),
-        ("number", lambda call: call.number.number),
+        ("number", lambda call: call.number.number if call.number_id else ""),
         ("offer", lambda call: call.offer.name),
         ("traffic_source", lambda call: call.traffic_source.name),
         ("traffic_source_id", lambda call: call.traffic_source.traffic_source_id),

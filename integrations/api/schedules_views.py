@@ -26,6 +26,8 @@ _ERRORS = rejection_responses(
         401: "No or bad credentials.",
         403: "User lacks integrations.use_calls_api.",
         404: "Unknown schedule or schedule lead.",
+        413: "Body larger than CALLS_MAX_BODY_BYTES.",
+        415: "Body in an unsupported format or compressed.",
         422: "Invalid field; the message names it.",
     }
 )

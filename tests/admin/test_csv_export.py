@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -129,3 +130,51 @@ def test_export_needs_a_login(client):
 )
 def test_cells_a_spreadsheet_would_run_are_written_as_text(value, written):
     assert safe_cell(value) == written
+
+
+def test_a_schedule_callback_call_is_exported_not_the_end_of_the_file(manager_client, calls):
+    """Its number is empty: the export used to stop there, after answering 200 (issue 25)."""
+    schedule = factories.ScheduleFactory(offer=calls[0].offer)
+    lead = factories.ScheduleLeadFactory(schedule=schedule, traffic_source=calls[0].traffic_source)
+    factories.CallFactory(
+        number=None,
+        offer=calls[0].offer,
+        traffic_source=calls[0].traffic_source,
+        schedule_lead=lead,
+        started_at=calls[-1].started_at + timedelta(seconds=1),
+    )
+    rows = _export(manager_client, "call")
+    assert len(rows) == len(calls) + 1
+    assert [row["number"] for row in rows].count("") == 1
+
+
+@pytest.mark.parametrize("model", ["call", "lead", "postbackdelivery"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"p": "-1"},
+        {"offer__id__exact": "abc"},
+        {"trigger__id__exact": "x"},
+        {"q": "a\x00b"},
+        {"status__exact": "a\x00b"},
+        {"caller_id": "a\x00b"},
+    ],
+)
+def test_hand_edited_filters_answer_like_the_list_page(manager_client, calls, model, params):
+    listed = manager_client.get(reverse(f"admin:integrations_{model}_changelist"), params)
+    exported = manager_client.get(reverse(f"admin:integrations_{model}_export"), params)
+    assert exported.status_code < 500
+    if listed.status_code == 302:  # Django's "?e=1": the filters are not valid
+        assert exported.status_code == 302 and "e=1" in exported["Location"]
+
+
+def test_an_export_that_fails_midway_says_so_in_the_file(manager_client, calls, monkeypatch):
+    from integrations.admin.calls import CallAdmin
+
+    columns = list(CallAdmin.csv_columns)
+    broken = ("broken", lambda call: 1 / 0 if call.pk == calls[2].pk else "ok")
+    monkeypatch.setattr(CallAdmin, "csv_columns", (*columns, broken))
+    response = manager_client.get(reverse("admin:integrations_call_export"))
+    text = b"".join(response.streaming_content).decode()
+    assert text.rstrip().splitlines()[-1].startswith("# EXPORT FAILED")
+    assert "incomplete" in text.rstrip().splitlines()[-1]
