@@ -60,7 +60,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Only what the form edits: never the key or revocation columns.
+            if form.changed_data:
+                obj.save(update_fields=form.changed_data)
             return
         issued = create_client(
             name=form.cleaned_data["name"],
@@ -77,7 +79,10 @@ class ApiClientAdmin(admin.ModelAdmin):
     def rotate_keys(self, request, queryset):
         issued = []
         for client in queryset.filter(revoked_at__isnull=True):
-            issued.append(rotate_key(client))
+            rotated = rotate_key(client)
+            if rotated is None:  # revoked since the list was read
+                continue
+            issued.append(rotated)
             self.log_change(request, client, "Key rotated")
         if not issued:
             self.message_user(request, "Revoked clients get no new key.", messages.WARNING)

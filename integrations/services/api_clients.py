@@ -45,23 +45,42 @@ def create_client(*, name: str, description: str = "", created_by=None) -> Issue
     return IssuedKey(client=client, key=key)
 
 
+KEY_FIELDS = ["key_prefix", "key_hash", "key_rotated_at"]
+
+
 def install_key(client: ApiClient, key: str) -> None:
-    """Store ``key`` (made elsewhere, e.g. derived for the demo) as the client's key."""
+    """Store ``key`` (made elsewhere, e.g. derived for the demo) as the client's key.
+
+    Writes the key's columns only: a full save of an instance read earlier would
+    write back whatever else it held (a revoked client's revoked_at, as None).
+    """
     client.key_prefix, client.key_hash = key[:PREFIX_LENGTH], hash_key(key)
-    client.save()
+    if client.pk is None:
+        client.save()
+    else:
+        client.save(update_fields=KEY_FIELDS)
 
 
-def rotate_key(client: ApiClient) -> IssuedKey:
-    """Replace the client's key; the old one stops working at once."""
+def rotate_key(client: ApiClient) -> IssuedKey | None:
+    """Replace the client's key; the old one stops working at once.
+
+    Returns None, and changes nothing, when the client is revoked (read again
+    under its row lock: the ``client`` passed in may be older than a revocation).
+    """
     with transaction.atomic():
-        client.key_rotated_at = timezone.now()
-        key = _set_new_key(client)
-    return IssuedKey(client=client, key=key)
+        current = ApiClient.objects.select_for_update().filter(pk=client.pk).first()
+        if current is None or current.revoked_at is not None:
+            return None
+        current.key_rotated_at = timezone.now()
+        key = _set_new_key(current)
+    return IssuedKey(client=current, key=key)
 
 
 def revoke(client: ApiClient) -> None:
-    client.revoked_at = timezone.now()
-    client.save(update_fields=["revoked_at"])
+    """Refuse the client's key from now on (kept revoked whatever is saved after)."""
+    ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 def client_for_key(key: str) -> ApiClient | None:

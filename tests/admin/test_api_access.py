@@ -87,3 +87,31 @@ def test_plain_drf_tokens_are_hashed_by_the_migration(django_user_model):
 def test_staff_no_longer_have_a_page_of_plain_keys(admin_client):
     page = admin_client.get(reverse("admin:index")).text
     assert "/admin/authtoken/tokenproxy/" not in page
+
+
+def test_a_rotation_read_before_a_revocation_never_revives_the_key(admin_client):
+    """Two managers: one opens the list, one revokes, the first rotates (issue 25, item 4)."""
+    from integrations.services.api_clients import revoke, rotate_key
+
+    client, key = _create(admin_client)
+    stale = ApiClient.objects.get(pk=client.pk)  # read before the revocation
+    revoke(ApiClient.objects.get(pk=client.pk))
+
+    assert rotate_key(stale) is None  # refused: the client is revoked
+
+    client.refresh_from_db()
+    assert client.revoked_at is not None
+    assert _calls_api(key).status_code == 401
+
+
+def test_a_rotation_through_the_admin_after_a_revocation_issues_nothing(admin_client):
+    client, _ = _create(admin_client)
+    ApiClient.objects.filter(pk=client.pk).update(revoked_at="2026-12-01T00:00Z")
+    response = admin_client.post(
+        reverse("admin:integrations_apiclient_changelist"),
+        {"action": "rotate_keys", "_selected_action": [client.pk]},
+        follow=True,
+    )
+    assert "issued" not in (response.context or {}) or not response.context["issued"]
+    client.refresh_from_db()
+    assert client.revoked_at is not None
