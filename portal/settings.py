@@ -165,7 +165,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "integrations.api.authentication.HashedTokenAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "integrations.api.authentication.GuardedBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -265,6 +265,9 @@ CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
 # Pixels with a missing or unknown lead token, per client address.
 CAPTURE_INVALID_TOKEN_RATE = env.str("CAPTURE_INVALID_TOKEN_RATE", default="60/min") or None
+# Failed HTTP Basic logins to the APIs, per client address: past it, 429 without
+# checking the password (each check is a deliberately slow hash).
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="10/min") or None
 # Largest calls-API body accepted, bytes (larger: 413).
 CALLS_MAX_BODY_BYTES = env.int("CALLS_MAX_BODY_BYTES", default=64 * 1024)
 # How many proxies (load balancers) in front of the web app append to

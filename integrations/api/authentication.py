@@ -4,10 +4,11 @@ import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 
 from ..services.api_clients import client_for_key
+from .throttles import FailedLoginGuard
 
 CALLS_API_PERMISSION = "integrations.use_calls_api"
 TOKEN_KEY = re.compile(r"[0-9a-f]{40}")
@@ -21,6 +22,31 @@ class HashedTokenAuthentication(TokenAuthentication):
         if client is None or not client.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         return client.user, client
+
+
+class GuardedBasicAuthentication(BasicAuthentication):
+    """HTTP Basic (a person's username and password), with failed logins throttled.
+
+    A password check is a slow hash by design; unthrottled, a few clients guessing
+    passwords kept every web worker hashing and timed out every pixel. Past
+    API_AUTH_FAILURE_RATE failures from one address, Basic logins from it are
+    answered 429 without checking anything.
+    """
+
+    def authenticate(self, request):
+        if not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("basic "):
+            return None
+        guard = FailedLoginGuard(request._request)
+        if guard.exhausted():
+            raise exceptions.Throttled(
+                guard.wait(),
+                detail="Too many failed logins from this address; try again later.",
+            )
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            guard.failed()
+            raise
 
 
 class BodyTokenAuthentication(HashedTokenAuthentication):

@@ -5,13 +5,17 @@ import re
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authentication import BasicAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Call
 from ..services.calls import API, CallUpdate, record_call, update_call
-from .authentication import BodyTokenAuthentication, CanUseCallsApi, HashedTokenAuthentication
+from .authentication import (
+    BodyTokenAuthentication,
+    CanUseCallsApi,
+    GuardedBasicAuthentication,
+    HashedTokenAuthentication,
+)
 from .errors import Rejected
 from .parsing import check_depth, read_body, refuse_unstorable_text
 from .serializers import (
@@ -63,7 +67,7 @@ def _get_call(call_uuid: str) -> Call:
 class CallsApiView(APIView):
     authentication_classes = [
         HashedTokenAuthentication,
-        BasicAuthentication,
+        GuardedBasicAuthentication,
         BodyTokenAuthentication,
     ]
     permission_classes = [CanUseCallsApi]

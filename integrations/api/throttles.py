@@ -15,8 +15,57 @@ one atomic ``incr`` per pixel, whatever the rate. A sender can get up to twice t
 rate across a window boundary, which is fine for stopping retry storms.
 """
 
+import time
+
 from django.conf import settings
+from django.core.cache import cache as default_cache
 from rest_framework.throttling import SimpleRateThrottle
+
+from .client import client_ip
+
+
+def count_in_window(cache, key: str, *, timeout: int) -> int:
+    """Add one to a fixed window's counter and return it (atomic on Redis)."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request here (or its entry expired)
+        if cache.add(key, 1, timeout):
+            return 1
+        return cache.incr(key)  # another request created it just now
+
+
+class FailedLoginGuard:
+    """Counts failed API logins per client address; refuses past API_AUTH_FAILURE_RATE.
+
+    Checked before a password is hashed, so guessing costs the attacker a cache
+    read, not the server a slow hash, and counted only on failure, so a client
+    that logs in correctly is never slowed by it.
+    """
+
+    def __init__(self, request):
+        self.rate = settings.API_AUTH_FAILURE_RATE
+        self.address = client_ip(request) or "unknown"
+        if self.rate:
+            # DRF's "N/period" syntax, read by DRF's own parser (it uses no state).
+            self.allowed, self.duration = SimpleRateThrottle.parse_rate(None, self.rate)
+
+    def _key(self, window: int) -> str:
+        return f"throttle:auth-failures:{self.address}:{window}"
+
+    def _window(self) -> int:
+        return int(time.time() // self.duration)
+
+    def exhausted(self) -> bool:
+        if not self.rate:
+            return False
+        return (default_cache.get(self._key(self._window())) or 0) >= self.allowed
+
+    def wait(self) -> float:
+        return self.duration - time.time() % self.duration
+
+    def failed(self) -> None:
+        if self.rate:
+            count_in_window(default_cache, self._key(self._window()), timeout=self.duration + 1)
 
 
 class CaptureThrottle(SimpleRateThrottle):
@@ -34,16 +83,7 @@ class CaptureThrottle(SimpleRateThrottle):
         window = int(now // duration)
         self.window_ends_at = (window + 1) * duration
         self.now = now
-        return self._count(f"{key}:{window}", timeout=duration + 1) <= allowed
-
-    def _count(self, key: str, *, timeout: int) -> int:
-        """Add one to the window's counter and return it (atomic on Redis)."""
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # the window's first request here (or its entry expired)
-            if self.cache.add(key, 1, timeout):
-                return 1
-            return self.cache.incr(key)  # another request created it just now
+        return count_in_window(self.cache, f"{key}:{window}", timeout=duration + 1) <= allowed
 
     def wait(self):
         """Seconds until the window ends (DRF sends them as Retry-After)."""
