@@ -154,13 +154,13 @@ def _clean_traffic_source(value, config: "OfferConfig", errors: list[str]):
         errors.append(f"traffic_source_id: must be a number, got {text[:40]!r}")
         return None, None
     source = config.sources.get(int(text))
-    if source is None:
-        errors.append(f"traffic_source_id: {text} is not enabled on this offer")
+    if source is None or not source[1]:  # one message: which ids exist is not told
+        errors.append(
+            f"traffic_source_id: {text} is not enabled on this offer; check the id on your "
+            "Posting Instructions page"
+        )
         return None, None
-    pk, active = source
-    if not active:
-        errors.append(f"traffic_source_id: {text} is not active")
-        return None, None
+    pk, _ = source
     return int(text), pk
 
 

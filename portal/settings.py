@@ -263,6 +263,8 @@ REJECTED_PIXEL_DAYS = env.int("REJECTED_PIXEL_DAYS", default=7)
 REJECTED_PIXELS_PER_MINUTE = env.int("REJECTED_PIXELS_PER_MINUTE", default=60)
 CAPTURE_MAX_BODY_BYTES = env.int("CAPTURE_MAX_BODY_BYTES", default=64 * 1024)
 CAPTURE_THROTTLE_RATE = env.str("CAPTURE_THROTTLE_RATE", default="6000/min") or None
+# Refused pixels (a known token, a field wrong) per client address: past it, 429.
+CAPTURE_REFUSED_RATE = env.str("CAPTURE_REFUSED_RATE", default="600/min") or None
 # Pixels with a missing or unknown lead token, per client address.
 CAPTURE_INVALID_TOKEN_RATE = env.str("CAPTURE_INVALID_TOKEN_RATE", default="60/min") or None
 # Failed HTTP Basic logins to the APIs, per client address: past it, 429 without

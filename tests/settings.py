@@ -25,7 +25,8 @@ TASKS = {
     }
 }
 CAPTURE_THROTTLE_RATE = None
-CAPTURE_INVALID_TOKEN_RATE = None  # the throttle tests turn both on
+CAPTURE_INVALID_TOKEN_RATE = None  # the throttle tests turn these on
+CAPTURE_REFUSED_RATE = None
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
 }

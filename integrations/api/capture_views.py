@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from ..errors import Rejected
 from ..offer_cache import get_offer_config
 from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..services.capture import RawRequest, capture_lead, check_pixel
@@ -110,14 +111,20 @@ def _capture(request: HttpRequest) -> HttpResponse:
     throttle = CaptureThrottle()
     if not throttle.allow_request(request, None):
         raise Throttled(throttle.wait())
-    if request.method == "HEAD":
-        # Link checkers and probes: the pixel is checked as GET would check it,
-        # and nothing is stored.
-        check_pixel(params=request.capture_params, config=request.capture_config)
-        return _json_response({"success": True, "status": "valid", "errors": []}, 200)
-    result = capture_lead(
-        params=request.capture_params, raw=request.capture_raw, config=request.capture_config
-    )
+    try:
+        if request.method == "HEAD":
+            # Link checkers and probes: the pixel is checked as GET would check it,
+            # and nothing is stored.
+            check_pixel(params=request.capture_params, config=request.capture_config)
+            return _json_response({"success": True, "status": "valid", "errors": []}, 200)
+        result = capture_lead(
+            params=request.capture_params, raw=request.capture_raw, config=request.capture_config
+        )
+    except Rejected:
+        if not throttle.allow_refusal(request):
+            raise Throttled(throttle.wait()) from None
+        raise
+    throttle.count_accepted(request)
     if isinstance(result, ScheduleCapture):
         return _json_response(
             {

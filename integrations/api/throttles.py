@@ -69,33 +69,79 @@ class FailedLoginGuard:
 
 
 class CaptureThrottle(SimpleRateThrottle):
+    """The capture API's three counters, each in fixed windows.
+
+    - Accepted pixels, per (offer or schedule, traffic source), at
+      CAPTURE_THROTTLE_RATE. Checked before the pixel is read further, counted
+      only once it is accepted: junk that claims another partner's source id
+      never uses up that partner's budget.
+    - Refused pixels with a known token, per client address, at
+      CAPTURE_REFUSED_RATE: past it, a refused pixel is answered 429 instead of
+      its error (a valid pixel from the same address still goes through, since
+      Ringba's few addresses carry every partner's pixels).
+    - Pixels with a missing or unknown token, per client address, at
+      CAPTURE_INVALID_TOKEN_RATE, counted before anything else is read.
+    """
+
     scope = "capture"
 
     def get_rate(self):
         return settings.CAPTURE_THROTTLE_RATE
 
     def allow_request(self, request, view):
-        key, rate = self._key_and_rate(request)
-        if key is None or not rate:
+        config = request.capture_config  # read once by the view
+        if config is None:
+            return self._take(
+                self._address_key(request, "no-token"), settings.CAPTURE_INVALID_TOKEN_RATE
+            )
+        return not self._used_up(self._accepted_key(request), settings.CAPTURE_THROTTLE_RATE)
+
+    def count_accepted(self, request) -> None:
+        """Count a stored pixel against its partner's budget."""
+        if settings.CAPTURE_THROTTLE_RATE and request.capture_config is not None:
+            self._take(self._accepted_key(request), settings.CAPTURE_THROTTLE_RATE)
+
+    def allow_refusal(self, request) -> bool:
+        """Count a refused pixel against its address; False once past CAPTURE_REFUSED_RATE."""
+        return self._take(self._address_key(request, "refused"), settings.CAPTURE_REFUSED_RATE)
+
+    def _take(self, key: str, rate: str | None) -> bool:
+        """Count one against ``key``; False when that goes past ``rate``."""
+        if not rate:
             return True
+        allowed, duration = self._window(rate)
+        return (
+            count_in_window(self.cache, f"{key}:{self._current}", timeout=duration + 1) <= allowed
+        )
+
+    def _used_up(self, key: str, rate: str | None) -> bool:
+        if not rate:
+            return False
+        allowed, _ = self._window(rate)
+        return (self.cache.get(f"{key}:{self._current}") or 0) >= allowed
+
+    def _window(self, rate: str) -> tuple[int, int]:
         allowed, duration = self.parse_rate(rate)
         now = self.timer()
-        window = int(now // duration)
-        self.window_ends_at = (window + 1) * duration
+        self._current = int(now // duration)
+        self.window_ends_at = (self._current + 1) * duration
         self.now = now
-        return count_in_window(self.cache, f"{key}:{window}", timeout=duration + 1) <= allowed
+        return allowed, duration
 
     def wait(self):
         """Seconds until the window ends (DRF sends them as Retry-After)."""
         return max(0.0, self.window_ends_at - self.now)
 
-    def _key_and_rate(self, request):
-        config = request.capture_config  # read once by the view
-        if config is None:
-            ip = request.capture_raw.source_ip or "unknown"
-            return f"throttle:capture:no-token:{ip}", settings.CAPTURE_INVALID_TOKEN_RATE
+    @staticmethod
+    def _address_key(request, kind: str) -> str:
+        ip = request.capture_raw.source_ip or "unknown"
+        return f"throttle:capture:{kind}:{ip}"
+
+    @staticmethod
+    def _accepted_key(request) -> str:
+        config = request.capture_config
         source = str(request.capture_params.get("traffic_source_id", "")).strip()
         if not (source.isascii() and source.isdigit() and int(source) in config.sources):
             source = "other"  # unknown ids share one counter: they cannot grow the cache
         owner = f"schedule{config.schedule_id}" if config.schedule_id else f"offer{config.offer_id}"
-        return f"throttle:capture:{owner}:{source}", settings.CAPTURE_THROTTLE_RATE
+        return f"throttle:capture:{owner}:{source}"

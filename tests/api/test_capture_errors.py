@@ -65,15 +65,18 @@ def test_traffic_source_not_enabled_on_the_offer_is_422(client, valid):
     other = factories.TrafficSourceFactory()
     valid["traffic_source_id"] = other.traffic_source_id
     assert _errors(post_json(client, valid), 422) == [
-        f"traffic_source_id: {other.traffic_source_id} is not enabled on this offer"
+        f"traffic_source_id: {other.traffic_source_id} is not enabled on this offer; check the "
+        "id on your Posting Instructions page"
     ]
 
 
-def test_inactive_traffic_source_is_422(client, valid, ringba_setup):
+def test_inactive_traffic_source_is_422_and_said_as_not_enabled(client, valid, ringba_setup):
+    """Whether an id exists but is paused is not told to whoever sends it (issue 25)."""
     ringba_setup["source"].active = False
     ringba_setup["source"].save()
     assert _errors(post_json(client, valid), 422) == [
-        f"traffic_source_id: {ringba_setup['source'].traffic_source_id} is not active"
+        f"traffic_source_id: {ringba_setup['source'].traffic_source_id} is not enabled on this "
+        "offer; check the id on your Posting Instructions page"
     ]
 
 

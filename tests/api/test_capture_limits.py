@@ -85,3 +85,36 @@ def test_the_throttle_keeps_one_small_counter_however_high_the_rate(
     keys = [key.split(":", 2)[2] for key in cache._cache if "throttle" in key]  # drop ":1:"
     assert len(keys) == 1
     assert cache.get(keys[0]) == 20
+
+
+def test_junk_claiming_another_partners_source_never_throttles_that_partner(
+    client, ringba_setup, base_pixel, throttled, settings
+):
+    """An attacker with the offer's token sent junk under the victim's source id:
+    the victim's real pixels were answered 429, 20 of 20 (issue 25, item 2)."""
+    settings.CAPTURE_REFUSED_RATE = "4/hour"
+    junk = {**base_pixel, "caller_id": "not a phone"}
+    attacker = [post_json(client, junk, REMOTE_ADDR="198.51.100.66").status_code for _ in range(8)]
+    assert attacker == [422] * 4 + [429] * 4  # refused pixels count per address
+
+    victim = [
+        post_json(client, {**base_pixel, "ringba_call_uuid": f"V{n}"}).status_code for n in range(3)
+    ]
+    assert victim == [201, 201, 201]
+
+
+def test_a_partners_own_refused_pixels_do_not_use_up_its_accepted_budget(
+    client, ringba_setup, base_pixel, throttled
+):
+    for _ in range(5):
+        post_json(client, {**base_pixel, "caller_id": "x"})
+    assert post_json(client, base_pixel).status_code == 201
+
+
+def test_the_refusal_does_not_tell_which_source_ids_are_enabled(client, ringba_setup, base_pixel):
+    inactive = factories.TrafficSourceFactory(active=False)
+    ringba_setup["offer"].traffic_sources.add(inactive)
+    unknown = post_json(client, {**base_pixel, "traffic_source_id": "9999999"}).json()
+    disabled = post_json(client, {**base_pixel, "traffic_source_id": inactive.traffic_source_id})
+    shown = disabled.json()["errors"][0].replace(str(inactive.traffic_source_id), "9999999")
+    assert shown == unknown["errors"][0]
