@@ -33,6 +33,8 @@ from ..models import (
     OPEN_STATES,
     Call,
     DeliveryStatus,
+    DestinationHealth,
+    EventTrigger,
     Lead,
     PostbackAttempt,
     PostbackDelivery,
@@ -129,6 +131,15 @@ def prune(*, batch_size: int = 1000) -> PruneReport:
     return report
 
 
+def _scrub_errors_mentioning(caller_id: str) -> None:
+    """Blank the health errors (per trigger, per host) that quote the caller's number."""
+    mentions = Q()
+    for written in {caller_id, caller_id.lstrip("+"), _national(caller_id)}:
+        mentions |= Q(last_error__contains=written)
+    for model in (EventTrigger, DestinationHealth):
+        model.objects.filter(mentions).update(last_error=f"[{PURGED}]")
+
+
 def _national(e164: str) -> str:
     """The number without its country code as typed in North America (10 digits)."""
     digits = e164.lstrip("+")
@@ -158,7 +169,9 @@ def purge_caller(*, caller_id: str) -> dict[str, int]:
 
     Leads lose the number, pixel fields, raw request, address and user agent; calls
     lose the number and post-call tokens; deliveries keep only the host they went
-    to; attempts lose the response bodies. Statuses, conversions and money stay.
+    to (no why panel, no request hash); attempts lose the response bodies; trigger
+    and host health errors quoting the number are blanked. Statuses, conversions
+    and money stay.
     """
     with transaction.atomic():
         leads = Lead.objects.filter(caller_id=caller_id)
@@ -176,8 +189,15 @@ def purge_caller(*, caller_id: str) -> dict[str, int]:
         delivery_rows = list(deliveries.distinct().values_list("pk", "url"))
         for pk, url in delivery_rows:
             PostbackDelivery.objects.filter(pk=pk).update(
-                url=_without_personal_parts(url), last_error="", skip_reason=""
+                url=_without_personal_parts(url),
+                last_error="",
+                skip_reason="",
+                # The "why" panel holds every token's value; the request key is a hash
+                # of the URL, and a phone number is few enough digits to guess back.
+                explanation={},
+                request_key="",
             )
+        _scrub_errors_mentioning(caller_id)
         attempts = PostbackAttempt.objects.filter(delivery_id__in=[pk for pk, _ in delivery_rows])
         counts = {
             "attempts": attempts.update(response_body="", error=""),

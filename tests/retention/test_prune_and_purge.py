@@ -190,3 +190,56 @@ def test_purging_a_caller_opts_out_and_scrubs_their_schedule_leads(ringba_setup)
     assert lead.state == ScheduleLeadState.OPTED_OUT  # never called again
     assert (lead.caller_id, lead.tokens, lead.raw_body) == (PURGED, {}, "")
     assert lead.transitions.last().cause == "personal data purged (purge_caller)"
+
+
+def _text_of_every_row() -> str:
+    """Every text and JSON value of every row of every table the portal keeps."""
+    from django.apps import apps
+    from django.db import models
+
+    texts = []
+    for model in apps.get_models(include_auto_created=True):
+        fields = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if isinstance(field, models.CharField | models.TextField | models.JSONField)
+        ]
+        if fields:
+            for row in model.objects.values_list(*fields):
+                texts.append(repr(row))
+    return "\n".join(texts)
+
+
+def test_a_purged_number_is_in_no_table_not_even_the_why_panel(ringba_setup, ringba_trigger):
+    """The delivery's explanation kept the caller's number (issue 25, item 7)."""
+    from integrations.models import DestinationHealth
+    from integrations.services.calls import CallUpdate, update_call
+
+    factories.MappingFactory(
+        trigger=ringba_trigger, traffic_source=ringba_setup["source"], value="HOOK"
+    )
+    caller_trigger = factories.TriggerFactory(
+        url_template="https://webhook.ringba.com/hook/c?who=[caller_id]&short=[caller_id_short]",
+        conditions=[{"token": "caller_id", "operator": "is populated"}],
+    )
+    lead = factories.LeadFactory(
+        offer=ringba_setup["offer"],
+        traffic_source=ringba_setup["source"],
+        caller_id=CALLER,
+        ringba_call_uuid="RGB-PURGE",
+    )
+    call = factories.CallFactory(number=ringba_setup["number"], caller_id=CALLER, lead=lead)
+    update_call(
+        call_uuid=call.call_uuid, update=CallUpdate(offer_converted=True, payout=Decimal("5"))
+    )
+    failure = f"Connection refused for /hook/c?who={CALLER}"
+    caller_trigger.refresh_from_db()
+    type(caller_trigger).objects.filter(pk=caller_trigger.pk).update(last_error=failure)
+    DestinationHealth.objects.create(host="webhook.ringba.com:443", last_error=failure)
+    assert CALLER in _text_of_every_row()
+
+    purge_caller(caller_id=CALLER)
+
+    everything = _text_of_every_row()
+    for written in (CALLER, CALLER.lstrip("+"), "3125550177", "(312) 555-0177"):
+        assert written not in everything, written
