@@ -1,6 +1,6 @@
 """Database helpers shared by the write paths."""
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
 import psycopg
@@ -33,6 +33,28 @@ def database_now(using: str = DEFAULT_DB_ALIAS):
     with connection.cursor() as cursor:
         cursor.execute("SELECT clock_timestamp()")
         return cursor.fetchone()[0]
+
+
+@contextmanager
+def leader(key: int, using: str = DEFAULT_DB_ALIAS):
+    """Yield True to the one process holding ``key`` now, False to any other.
+
+    A PostgreSQL session advisory lock, tried without waiting and released at the
+    end; SQLite serialises writers already, so every process leads there.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        leading = cursor.fetchone()[0]
+    try:
+        yield leading
+    finally:
+        if leading:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 # Django opens connections with prepare_threshold=None, which turns preparing off

@@ -71,3 +71,36 @@ def test_two_sweepers_recounting_the_same_hours_count_each_row_once(ringba_setup
     totals = stats(**window).totals
     assert (totals["calls"], totals["pixels_accepted"], totals["pixels_rejected"]) == (5, 5, 3)
     assert StatsHour.objects.filter(offer_id__isnull=True).count() == 1
+
+
+def test_workers_started_together_prune_once_not_all_at_once(monkeypatch):
+    """After a deploy every worker's first sweep pruned at once, and their deletes
+    could deadlock (issue 25, item 16): one leader prunes, the others skip the day."""
+    import threading
+    import time
+
+    from integrations.management.commands import run_worker
+
+    pruning = []
+    lock = threading.Lock()
+
+    def slow_prune():
+        with lock:
+            pruning.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for the other worker to arrive meanwhile
+
+    monkeypatch.setattr(run_worker, "prune", slow_prune)
+    monkeypatch.setattr(run_worker, "requeue_due_deliveries", lambda: 0)
+    monkeypatch.setattr(run_worker.Sweeper, "_refresh_rollups", lambda self, now: None)
+    monkeypatch.setattr(run_worker, "reconcile_unmatched", lambda **kwargs: 0)
+    monkeypatch.setattr(run_worker.trigger_health, "check", lambda: {})
+    monkeypatch.setattr(run_worker.schedules, "sweep", lambda: {})
+
+    def worker_starts(round_number):
+        run_worker.Sweeper().sweep_once()
+
+    for _ in range(5):
+        pruning.clear()
+        [results] = run_rounds(1, [worker_starts, worker_starts, worker_starts])
+        assert not any(isinstance(result, Exception) for result in results), results
+        assert len(pruning) == 1

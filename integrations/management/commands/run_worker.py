@@ -32,6 +32,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
 from ... import task_queue
+from ...db import leader
 from ...services import rollups, schedules, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
@@ -77,7 +78,9 @@ class Sweeper:
         self._refresh_rollups(now)
         if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
             self.last_prune = now
-            prune()
+            with leader(PRUNE_LOCK) as leading:
+                if leading:  # the others skip this day: one prune at a time, no deadlocks
+                    prune()
 
     def _refresh_rollups(self, now: float) -> None:
         """Recount the dashboard's recent hours; wider windows less often."""
@@ -87,6 +90,10 @@ class Sweeper:
                 self.last_rollups[window] = now
                 moment = timezone.now()
                 rollups.refresh(moment - window, moment + timedelta(hours=1))
+
+
+# Session advisory lock held by the one worker that prunes (any number may run).
+PRUNE_LOCK = 4403
 
 
 def sweep_once() -> None:
