@@ -77,8 +77,13 @@ def stop(*processes: subprocess.Popen) -> None:
     stop_processes(processes)
 
 
-def start_gunicorn(port: int, *, env: dict, log: Path, workers: int = 4) -> subprocess.Popen:
-    """Start the production web server with several worker processes (real parallelism)."""
+def start_gunicorn(
+    port: int, *, env: dict, log: Path, workers: int = 4, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """Start the production web server with several worker processes (real parallelism).
+
+    From the project root, so gunicorn reads ``gunicorn.conf.py`` as production does.
+    """
     handle = log.open("w")
     return subprocess.Popen(
         [
@@ -92,6 +97,7 @@ def start_gunicorn(port: int, *, env: dict, log: Path, workers: int = 4) -> subp
             str(workers),
             "--threads",
             "2",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
