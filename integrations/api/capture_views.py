@@ -1,5 +1,7 @@
 """The Leads Capture API: where Ringba's tracking pixel enters (SPEC §4)."""
 
+from urllib.parse import parse_qsl
+
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -19,9 +21,10 @@ from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..services.capture import RawRequest, capture_lead, check_pixel
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
 from ..services.schedules import ScheduleCapture
-from .client import client_ip, redact
+from .client import client_ip
 from .errors import json_exception_handler
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
+from .redaction import redacted_raw, secret_values
 from .serializers import (
     CaptureResponseSerializer,
     PixelSerializer,
@@ -93,7 +96,8 @@ def _capture(request: HttpRequest) -> HttpResponse:
         body_params = dict(request.POST.items())
     else:
         body_params = parse_body(body, content_type)
-    params = merge_params(dict(request.GET.items()), body_params)
+    query_params = dict(request.GET.items())
+    params = merge_params(query_params, body_params)
     request.capture_params = params
     refuse_unstorable_text(params)
     token = lead_token_of(params)
@@ -101,9 +105,20 @@ def _capture(request: HttpRequest) -> HttpResponse:
     request.capture_config = (
         get_offer_config(token) if token and len(token) <= MAX_LEAD_TOKEN_LENGTH else None
     )
+    secrets = secret_values(query_params, body_params)
     request.capture_raw = RawRequest(
-        body=redact(body.decode("utf-8", errors="replace"), token),
-        query=redact(request.META.get("QUERY_STRING", "")[:8000], token),
+        body=redacted_raw(
+            body.decode("utf-8", errors="replace"),
+            body_params,
+            secrets=secrets,
+            reread=lambda text: parse_body(text.encode(), content_type),
+        ),
+        query=redacted_raw(
+            request.META.get("QUERY_STRING", "")[:8000],
+            query_params,
+            secrets=secrets,
+            reread=lambda text: dict(parse_qsl(text, keep_blank_values=True)),
+        ),
         content_type=content_type,
         source_ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
