@@ -6,8 +6,11 @@
 2. PostgreSQL restarts under pixel load: the web app answers 503 during the outage
    and recovers without a restart, every 2xx pixel is a stored lead, the worker
    survives and delivers what was due.
-3. A worker is killed (SIGKILL) in the middle of a delivery: a new worker sends it
-   again once the lease runs out; nothing is lost (delivery is at-least-once).
+3. A worker is killed (SIGKILL) in the middle of a delivery: its attempt is on
+   record (in flight) before the request left; a new worker sends it again once
+   the lease runs out, the receiver answers as Ringba does to a second conversion
+   of one call id (404), and the delivery is recorded delivered by the killed
+   attempt, not failed (at-least-once, recognised).
 
 Runs on the bench database (portal_bench) with gunicorn, run_worker and the local
 receiver; writes bench/results/faults-<timestamp>.json.
@@ -212,7 +215,9 @@ def worker_killed_mid_delivery(demo, env) -> dict:
     from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
     from integrations.models import PostbackDelivery
 
-    receiver = RingbaReceiver(port=RECEIVER_PORT, behaviour=Behaviour(delay=3)).start()
+    receiver = RingbaReceiver(
+        port=RECEIVER_PORT, behaviour=Behaviour(delay=3, one_conversion_per_call=True)
+    ).start()
     worker = start_worker(env, "faults-worker-3")
     uuid = f"KIL-{time.time_ns()}"
     try:
@@ -232,13 +237,16 @@ def worker_killed_mid_delivery(demo, env) -> dict:
         receiver.stop()
     delivery = PostbackDelivery.objects.get(call__call_uuid=call, is_test=False)
     hits = [hit for hit in receiver.hits if hit.query.get("call_id") == uuid]
+    attempts = list(delivery.attempts.order_by("number"))
+    killed_on_record = bool(attempts) and "outcome unknown" in attempts[0].error
     return {
         "delivered": settled,
+        "status": delivery.status,
         "receiver_hits": len(hits),
         "attempt_count": delivery.attempt_count,
-        "recorded_attempts": delivery.attempts.count(),
+        "attempts": [(a.number, a.status_code, a.in_flight, a.error[:60]) for a in attempts],
         "seconds_until_redelivered": round(recovered_after, 1),
-        "holds": settled and len(hits) >= 1,
+        "holds": settled and len(hits) >= 1 and delivery.status == "delivered" and killed_on_record,
     }
 
 

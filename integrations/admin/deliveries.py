@@ -139,6 +139,10 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     def list_annotations(self):
         return {"_attempts": count_of(PostbackAttempt, "delivery")}
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A number's page links to its calls' postbacks (admin.rebuild_notice).
+        return lookup == "call__number__id__exact" or super().lookup_allowed(lookup, value, request)
+
     def search_conditions(self, term):
         leads = ids_of(Lead.objects.filter(ringba_call_uuid=term))
         conditions = Q(call__in=ids_of(Call.objects.filter(Q(call_uuid=term) | Q(lead__in=leads))))

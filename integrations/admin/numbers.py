@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
 
 from ..models import Number, NumberToken
+from ..services.rebuild import built_before
 from .history import ConfigHistoryAdmin
+from .rebuild_notice import edited, tell_stale_postbacks
 
 
 class NumberTokenInline(admin.TabularInline):
@@ -26,6 +29,19 @@ class NumberAdmin(ConfigHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_tokens=Count("extra_tokens"))
+
+    def save_related(self, request, form, formsets, change):
+        """Say how many postbacks for calls on this number keep its old extra tokens."""
+        super().save_related(request, form, formsets, change)
+        if change and edited(form, formsets):
+            stale = built_before(since=timezone.now(), call__number=form.instance)
+            tell_stale_postbacks(
+                self,
+                request,
+                stale,
+                "for calls on this number",
+                call__number__id__exact=form.instance.pk,
+            )
 
     @admin.display(description="extra tokens", ordering="_tokens")
     def token_count(self, number):

@@ -25,6 +25,7 @@ from ..services.rebuild import built_before
 from ..services.triggers import create_trigger_from_template
 from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
+from .rebuild_notice import edited, tell_stale_postbacks
 from .trigger_form import EventTriggerForm
 
 
@@ -144,27 +145,10 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         """Say how many postbacks not delivered yet were built with the old settings."""
         super().save_related(request, form, formsets, change)
-        edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
-        if not (change and edited):
-            return
-        stale = built_before(form.instance, since=timezone.now())
-        if stale:
-            link = changelist_link(
-                PostbackDelivery,
-                f"{stale} postback(s) of this trigger",
-                trigger__id__exact=form.instance.pk,
-                is_test__exact=0,
-                status__in="pending,retrying,failed,skipped",
-            )
-            self.message_user(
-                request,
-                format_html(
-                    "{} not delivered yet were built with the previous settings and keep "
-                    "them. To apply this change to them, select them and choose “Rebuild "
-                    "from the current configuration and send”.",
-                    link,
-                ),
-                messages.WARNING,
+        if change and edited(form, formsets):
+            stale = built_before(since=timezone.now(), trigger=form.instance)
+            tell_stale_postbacks(
+                self, request, stale, "of this trigger", trigger__id__exact=form.instance.pk
             )
 
     @admin.display(description="paused", boolean=True)

@@ -129,8 +129,11 @@ def _same_request_elsewhere(delivery: PostbackDelivery, request_key: str):
     )
 
 
-def built_before(trigger, *, since) -> int:
-    """How many of ``trigger``'s postbacks not delivered were built before ``since``."""
+def built_before(*, since, **scope) -> int:
+    """How many real postbacks not delivered, within ``scope``, were built before ``since``.
+
+    ``scope``: a trigger's (``trigger=…``) or a tracking number's (``call__number=…``).
+    """
     return PostbackDelivery.objects.filter(
-        trigger=trigger, is_test=False, status__in=REBUILDABLE, updated_at__lt=since
+        **scope, is_test=False, status__in=REBUILDABLE, updated_at__lt=since
     ).count()

@@ -180,3 +180,20 @@ def test_saving_a_trigger_says_how_many_postbacks_keep_the_old_settings(admin_cl
     text = response.content.decode()
     assert "1 postback(s) of this trigger" in text
     assert "were built with the previous settings" in text
+
+
+def test_saving_a_numbers_tokens_says_how_many_postbacks_keep_the_old_ones(admin_client, converted):
+    number = converted["number"]
+    url = reverse("admin:integrations_number_change", args=[number.pk])
+    form = change_form_data(admin_client.get(url), **{"extra_tokens-0-key": "ringba_webhook_token"})
+    form["extra_tokens-0-value"] = "FROM-NUMBER"
+
+    response = admin_client.post(url, form, follow=True)
+
+    text = response.content.decode()
+    assert "1 postback(s) for calls on this number" in text, text[:3000]
+    link = f"call__number__id__exact={number.pk}"
+    assert link in text
+    listed = admin_client.get(reverse(CHANGELIST) + "?" + link)
+    assert listed.status_code == 200
+    assert [d.pk for d in listed.context["cl"].result_list] == [converted["delivery"].pk]
