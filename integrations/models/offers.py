@@ -69,8 +69,9 @@ class Offer(LeadTokenOwner):
         max_length=10,
         choices=DuplicatePolicy.choices,
         default=DuplicatePolicy.ALLOW,
-        help_text="What a pixel without ringba_call_uuid does when the caller already has "
-        "a lead within the match window.",
+        help_text="What a pixel without ringba_call_uuid does when the same traffic source "
+        "already sent a lead for this caller within the match window (another partner's "
+        "lead is never merged into or refused on).",
     )
     enforce_contact_field_validations = models.BooleanField(
         default=False,
