@@ -6,7 +6,9 @@ status, delay or Retry-After, and to answer as Ringba does to a second conversio
 of one call id (404). ``GET /__hits`` returns what it has recorded.
 """
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,6 +47,7 @@ class RingbaReceiver:
         self.behaviour = behaviour or Behaviour()
         self.hits: list[Hit] = []
         self.converted: set[str] = set()  # call ids converted (one_conversion_per_call)
+        self._connections: set = set()  # open keep-alive sockets, cut by stop()
         self._lock = threading.Lock()
         self._echo = echo
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -68,8 +71,18 @@ class RingbaReceiver:
         self._server.serve_forever()
 
     def stop(self) -> None:
+        """Stop as a dead webhook does: no new connections, and the open ones cut.
+
+        Clients keep connections alive (HTTP/1.1); closing only the listening socket
+        left those connections answering after "stop".
+        """
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            open_sockets, self._connections = list(self._connections), set()
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):  # already gone
+                sock.shutdown(socket.SHUT_RDWR)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Hit]:
         """Return the hits once there are ``count`` of them, or after ``timeout``."""
@@ -119,6 +132,16 @@ class RingbaReceiver:
         class Handler(BaseHTTPRequestHandler):
             # Keep-alive, as webhook.ringba.com does: every answer has a Content-Length.
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def _answer(self):
                 if urlsplit(self.path).path == "/__hits":

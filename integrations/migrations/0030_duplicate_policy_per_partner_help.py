@@ -4,20 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0029_test_leads'),
+        ("integrations", "0029_test_leads"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicaloffer',
-            name='duplicate_policy',
-            field=models.CharField(choices=[('allow', 'Allow (store a new lead)'), ('update', 'Update (merge into the newest lead)'), ('reject', 'Reject (answer 409)')], default='allow', help_text="What a pixel without ringba_call_uuid does when the same traffic source already sent a lead for this caller within the match window (another partner's lead is never merged into or refused on).", max_length=10),
+            model_name="historicaloffer",
+            name="duplicate_policy",
+            field=models.CharField(
+                choices=[
+                    ("allow", "Allow (store a new lead)"),
+                    ("update", "Update (merge into the newest lead)"),
+                    ("reject", "Reject (answer 409)"),
+                ],
+                default="allow",
+                help_text="What a pixel without ringba_call_uuid does when the same traffic source already sent a lead for this caller within the match window (another partner's lead is never merged into or refused on).",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='duplicate_policy',
-            field=models.CharField(choices=[('allow', 'Allow (store a new lead)'), ('update', 'Update (merge into the newest lead)'), ('reject', 'Reject (answer 409)')], default='allow', help_text="What a pixel without ringba_call_uuid does when the same traffic source already sent a lead for this caller within the match window (another partner's lead is never merged into or refused on).", max_length=10),
+            model_name="offer",
+            name="duplicate_policy",
+            field=models.CharField(
+                choices=[
+                    ("allow", "Allow (store a new lead)"),
+                    ("update", "Update (merge into the newest lead)"),
+                    ("reject", "Reject (answer 409)"),
+                ],
+                default="allow",
+                help_text="What a pixel without ringba_call_uuid does when the same traffic source already sent a lead for this caller within the match window (another partner's lead is never merged into or refused on).",
+                max_length=10,
+            ),
         ),
     ]

@@ -158,3 +158,22 @@ def test_a_dead_slow_receiver_delays_the_next_delivery_by_at_most_the_deadline(
     waiting.refresh_from_db()
     assert waiting.status == DeliveryStatus.DELIVERED
     assert waiting.delivered_at - started < timedelta(seconds=CUT_OFF_BY)
+
+
+def test_a_stopped_stand_in_cuts_its_kept_alive_connections_too():
+    """Clients keep connections open; a stopped webhook must not keep answering on them."""
+    import http.client
+
+    from integrations.devtools.ringba_stand_in import RingbaReceiver
+
+    receiver = RingbaReceiver().start()
+    kept_alive = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=5)
+    kept_alive.request("GET", "/hook/x?call_id=1")
+    assert kept_alive.getresponse().read() == b"ok"
+
+    receiver.stop()
+
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        kept_alive.request("GET", "/hook/x?call_id=2")
+        kept_alive.getresponse().read()
+    assert len(receiver.hits) == 1
