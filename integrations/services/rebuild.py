@@ -9,15 +9,16 @@ trigger, call or lead and event, written onto the same delivery row (its audit
 trail stays one row), and sent now when the new plan sends anything.
 
 Never rebuilt: delivered postbacks (Ringba has them and accepts one conversion
-per call id), test fires (fire a new test instead), and a delivery with an
-attempt in flight (its outcome is not known yet).
+per call id), test fires (fire a new test instead), a delivery with an attempt in
+flight (its outcome is not known yet), and a conversion's postback whose call is
+no longer converted (un-converted since: nothing is owed).
 """
 
 from dataclasses import dataclass
 
 from django.db import transaction
 
-from ..models import DeliveryStatus, PostbackDelivery
+from ..models import DeliveryStatus, Event, PostbackDelivery
 from ..tokens import call_layers, lead_layers, schedule_lead_layers
 from .deliveries import announce_due
 from .firing import plan_delivery
@@ -77,6 +78,14 @@ def rebuild_delivery(*, delivery_id: int, cause: str) -> Rebuilt:
     return Rebuilt(delivery, old_url)
 
 
+# A conversion's postback stands only while the call is still converted: one skipped
+# by an un-conversion must never be rebuilt into a payment.
+_STILL_HOLDS = {
+    Event.CALL_OFFER_CONVERTED: ("offer_converted", "offer"),
+    Event.CALL_BUYER_CONVERTED: ("buyer_converted", "buyer"),
+}
+
+
 def _refusal(delivery: PostbackDelivery) -> str:
     if delivery.is_test:
         return "a test fire is not rebuilt; fire a new test from the trigger"
@@ -84,6 +93,10 @@ def _refusal(delivery: PostbackDelivery) -> str:
         return f"{delivery.status}: Ringba has it, and a postback is never sent twice"
     if delivery.claim_token or delivery.attempts.filter(in_flight=True).exists():
         return "an attempt is in flight; rebuild it once its outcome is recorded"
+    if delivery.event in _STILL_HOLDS and delivery.call_id:
+        flag, kind = _STILL_HOLDS[delivery.event]
+        if not getattr(delivery.call, flag):
+            return f"the call is no longer {kind}-converted; nothing is owed for it"
     return ""
 
 

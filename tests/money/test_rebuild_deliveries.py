@@ -124,7 +124,9 @@ def test_everything_the_filter_matches_can_be_rebuilt_at_once(admin_client, conv
     others = [
         PostbackDelivery.objects.create(
             trigger=converted["trigger"],
-            call=factories.CallFactory(number=converted["number"]),
+            call=factories.CallFactory(
+                number=converted["number"], offer_converted=True, payout=Decimal("9")
+            ),
             event=converted["delivery"].event,
             status=DeliveryStatus.SKIPPED,
             skip_reason="missing token: ringba_webhook_token",
@@ -197,3 +199,28 @@ def test_saving_a_numbers_tokens_says_how_many_postbacks_keep_the_old_ones(admin
     listed = admin_client.get(reverse(CHANGELIST) + "?" + link)
     assert listed.status_code == 200
     assert [d.pk for d in listed.context["cl"].result_list] == [converted["delivery"].pk]
+
+
+def test_a_postback_of_an_unconverted_call_is_never_rebuilt_into_a_payment(admin_client, converted):
+    """Un-converting skips the conversion's postback; a rebuild must not send it anyway."""
+    from integrations.models import Call
+    from integrations.services.calls import Conversion, unconvert_call
+
+    factories.MappingFactory(
+        trigger=converted["trigger"], traffic_source=converted["source"], value="TOK"
+    )
+    delivery = converted["delivery"]
+    rebuild_delivery(delivery_id=delivery.pk, cause="mapping added")  # now pending
+    call = Call.objects.get(pk=converted["call"].pk)
+    unconvert_call(
+        call_uuid=call.call_uuid,
+        conversion=Conversion.OFFER,
+        expected_version=call.version,
+        cause="buyer disputed",
+    )
+
+    result = rebuild_delivery(delivery_id=delivery.pk, cause="select all skipped")
+
+    assert "no longer offer-converted" in result.refused
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SKIPPED
