@@ -102,3 +102,18 @@ class HashedTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "An API client's key (admin: API clients), as 'Token <key>'.",
         }
+
+
+class GuardedBasicScheme(OpenApiAuthenticationExtension):
+    """Describe HTTP Basic (``GuardedBasicAuthentication``) in the OpenAPI schema."""
+
+    target_class = GuardedBasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "A user's username and password (failed logins are throttled "
+            "per address: API_AUTH_FAILURE_RATE).",
+        }

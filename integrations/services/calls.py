@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import events
 from ..errors import Rejected, RejectionKind
-from ..models import Call, Event, Lead, Number, ScheduleLead
+from ..models import Call, DeliveryStatus, Event, Lead, Number, PostbackDelivery, ScheduleLead
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
 from . import schedules
@@ -356,7 +356,10 @@ def _ringba_call_id(call: Call) -> str | None:
 
 
 def paid_for_same_sale(call: Call):
-    """Return the other offer-converted calls of ``call``'s sale (a queryset).
+    """Return the other paid calls of ``call``'s sale (a queryset).
+
+    Paid: offer-converted now, or its conversion postback was delivered (Ringba
+    keeps that conversion, whatever the call says since).
 
     The same sale: the same schedule lead (its callbacks), or the same Ringba call
     id on this offer (a direct lead and a schedule lead of one Ringba call). The
@@ -375,10 +378,17 @@ def paid_for_same_sale(call: Call):
         schedule_lead_ids += ScheduleLead.objects.filter(
             ringba_call_uuid=ringba_id, schedule__offer_id=call.offer_id
         ).values_list("pk", flat=True)
-    return Call.objects.filter(
-        Q(lead_id__in=lead_ids) | Q(schedule_lead_id__in=schedule_lead_ids),
-        offer_converted=True,
-    ).exclude(pk=call.pk)
+    delivered = PostbackDelivery.objects.filter(
+        call=OuterRef("pk"),
+        event=Event.CALL_OFFER_CONVERTED,
+        is_test=False,
+        status=DeliveryStatus.DELIVERED,
+    )
+    return (
+        Call.objects.filter(Q(lead_id__in=lead_ids) | Q(schedule_lead_id__in=schedule_lead_ids))
+        .filter(Q(offer_converted=True) | Exists(delivered))
+        .exclude(pk=call.pk)
+    )
 
 
 def _paid_by_another_call(call: Call) -> Call | None:
@@ -405,12 +415,17 @@ def _refuse_second_payment(call: Call) -> None:
     if paid is None:
         return
     sale = _ringba_call_id(call) or f"schedule lead {call.schedule_lead.uuid}"
+    how = (
+        f"converted by {paid.offer_converted_by}"
+        if paid.offer_converted_by
+        else "its conversion postback was delivered, then it was un-converted"
+    )
     raise Rejected(
         RejectionKind.CONFLICT,
         [
-            f"offer_converted: {sale} was already paid through call {paid.call_uuid} "
-            f"(converted by {paid.offer_converted_by}); a partner is paid once per Ringba "
-            "call id, and Ringba accepts one conversion per call id"
+            f"offer_converted: {sale} was already paid through call {paid.call_uuid} ({how}); "
+            "a partner is paid once per Ringba call id, and Ringba accepts one conversion "
+            "per call id"
         ],
     )
 

@@ -242,3 +242,26 @@ def test_the_largest_attempt_count_answers_409_not_500(schedule, calls_client):
     lead = _lead(schedule, attempts=32767, state="contacting")
     response = calls_client.post("/api/v1/calls", {"schedule_lead": str(lead.uuid)}, format="json")
     assert response.status_code == 409, response.content
+
+
+@pytest.mark.django_db
+def test_a_sale_paid_by_a_delivered_postback_stays_paid_after_an_unconversion(schedule):
+    """Ringba kept call A's conversion; un-converting A does not free the sale for B."""
+    from integrations.services.calls import Conversion, unconvert_call
+
+    lead = _lead(schedule)
+    first, second = _callback(lead), _callback(lead)
+    _convert(first)
+    PostbackDelivery.objects.filter(call=first).update(status=DeliveryStatus.DELIVERED)
+    first.refresh_from_db()
+    unconvert_call(
+        call_uuid=first.call_uuid,
+        conversion=Conversion.OFFER,
+        expected_version=first.version,
+        cause="test",
+    )
+
+    with pytest.raises(Rejected) as refused:
+        _convert(second)
+
+    assert first.call_uuid in refused.value.errors[0]
