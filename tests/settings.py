@@ -27,6 +27,7 @@ TASKS = {
 CAPTURE_THROTTLE_RATE = None
 CAPTURE_INVALID_TOKEN_RATE = None  # the throttle tests turn these on
 CAPTURE_REFUSED_RATE = None
+API_AUTH_FAILURE_RATE = None  # tests/api/test_failed_logins.py turns it on
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
 }

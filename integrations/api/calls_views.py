@@ -30,6 +30,7 @@ _ERRORS = rejection_responses(
     {
         400: "Malformed body (e.g. invalid JSON).",
         401: "No or bad credentials.",
+        429: "Too many failed logins from this address (API_AUTH_FAILURE_RATE).",
         403: "User lacks integrations.use_calls_api.",
         404: "Unknown call.",
         409: "call_uuid already belongs to a call on another number; the call changed since "

@@ -24,6 +24,7 @@ _ERRORS = rejection_responses(
     {
         400: "Malformed body.",
         401: "No or bad credentials.",
+        429: "Too many failed logins from this address (API_AUTH_FAILURE_RATE).",
         403: "User lacks integrations.use_calls_api.",
         404: "Unknown schedule or schedule lead.",
         413: "Body larger than CALLS_MAX_BODY_BYTES.",

@@ -90,7 +90,13 @@ class StatsView(CallsApiView):
         parameters=[StatsQuerySerializer],
         responses={
             200: StatsResponseSerializer,
-            **rejection_responses({401: "No or bad credentials.", 422: "A bad parameter."}),
+            **rejection_responses(
+                {
+                    401: "No or bad credentials.",
+                    422: "A bad parameter.",
+                    429: "Too many failed logins from this address.",
+                }
+            ),
         },
     )
     def get(self, request):
