@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import events
@@ -355,17 +355,14 @@ def _ringba_call_id(call: Call) -> str | None:
     return None
 
 
-def paid_for_same_sale(call: Call):
-    """Return the other paid calls of ``call``'s sale (a queryset).
-
-    Paid: offer-converted now, or its conversion postback was delivered (Ringba
-    keeps that conversion, whatever the call says since).
+def same_sale_calls(call: Call):
+    """Return ``call``'s sale's other calls (a queryset; a handful of rows at most).
 
     The same sale: the same schedule lead (its callbacks), or the same Ringba call
     id on this offer (a direct lead and a schedule lead of one Ringba call). The
     few lead ids are read first (one look-up in each unique index), so the calls
-    are found through their lead indexes: asked as one query, a planner walks the
-    offer's calls instead, which at a million calls is every conversion's cost.
+    are found through their lead indexes; unordered, since an ORDER BY (the
+    model's newest-first) tempts the planner to walk the whole calls table.
     """
     ringba_id = _ringba_call_id(call)
     lead_ids, schedule_lead_ids = [], [call.schedule_lead_id] if call.schedule_lead_id else []
@@ -378,24 +375,20 @@ def paid_for_same_sale(call: Call):
         schedule_lead_ids += ScheduleLead.objects.filter(
             ringba_call_uuid=ringba_id, schedule__offer_id=call.offer_id
         ).values_list("pk", flat=True)
-    delivered = PostbackDelivery.objects.filter(
-        call=OuterRef("pk"),
-        event=Event.CALL_OFFER_CONVERTED,
-        is_test=False,
-        status=DeliveryStatus.DELIVERED,
-    )
     return (
         Call.objects.filter(Q(lead_id__in=lead_ids) | Q(schedule_lead_id__in=schedule_lead_ids))
-        .filter(Q(offer_converted=True) | Exists(delivered))
         .exclude(pk=call.pk)
+        .order_by()
     )
 
 
 def _paid_by_another_call(call: Call) -> Call | None:
-    """Return another offer-converted call for the same sale, or None.
+    """Return another paid call of the same sale, or None.
 
-    Serialised with every other conversion of the same sale: the schedule lead's
-    row lock, and an advisory lock on (offer, Ringba call id).
+    Paid: offer-converted now, or its conversion postback was delivered (Ringba
+    keeps that conversion, whatever the call says since). Serialised with every
+    other conversion of the same sale: the schedule lead's row lock, and an
+    advisory lock on (offer, Ringba call id).
     """
     if call.schedule_lead_id:
         schedules.lock(call.schedule_lead_id)
@@ -406,7 +399,19 @@ def _paid_by_another_call(call: Call) -> Call | None:
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 [PAID_LOCK_NAMESPACE, f"{call.offer_id}:{ringba_id}"],
             )
-    return paid_for_same_sale(call).only("call_uuid", "offer_converted_by").first()
+    others = list(same_sale_calls(call).only("call_uuid", "offer_converted", "offer_converted_by"))
+    converted = [other for other in others if other.offer_converted]
+    if converted or not others:
+        return converted[0] if converted else None
+    delivered = set(
+        PostbackDelivery.objects.filter(
+            call_id__in=[other.pk for other in others],
+            event=Event.CALL_OFFER_CONVERTED,
+            is_test=False,
+            status=DeliveryStatus.DELIVERED,
+        ).values_list("call_id", flat=True)
+    )
+    return next((other for other in others if other.pk in delivered), None)
 
 
 def _refuse_second_payment(call: Call) -> None:

@@ -59,15 +59,16 @@ def test_the_paid_sale_check_follows_the_lead_indexes_not_the_offers_calls(
     At a million calls that must be index look-ups by lead, never a walk through
     the offer's calls (call_offer_idx) joined to their leads.
     """
-    from integrations.services.calls import paid_for_same_sale
+    from integrations.services.calls import same_sale_calls
 
     lead = factories.LeadFactory(
         offer=ringba_setup["offer"], traffic_source=ringba_setup["source"], ringba_call_uuid="RGB-P"
     )
     call = factories.CallFactory(number=ringba_setup["number"], lead=lead)
     call = Call.objects.select_related("lead", "schedule_lead").get(pk=call.pk)
-    sql, params = paid_for_same_sale(call).query.sql_with_params()
+    sql, params = same_sale_calls(call).query.sql_with_params()
     with transaction.atomic():
         plan = _plan(sql, params)
     assert "call_offer_idx" not in plan and "call_source_idx" not in plan, plan
+    assert "call_newest_idx" not in plan, plan
     assert LEAD_INDEX in plan, plan
