@@ -18,12 +18,12 @@ import logging
 import random
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks.base import TaskResultStatus
@@ -31,6 +31,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks, ringba
+from ..db import database_clock
 from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
@@ -258,13 +259,16 @@ def requeue_due_deliveries(*, limit: int = 500) -> int:
     queue is asked whether the task still waits, so a long backlog never piles up
     duplicate tasks; with another engine they go by age alone. (Leaving recent
     hand-overs out keeps a burst's sweeps cheap: the worker's threads share the
-    sweeper's process.) "Due" is judged on the database's clock (``Now()`` in the
-    statement), as the claim is.
+    sweeper's process.) "Due" is judged on the database's clock, as the claim is.
     """
-    now = Now()
+    now = database_clock()
+    handed_over_before = (
+        now - REQUEUE_AFTER
+        if isinstance(now, datetime)
+        else ExpressionWrapper(now - REQUEUE_AFTER, output_field=DateTimeField())
+    )
     due = PostbackDelivery.objects.filter(
-        Q(enqueued_at__isnull=True)
-        | Q(enqueued_at__lt=ExpressionWrapper(now - REQUEUE_AFTER, output_field=DateTimeField())),
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=handed_over_before),
         status__in=DUE_STATUSES,
         next_attempt_at__lte=now,
         trigger__paused_at__isnull=True,  # a paused trigger's deliveries wait
