@@ -95,6 +95,14 @@ def triggers_for(*, event: str, offer_id: int, traffic_source_id: int):
     )
 
 
+def mappings_for(trigger, *, traffic_source_id: int) -> dict[str, str]:
+    """Return ``{token_name: value}`` of ``trigger``'s mappings for one traffic source."""
+    return {
+        mapping.token_name: mapping.value
+        for mapping in trigger.mappings.filter(traffic_source_id=traffic_source_id)
+    }
+
+
 def mapping_tokens(trigger) -> dict[str, str]:
     """Return ``{token_name: value}`` from a trigger's prefetched source mappings."""
     return {mapping.token_name: mapping.value for mapping in trigger.source_mappings}
@@ -270,11 +278,9 @@ def plan_test_fire(
     reported but do not stop a test; a missing token does (the URL would be
     half-built). A test is never counted as the real delivery and never retried.
     """
-    mappings = {
-        mapping.token_name: mapping.value
-        for mapping in trigger.mappings.filter(traffic_source_id=call.traffic_source_id)
-    }
-    layers = call_layers(call, mapping_tokens=mappings)
+    layers = call_layers(
+        call, mapping_tokens=mappings_for(trigger, traffic_source_id=call.traffic_source_id)
+    )
     if not use_real_call_id:
         layers.append((TEST_FIRE, {CALL_UUID_TOKEN_NAME: f"TEST-{secrets.token_hex(4).upper()}"}))
     plan = plan_delivery(trigger=trigger, layers=layers, cause=cause, check_conditions=False)

@@ -21,7 +21,7 @@ from django.db import transaction
 from ..models import DeliveryStatus, Event, PostbackDelivery
 from ..tokens import call_layers, lead_layers, schedule_lead_layers
 from .deliveries import announce_due
-from .firing import plan_delivery
+from .firing import mappings_for, plan_delivery
 
 REBUILDABLE = (
     DeliveryStatus.PENDING,
@@ -114,11 +114,7 @@ def _layers(delivery: PostbackDelivery):
         source_id = delivery.lead.traffic_source_id
         owner = delivery.lead
         build = lead_layers
-    mappings = {
-        mapping.token_name: mapping.value
-        for mapping in trigger.mappings.filter(traffic_source_id=source_id)
-    }
-    return build(owner, mapping_tokens=mappings)
+    return build(owner, mapping_tokens=mappings_for(trigger, traffic_source_id=source_id))
 
 
 def _owner(delivery: PostbackDelivery) -> dict:
