@@ -35,9 +35,10 @@ class ApiClientAdmin(admin.ModelAdmin):
         "created_at",
         "created_by",
     ]
-    search_fields = ["name", "description", "key_prefix"]
+    search_fields = ["name", "description", "key_prefix", "public_key"]
     readonly_fields = [
         "user_link",
+        "public_key",
         "key_hint",
         "state",
         "created_at",

@@ -7,7 +7,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 
-from ..services.api_clients import client_for_key
+from ..models.api_clients import PUBLIC_KEY_PREFIX
+from ..services.api_clients import client_for_key, client_for_key_pair
 from .throttles import FailedLoginGuard
 
 CALLS_API_PERMISSION = "integrations.use_calls_api"
@@ -25,8 +26,10 @@ class HashedTokenAuthentication(TokenAuthentication):
 
 
 class GuardedBasicAuthentication(BasicAuthentication):
-    """HTTP Basic (a person's username and password), with failed logins throttled.
+    """HTTP Basic, with failed logins throttled: a person's username and password, or
+    an API client's ``public key:private key`` (TrackDrive's scheme).
 
+    A public key (``pub_…``) is checked against the client's key hash, which is fast.
     A password check is a slow hash by design; unthrottled, a few clients guessing
     passwords kept every web worker hashing and timed out every pixel. Past
     API_AUTH_FAILURE_RATE failures from one address, Basic logins from it are
@@ -47,6 +50,14 @@ class GuardedBasicAuthentication(BasicAuthentication):
         except exceptions.AuthenticationFailed:
             guard.failed()
             raise
+
+    def authenticate_credentials(self, userid, password, request=None):
+        if not userid.startswith(PUBLIC_KEY_PREFIX):
+            return super().authenticate_credentials(userid, password, request)
+        client = client_for_key_pair(userid, password)
+        if client is None or not client.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid public or private key.")
+        return client.user, client
 
 
 class BodyTokenAuthentication(HashedTokenAuthentication):
@@ -114,6 +125,7 @@ class GuardedBasicScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "basic",
-            "description": "A user's username and password (failed logins are throttled "
-            "per address: API_AUTH_FAILURE_RATE).",
+            "description": "An API client's public key and private key (TrackDrive's "
+            "scheme: base64 of 'pub_…:key'), or a user's username and password. Failed "
+            "logins are throttled per address (API_AUTH_FAILURE_RATE).",
         }

@@ -16,17 +16,18 @@ from .authentication import (
     GuardedBasicAuthentication,
     HashedTokenAuthentication,
 )
+from .call_events import call_events
 from .errors import Rejected
 from .parsing import check_depth, read_body, refuse_unstorable_text
 from .serializers import (
     CallCreateSerializer,
+    CallEventsSerializer,
     CallSerializer,
     CallUpdateSerializer,
-    DeliverySerializer,
     rejection_responses,
 )
 
-_ERRORS = rejection_responses(
+CALL_ERRORS = rejection_responses(
     {
         400: "Malformed body (e.g. invalid JSON).",
         401: "No or bad credentials.",
@@ -50,19 +51,64 @@ def _call_queryset():
 
 
 CALL_UUID = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+CALL_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
-def _get_call(call_uuid: str) -> Call:
+def get_call(identifier: str) -> Call:
+    """The call with this call_uuid or, failing that, this numeric id (TrackDrive's ``:id``).
+
+    The uuid is tried first: it is what clients of ``update_call`` have always sent,
+    and a dialer may have chosen digits for it.
+    """
     # A value no call can have (e.g. with a NUL byte, which PostgreSQL cannot even
     # compare) is simply not found.
-    call = (
-        _call_queryset().filter(call_uuid=call_uuid).first()
-        if CALL_UUID.fullmatch(call_uuid)
-        else None
-    )
+    call = None
+    if CALL_UUID.fullmatch(identifier):
+        call = _call_queryset().filter(call_uuid=identifier).first()
+        if call is None and CALL_ID.fullmatch(identifier):
+            call = _call_queryset().filter(pk=int(identifier)).first()
     if call is None:
-        raise Rejected(404, [f"call_uuid: no call {call_uuid!r}"])
+        raise Rejected(404, [f"call_uuid: no call {identifier!r}"])
     return call
+
+
+def update_fields(request) -> dict:
+    """The update's fields: the query string's, then the body's over them.
+
+    TrackDrive documents both ``POST …?offer_token=…&add_revenue=5`` with no body and
+    a JSON body; ``auth_token`` is a credential, not a field.
+    """
+    fields = {key: value for key, value in request.query_params.items() if key != "auth_token"}
+    data = request.data
+    if hasattr(data, "items"):
+        fields.update({key: value for key, value in data.items() if key != "auth_token"})
+    elif data:
+        raise Rejected(400, ["body: must be a JSON object or a form"])
+    return fields
+
+
+def apply_update(request, call: Call, fields: dict) -> Response:
+    """Validate ``fields`` and apply them to ``call`` through the one door (update_call)."""
+    serializer = CallUpdateSerializer(data=fields)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    update = CallUpdate(
+        ended_at=data.get("ended_at"),
+        duration=data.get("duration"),
+        buyer_converted=data.get("buyer_converted"),
+        revenue=data.get("revenue"),
+        offer_converted=data.get("offer_converted"),
+        payout=data.get("payout"),
+        post_call_tokens=data.get("post_call_tokens") or {},
+        add_revenue=data.get("add_revenue"),
+        add_payout=data.get("add_payout"),
+    )
+    update_call(
+        call_uuid=call.call_uuid,
+        update=update,
+        cause=f"{API} ({request.user.get_username()})",
+    )
+    return Response(CallSerializer(get_call(call.call_uuid)).data)
 
 
 class CallsApiView(APIView):
@@ -75,7 +121,7 @@ class CallsApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         # The body is checked before authentication reads it (auth_token may be in it).
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):
             read_body(request._request, limit=settings.CALLS_MAX_BODY_BYTES)
             try:
                 data = request.data
@@ -91,7 +137,7 @@ class CallCreateView(CallsApiView):
         operation_id="calls_create",
         summary="Record an inbound call, or a schedule's callback (schedule_lead)",
         request=CallCreateSerializer,
-        responses={201: CallSerializer, 200: CallSerializer, **_ERRORS},
+        responses={201: CallSerializer, 200: CallSerializer, **CALL_ERRORS},
     )
     def post(self, request):
         serializer = CallCreateSerializer(data=request.data)
@@ -106,7 +152,7 @@ class CallCreateView(CallsApiView):
             claim=data.get("claim"),
         )
         return Response(
-            CallSerializer(_get_call(call.call_uuid)).data,
+            CallSerializer(get_call(call.call_uuid)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -117,51 +163,48 @@ class CallUpdateView(CallsApiView):
         summary="Update a call (TrackDrive's "
         "update_call): end it, convert it, add post-call tokens",
         request=CallUpdateSerializer,
-        responses={200: CallSerializer, **_ERRORS},
+        responses={200: CallSerializer, **CALL_ERRORS},
     )
     def post(self, request, call_uuid: str):
-        serializer = CallUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        update = CallUpdate(
-            ended_at=data.get("ended_at"),
-            duration=data.get("duration"),
-            buyer_converted=data.get("buyer_converted"),
-            revenue=data.get("revenue"),
-            offer_converted=data.get("offer_converted"),
-            payout=data.get("payout"),
-            post_call_tokens=data.get("post_call_tokens") or {},
-        )
-        _get_call(call_uuid)  # 404 for a uuid that cannot exist, before any work
-        update_call(
-            call_uuid=call_uuid,
-            update=update,
-            cause=f"{API} ({request.user.get_username()})",
-        )
-        return Response(CallSerializer(_get_call(call_uuid)).data)
+        fields = update_fields(request)
+        return apply_update(request, get_call(call_uuid), fields)
 
 
 class CallDetailView(CallsApiView):
     @extend_schema(
         operation_id="calls_retrieve",
-        summary="A call with its tokens and lead",
-        responses={200: CallSerializer, **_ERRORS},
+        summary="A call with its tokens and lead (by call_uuid or numeric id)",
+        responses={200: CallSerializer, **CALL_ERRORS},
     )
-    def get(self, request, call_uuid: str):
-        return Response(CallSerializer(_get_call(call_uuid)).data)
+    def get(self, request, call_id: str):
+        return Response(CallSerializer(get_call(call_id)).data)
+
+    @extend_schema(
+        operation_id="calls_put",
+        summary="Update a call by call_uuid or numeric id (TrackDrive's PUT /calls/:id)",
+        request=CallUpdateSerializer,
+        responses={200: CallSerializer, **CALL_ERRORS},
+    )
+    def put(self, request, call_id: str):
+        fields = update_fields(request)
+        return apply_update(request, get_call(call_id), fields)
+
+    @extend_schema(
+        operation_id="calls_update_by_id",
+        summary="Update a call by call_uuid or numeric id (POST, as TrackDrive's curl does)",
+        request=CallUpdateSerializer,
+        responses={200: CallSerializer, **CALL_ERRORS},
+    )
+    def post(self, request, call_id: str):
+        return self.put(request, call_id)
 
 
 class CallEventsView(CallsApiView):
     @extend_schema(
         operation_id="calls_events",
-        summary="The call's postback deliveries with every attempt",
-        responses={200: DeliverySerializer(many=True), **_ERRORS},
+        summary="The call's legs, audit log and webhook log (TrackDrive's shape), "
+        "and its postback deliveries with every attempt",
+        responses={200: CallEventsSerializer, **CALL_ERRORS},
     )
-    def get(self, request, call_uuid: str):
-        call = _get_call(call_uuid)
-        deliveries = (
-            call.deliveries.select_related("trigger")
-            .prefetch_related("attempts")
-            .order_by("created_at", "id")
-        )
-        return Response(DeliverySerializer(deliveries, many=True).data)
+    def get(self, request, call_id: str):
+        return Response(call_events(get_call(call_id)))

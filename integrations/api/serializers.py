@@ -193,6 +193,20 @@ class CallUpdateSerializer(serializers.Serializer):
     offer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
     payout = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     post_call_tokens = serializers.DictField(required=False)
+    add_revenue = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text="Added to the stored revenue (negative to take off; never below zero). "
+        "The buyer side must be converted already or in this request.",
+    )
+    add_payout = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text="Added to the stored payout, as add_revenue. Changes what the call "
+        "records, not a postback already sent (see paid_postback).",
+    )
     auth_token = serializers.CharField(required=False, write_only=True)
 
     def validate_post_call_tokens(self, value):
@@ -242,6 +256,19 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
 
 
+class CallEventsSerializer(serializers.Serializer):
+    """For the schema: what ``call_events.call_events`` answers."""
+
+    id = serializers.IntegerField()
+    uuid = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    events = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Leg, AuditLog and WebhookLog entries (TrackDrive's types), oldest first.",
+    )
+    deliveries = DeliverySerializer(many=True)
+
+
 class CallSerializer(serializers.ModelSerializer):
     number = serializers.CharField(source="number.number", allow_null=True)
     traffic_source_id = serializers.IntegerField(source="traffic_source.traffic_source_id")
@@ -251,7 +278,9 @@ class CallSerializer(serializers.ModelSerializer):
     class Meta:
         model = Call
         fields = [
+            "id",
             "call_uuid",
+            "created_at",
             "number",
             "caller_id",
             "offer_id",

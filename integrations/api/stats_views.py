@@ -1,12 +1,16 @@
 """``GET /api/v1/stats``: the dashboard's numbers over the API (SPEC §13).
 
+Also served as ``GET /api/v1/calls/stats`` (TrackDrive's path, where the period may
+be named ``created_at_from`` / ``created_at_to``).
+
 TrackDrive's calls/stats style: a period (``start`` inclusive, ``end`` exclusive,
 dates or date-times in TIME_ZONE; the last 7 days by default), ``group_by`` day,
-hour, offer or traffic_source, ``stat`` count or payout (or all), and optional
+hour, offer or traffic_source, ``stat`` count, payout or revenue (or all), and optional
 ``offer_id`` and ``traffic_source_id`` (the public id partners send). Authenticated
 like the calls API.
 """
 
+import re
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
@@ -16,17 +20,21 @@ from rest_framework.response import Response
 
 from ..models import TrafficSource
 from ..services.rollups import floor_hour
-from ..services.stats import COUNTS, GROUPS, MAX_PERIOD, stats
+from ..services.stats import AMOUNTS, COUNTS, GROUPS, MAX_PERIOD, stats
 from .calls_views import CallsApiView
 from .errors import Rejected
 from .serializers import rejection_responses
 
-STATS = ("all", "count", "payout")
+STATS = ("all", "count", "payout", "revenue")
 
 
 class StatsQuerySerializer(serializers.Serializer):
     start = serializers.CharField(required=False, help_text="YYYY-MM-DD or ISO 8601; inclusive.")
     end = serializers.CharField(required=False, help_text="YYYY-MM-DD or ISO 8601; exclusive.")
+    created_at_from = serializers.CharField(
+        required=False, help_text="TrackDrive's name for start (also '2016-01-01 12:25:15 -0500')."
+    )
+    created_at_to = serializers.CharField(required=False, help_text="TrackDrive's name for end.")
     group_by = serializers.ChoiceField(choices=GROUPS, default="day")
     stat = serializers.ChoiceField(choices=STATS, default="all")
     offer_id = serializers.IntegerField(required=False, min_value=1)
@@ -42,6 +50,10 @@ class StatsFiguresSerializer(serializers.Serializer):
     matched_calls = serializers.IntegerField(required=False)
     conversions = serializers.IntegerField(required=False)
     payout = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text="A decimal string."
+    )
+    buyer_conversions = serializers.IntegerField(required=False)
+    revenue = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, help_text="A decimal string."
     )
     postbacks_delivered = serializers.IntegerField(required=False)
@@ -78,6 +90,9 @@ def parse_moment(text: str, name: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
+# TrackDrive writes dates as "2016-01-01 12:25:15 -0500": a space before the offset.
+SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
+
 # The years a period may name: none of the portal's rows is older, and arithmetic
 # near datetime's limits (year 1, year 9999) overflows.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -105,6 +120,11 @@ class StatsView(CallsApiView):
         if not query.is_valid():
             raise serializers.ValidationError(query.errors)
         params = query.validated_data
+        for trackdrive_name, name in (("created_at_from", "start"), ("created_at_to", "end")):
+            if trackdrive_name in params:
+                if name in params:
+                    raise Rejected(422, [f"{trackdrive_name}: send either it or {name}"])
+                params[name] = SPACED_OFFSET.sub(r"\1", params.pop(trackdrive_name).strip())
         today = datetime.combine(timezone.localdate(), time.min)
         end = (
             parse_moment(params["end"], "end")
@@ -160,8 +180,10 @@ def _wanted(stat: str) -> tuple[str, ...]:
         return COUNTS
     if stat == "payout":
         return ("conversions", "payout")
-    return (*COUNTS, "payout")
+    if stat == "revenue":
+        return ("buyer_conversions", "revenue")
+    return (*COUNTS, *AMOUNTS)
 
 
 def _pick(figures: dict, wanted: tuple[str, ...]) -> dict:
-    return {name: str(figures[name]) if name == "payout" else figures[name] for name in wanted}
+    return {name: str(figures[name]) if name in AMOUNTS else figures[name] for name in wanted}

@@ -1,7 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from .calls_views import CallCreateView, CallDetailView, CallEventsView, CallUpdateView
+from .call_list_views import CallCsvView, CallsView
+from .caller_views import CallUpdateByCallerView
+from .calls_views import CallDetailView, CallEventsView, CallUpdateView
 from .capture_views import LeadCaptureAliasView, LeadCaptureView
 from .schedules_views import ScheduleClaimView, ScheduleLeadOptOutView
 from .stats_views import StatsView
@@ -9,10 +11,18 @@ from .stats_views import StatsView
 urlpatterns = [
     path("v1/leads/capture", LeadCaptureView.as_view(), name="leads-capture"),
     path("v1/leads", LeadCaptureAliasView.as_view(), name="leads-capture-alias"),
-    path("v1/calls", CallCreateView.as_view(), name="calls-create"),
+    path("v1/calls", CallsView.as_view(), name="calls-create"),
+    path("v1/calls.csv", CallCsvView.as_view(), name="calls-csv"),
     path("v1/calls/update_call/<str:call_uuid>", CallUpdateView.as_view(), name="calls-update"),
-    path("v1/calls/<str:call_uuid>", CallDetailView.as_view(), name="calls-detail"),
-    path("v1/calls/<str:call_uuid>/events", CallEventsView.as_view(), name="calls-events"),
+    path(
+        "v1/calls/update_by_caller_id/<str:caller_id>",
+        CallUpdateByCallerView.as_view(),
+        name="calls-update-by-caller",
+    ),
+    # Before calls/<id>: "stats" is this path, not a call.
+    path("v1/calls/stats", StatsView.as_view(), name="calls-stats"),
+    path("v1/calls/<str:call_id>", CallDetailView.as_view(), name="calls-detail"),
+    path("v1/calls/<str:call_id>/events", CallEventsView.as_view(), name="calls-events"),
     path("v1/stats", StatsView.as_view(), name="stats"),
     path(
         "v1/schedules/<int:schedule_id>/claim", ScheduleClaimView.as_view(), name="schedules-claim"

@@ -1,7 +1,15 @@
 """Calls-API clients: a telephony system's credentials, stored as a hash (SPEC §3, §9)."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+
+PUBLIC_KEY_PREFIX = "pub_"
+
+
+def generate_public_key() -> str:
+    return PUBLIC_KEY_PREFIX + secrets.token_hex(12)
 
 
 class ApiClient(models.Model):
@@ -18,6 +26,12 @@ class ApiClient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client"
     )
     key_prefix = models.CharField(max_length=8, unique=True, editable=False)
+    # TrackDrive clients authenticate with Basic base64(public key:private key). The
+    # public key only names the client (not secret, kept across rotations); the
+    # private key is the key above.
+    public_key = models.CharField(
+        max_length=40, unique=True, editable=False, default=generate_public_key
+    )
     key_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

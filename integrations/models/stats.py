@@ -23,6 +23,13 @@ class StatsHour(models.Model):
     matched_calls = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
     payout = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # The buyer side (TrackDrive's stat=revenue): calls buyer-converted, revenue summed.
+    # Database defaults: the previous release's worker, still writing rollups during a
+    # deploy, does not know these columns.
+    buyer_conversions = models.PositiveIntegerField(default=0, db_default=0)
+    revenue = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
+    )
     postbacks_delivered = models.PositiveIntegerField(default=0)
     postbacks_retrying = models.PositiveIntegerField(default=0)
     postbacks_failed = models.PositiveIntegerField(default=0)

@@ -100,6 +100,14 @@ def client_for_key(key: str) -> ApiClient | None:
     return client
 
 
+def client_for_key_pair(public_key: str, private_key: str) -> ApiClient | None:
+    """The active client with this public key whose (private) key this is, or None."""
+    client = client_for_key(private_key)
+    if client is None or not hmac.compare_digest(client.public_key, public_key):
+        return None
+    return client
+
+
 def _set_new_key(client: ApiClient) -> str:
     for _ in range(5):  # a prefix collision is a 1-in-4-billion event; retry it
         key = secrets.token_hex(KEY_BYTES)

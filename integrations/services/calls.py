@@ -46,6 +46,10 @@ class CallUpdate:
     offer_converted: bool | None = None
     payout: Decimal | None = None
     post_call_tokens: dict = field(default_factory=dict)
+    # TrackDrive's add_revenue / add_payout: added to the stored amount (never below
+    # zero), on a side that is converted already or in the same request.
+    add_revenue: Decimal | None = None
+    add_payout: Decimal | None = None
 
     @classmethod
     def from_changes(cls, call: Call, wanted: dict) -> "CallUpdate":
@@ -296,6 +300,8 @@ def update_call(
             changed |= OFFER_CONVERSION_FIELDS
             pending_events.append((Event.CALL_OFFER_CONVERTED, rule))
 
+        changed |= _add_amounts(call, update)
+
         if changed:
             call.version += 1
             call.save(update_fields=[*changed, "version", "updated_at"])
@@ -311,6 +317,34 @@ def update_call(
         if call.schedule_lead_id and conversions:
             schedules.convert_for_call(call, cause=conversions[0])
     return call
+
+
+def _add_amounts(call: Call, update: CallUpdate) -> set[str]:
+    """Apply add_revenue / add_payout after any conversion in the same request.
+
+    An amount belongs to a conversion: adding to a side that is not converted
+    would be overwritten by its conversion later, so it is refused (422) and the
+    sender is told to convert in the same request. Results below zero are zero.
+    """
+    changed = set()
+    for amount_name, converted_name, addition in (
+        ("revenue", "buyer_converted", update.add_revenue),
+        ("payout", "offer_converted", update.add_payout),
+    ):
+        if addition is None:
+            continue
+        if not getattr(call, converted_name):
+            raise Rejected(
+                RejectionKind.INVALID,
+                [
+                    f"add_{amount_name}: the call is not {converted_name.replace('_', ' ')}; "
+                    f"send {converted_name}=true in the same request (or first)"
+                ],
+            )
+        current = getattr(call, amount_name) or Decimal(0)
+        setattr(call, amount_name, _money(max(Decimal(0), current + Decimal(addition))))
+        changed.add(amount_name)
+    return changed
 
 
 def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None:

@@ -100,14 +100,17 @@ def _count(start: datetime, end: datetime) -> dict:
         ["pixels_rejected"],
     )
     converted = Q(offer_converted=True)
+    buyer_converted = Q(buyer_converted=True)
     add(
         grouped(Call.objects, "started_at", "offer_id", "traffic_source_id").annotate(
             calls=Count("pk"),
             matched_calls=Count("pk", filter=Q(lead__isnull=False)),
             conversions=Count("pk", filter=converted),
             payout=Sum("payout", filter=converted),
+            buyer_conversions=Count("pk", filter=buyer_converted),
+            revenue=Sum("revenue", filter=buyer_converted),
         ),
-        ["calls", "matched_calls", "conversions", "payout"],
+        ["calls", "matched_calls", "conversions", "payout", "buyer_conversions", "revenue"],
     )
     waiting = Q(status__in=[DeliveryStatus.RETRYING, DeliveryStatus.PENDING])
     add(

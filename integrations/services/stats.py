@@ -9,7 +9,8 @@ whatever the size of the raw tables. Rollups lag the raw tables by up to a minut
 What each figure counts, within the period:
 - pixels accepted: leads received; pixels rejected: refusals received;
 - calls: calls started; matched: those with a lead; conversions and payout: those
-  offer-converted (payout summed), by the call's start;
+  offer-converted (payout summed), by the call's start; buyer conversions and
+  revenue likewise for the buyer side;
 - postbacks: real (not test) deliveries created, by their status when last counted
   (pending ones count as retrying).
 """
@@ -32,6 +33,7 @@ COUNTS = (
     "calls",
     "matched_calls",
     "conversions",
+    "buyer_conversions",
     "postbacks_delivered",
     "postbacks_retrying",
     "postbacks_failed",
@@ -39,8 +41,11 @@ COUNTS = (
 )
 
 
+AMOUNTS = ("payout", "revenue")
+
+
 def zero_figures() -> dict:
-    return dict.fromkeys(COUNTS, 0) | {"payout": Decimal("0.00")}
+    return dict.fromkeys(COUNTS, 0) | dict.fromkeys(AMOUNTS, Decimal("0.00"))
 
 
 @dataclass
@@ -92,14 +97,15 @@ def stats(
         hours.annotate(group=grouping)
         .values("group")
         .order_by("group")
-        .annotate(**{name: Sum(name) for name in (*COUNTS, "payout")})
+        .annotate(**{name: Sum(name) for name in (*COUNTS, *AMOUNTS)})
     )
     rows = []
     for row in totals:
         key = _key_text(row.pop("group"), group_by)
         figures = zero_figures()
         figures.update({name: value for name, value in row.items() if value is not None})
-        figures["payout"] = Decimal(figures["payout"]).quantize(CENTS)
+        for name in AMOUNTS:
+            figures[name] = Decimal(figures[name]).quantize(CENTS)
         rows.append(StatsRow(key=key, label=key, figures=figures))
     rows.sort(key=lambda row: row.key)
     _label(rows, group_by)

@@ -209,7 +209,7 @@ def test_done_when_scenario_from_the_issue(
         content_type="application/x-www-form-urlencoded",
     )
 
-    events = calls_client.get(f"/api/v1/calls/{call['call_uuid']}/events").json()
+    events = calls_client.get(f"/api/v1/calls/{call['call_uuid']}/events").json()["deliveries"]
     assert len(events) == 1
     assert events[0]["status"] == DeliveryStatus.PENDING
     assert events[0]["url"] == (

@@ -15,8 +15,8 @@ def test_schema_documents_capture_and_calls_endpoints(client):
         "/api/v1/leads",
         "/api/v1/calls",
         "/api/v1/calls/update_call/{call_uuid}",
-        "/api/v1/calls/{call_uuid}",
-        "/api/v1/calls/{call_uuid}/events",
+        "/api/v1/calls/{call_id}",
+        "/api/v1/calls/{call_id}/events",
     ]:
         assert path in paths, path
     capture = paths["/api/v1/leads/capture"]["post"]

@@ -33,13 +33,15 @@ def business(ringba_trigger):
         Lead.objects.filter(pk=made.pk).update(received_at=when)
         return made
 
-    def call(number, when, *, lead=None, payout=None, delivery=None, test=False):
+    def call(number, when, *, lead=None, payout=None, delivery=None, test=False, revenue=None):
         made = factories.CallFactory(
             number=number,
             lead=lead,
             started_at=when,
             offer_converted=payout is not None,
             payout=payout,
+            buyer_converted=revenue is not None,
+            revenue=revenue,
         )
         if delivery:
             created = PostbackDelivery.objects.create(
@@ -58,7 +60,7 @@ def business(ringba_trigger):
     x_a = [lead(offer_x, source_a, DAY1 + timedelta(minutes=m)) for m in (1, 2, 3)]
     x_b = lead(offer_x, source_b, DAY1 + timedelta(minutes=4))
     call(number_xa, DAY1, lead=x_a[0], payout=Decimal("12.50"), delivery=DeliveryStatus.DELIVERED)
-    call(number_xa, DAY1 + timedelta(hours=1))
+    call(number_xa, DAY1 + timedelta(hours=1), revenue=Decimal("30.00"))  # the buyer paid
     call(number_xb, DAY1, lead=x_b, payout=Decimal("7.25"), delivery=DeliveryStatus.FAILED)
     call(number_ya, DAY1 + timedelta(hours=2))
     refused = RejectedPixel.objects.create(offer=offer_y, traffic_source=source_a, status_code=422)
@@ -76,7 +78,7 @@ def business(ringba_trigger):
     call(number_xa, DAY2, delivery=DeliveryStatus.SKIPPED)
     # Outside the period: never counted.
     lead(offer_x, source_a, DAY1 - timedelta(days=3))
-    call(number_xa, DAY2 + timedelta(days=3), payout=Decimal("100"))
+    call(number_xa, DAY2 + timedelta(days=3), payout=Decimal("100"), revenue=Decimal("100"))
     rollups.refresh(DAY1 - timedelta(days=10), DAY2 + timedelta(days=10))  # the worker's job
     return {"x": offer_x, "y": offer_y, "a": source_a, "b": source_b}
 
@@ -93,6 +95,8 @@ def test_totals_equal_the_hand_count(business):
         "matched_calls": 3,
         "conversions": 3,
         "payout": Decimal("28.75"),
+        "buyer_conversions": 1,
+        "revenue": Decimal("30.00"),
         "postbacks_delivered": 1,
         "postbacks_retrying": 1,
         "postbacks_failed": 1,

@@ -157,8 +157,9 @@ def test_concurrent_conversions_of_one_call_answer_200_and_fire_once(live):
 
     assert all(result == [200] * 6 for result in rounds), (rounds, live["log"].read_text()[-3000:])
     for call_uuid in calls:
-        status, deliveries = _request(live, f"/api/v1/calls/{call_uuid}/events", auth=True)
+        status, events = _request(live, f"/api/v1/calls/{call_uuid}/events", auth=True)
         assert status == 200
+        deliveries = events["deliveries"]
         assert [d["event"] for d in deliveries if not d["is_test"]] == ["call_offer_converted"]
         # Delivery rows are kept at one by a constraint whatever the server emits; the
         # call's version counts the writes: created (1), converted once (2), no more.

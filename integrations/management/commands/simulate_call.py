@@ -212,8 +212,19 @@ class Command(BaseCommand):
 
     def _expect_delivery_log(self, step, base, call_uuid, token):
         _, events = _request("GET", f"{base}/api/v1/calls/{call_uuid}/events", token=token)
-        states = [(event["status"], len(event["attempts"])) for event in events or []]
-        self._step(step, f"delivery log: {states}", states == [("delivered", 1)])
+        deliveries = (events or {}).get("deliveries", [])
+        states = [(delivery["status"], len(delivery["attempts"])) for delivery in deliveries]
+        # TrackDrive's webhook log: one entry per attempt, with Ringba's answer code.
+        codes = [
+            event["code"]
+            for event in (events or {}).get("events", [])
+            if event["type"] == "WebhookLog"
+        ]
+        self._step(
+            step,
+            f"delivery log: {states}, webhook log codes {codes}",
+            states == [("delivered", 1)] and codes == [200],
+        )
 
     def _wait_for_hit(self, receiver: str, ringba_call_uuid: str, timeout: float) -> list[dict]:
         deadline = time.monotonic() + timeout
