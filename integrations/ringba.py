@@ -27,6 +27,18 @@ RINGBA_TEMPLATE_URL = (
     f"&{WEBHOOK_CONVERSION_PARAM}"
 )
 
+# Ringba's "Enrich Call Data" (IDE): TrackDrive tells the partner's Ringba about a call
+# as it starts. The id is the partner's, so it is a per-traffic-source mapping: a call
+# from a partner without one is skipped (missing token), never sent to another's Ringba.
+ENRICH_TEMPLATE_SLUG = "ringba-ide"
+ENRICH_ID_TOKEN_NAME = "ringba_number_id"
+CANONICAL_ENRICH_BASE_URL = "https://display.ringba.com"
+# "%2B1": a literal "+" in a query string reads as a space; Ringba wants +1XXXXXXXXXX.
+ENRICH_TEMPLATE_URL = (
+    f"{CANONICAL_ENRICH_BASE_URL}/enrich/[{ENRICH_ID_TOKEN_NAME}]"
+    "?callerid=%2B1[caller_id_short]&trackdrive_call_uuid=[call_uuid]"
+)
+
 # Tags as Ringba writes them into pixel bodies; a value still shaped like one means
 # Ringba had nothing to put there.
 CALLER_ID_TAG = "[tag:InboundNumber:Number]"
@@ -126,12 +138,17 @@ def is_webhook_url(url: str) -> bool:
     return _is_ringba_webhook_host(parts.hostname or "") and parts.path.startswith("/hook/")
 
 
-def localize_webhook_url(url_template: str) -> str:
-    """Point a template URL at this deployment's RINGBA_WEBHOOK_BASE_URL.
+def localize_ringba_url(url_template: str) -> str:
+    """Point a template URL at this deployment's Ringba hosts.
 
-    Production keeps ``https://webhook.ringba.com``; demos and tests point it at a
-    local stand-in for Ringba's webhook.
+    Production keeps ``https://webhook.ringba.com`` and ``https://display.ringba.com``;
+    demos and tests point RINGBA_WEBHOOK_BASE_URL and RINGBA_ENRICH_BASE_URL at a
+    local stand-in for Ringba.
     """
-    if url_template.startswith(CANONICAL_WEBHOOK_BASE_URL + "/"):
-        return settings.RINGBA_WEBHOOK_BASE_URL + url_template[len(CANONICAL_WEBHOOK_BASE_URL) :]
+    for canonical, local in (
+        (CANONICAL_WEBHOOK_BASE_URL, settings.RINGBA_WEBHOOK_BASE_URL),
+        (CANONICAL_ENRICH_BASE_URL, settings.RINGBA_ENRICH_BASE_URL),
+    ):
+        if url_template.startswith(canonical + "/"):
+            return local + url_template[len(canonical) :]
     return url_template

@@ -201,8 +201,16 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rs
 RINGBA_WEBHOOK_BASE_URL = env.str(
     "RINGBA_WEBHOOK_BASE_URL", default="https://webhook.ringba.com"
 ).rstrip("/")
+# Ringba's "Enrich Call Data" (the IDE template's host).
+RINGBA_ENRICH_BASE_URL = env.str(
+    "RINGBA_ENRICH_BASE_URL", default="https://display.ringba.com"
+).rstrip("/")
 POSTBACK_ALLOWED_HOSTS = env.list(
-    "POSTBACK_ALLOWED_HOSTS", default=[urlsplit(RINGBA_WEBHOOK_BASE_URL).hostname or ""]
+    "POSTBACK_ALLOWED_HOSTS",
+    default=[
+        urlsplit(RINGBA_WEBHOOK_BASE_URL).hostname or "",
+        urlsplit(RINGBA_ENRICH_BASE_URL).hostname or "",
+    ],
 )
 POSTBACK_ALLOW_PRIVATE_IPS = env.bool("POSTBACK_ALLOW_PRIVATE_IPS", default=False)
 POSTBACK_RETRY_SCHEDULE = [

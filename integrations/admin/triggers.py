@@ -17,8 +17,10 @@ from ..models import (
     EventTrigger,
     Offer,
     PostbackDelivery,
+    TrafficSource,
     TriggerTemplate,
 )
+from ..ringba import ENRICH_TEMPLATE_SLUG
 from ..services import trigger_health
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
@@ -54,6 +56,38 @@ class NewFromTemplateForm(forms.Form):
     offer = forms.ModelChoiceField(
         queryset=Offer.objects.all(), required=False, empty_label="Global (every offer)"
     )
+    traffic_source = forms.ModelChoiceField(
+        queryset=TrafficSource.objects.all(),
+        required=False,
+        empty_label="(none yet)",
+        help_text="The partner whose value you enter below (more partners: add mappings "
+        "on the trigger's page).",
+    )
+    mapping_value = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Partner's value",
+        help_text="For the Ringba IDE template: the partner's Ringba number id (from "
+        "Enrich Call Data in their Ringba). For the Ringba webhook: their webhook token.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        template = data.get("template")
+        source, value = data.get("traffic_source"), (data.get("mapping_value") or "").strip()
+        data["mapping_value"] = value
+        if (
+            template is not None
+            and template.slug == ENRICH_TEMPLATE_SLUG
+            and not (source and value)
+        ):
+            raise ValidationError(
+                "The Ringba IDE template needs a traffic source and that partner's Ringba "
+                "number id: enrichment goes to one partner's Ringba account."
+            )
+        if bool(source) != bool(value):
+            raise ValidationError("Enter both a traffic source and its value, or neither.")
+        return data
 
 
 class RecoverForm(forms.Form):
@@ -224,18 +258,24 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 trigger = create_trigger_from_template(
-                    template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
+                    template=form.cleaned_data["template"],
+                    offer=form.cleaned_data["offer"],
+                    traffic_source=form.cleaned_data["traffic_source"],
+                    mapping_value=form.cleaned_data["mapping_value"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
         if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
+            token = (trigger.template.mapping_token_names or ["ringba_webhook_token"])[0]
             self.message_user(
                 request,
                 format_html(
-                    "Created “{}”. Add a ringba_webhook_token mapping below for each traffic "
-                    "source, or an extra token on its numbers.",
+                    "Created “{}”. Add a {} mapping below for each (other) traffic source, "
+                    "or an extra token on its numbers; calls from a partner without one "
+                    "are skipped.",
                     trigger.name,
+                    token,
                 ),
                 messages.SUCCESS,
             )

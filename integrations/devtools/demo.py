@@ -31,7 +31,11 @@ from ..models import (
     TrafficSource,
     TriggerTemplate,
 )
-from ..ringba import RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
+from ..ringba import (
+    ENRICH_TEMPLATE_SLUG,
+    RINGBA_TEMPLATE_SLUG,
+    WEBHOOK_TOKEN_NAME,
+)
 from ..services.api_clients import hash_key, install_key
 from ..services.triggers import create_trigger_from_template
 
@@ -41,6 +45,8 @@ SOURCE_NAME = "Demo Ringba Partner"
 NUMBERS = ["+18005550100", "+18005550101"]
 NUMBER_WEBHOOK_TOKEN = "demo-number-webhook-token"
 MAPPING_WEBHOOK_TOKEN = "demo-mapping-webhook-token"
+# The demo partner's Ringba number id for Enrich Call Data (the IDE trigger).
+RINGBA_NUMBER_ID = "demo-ringba-number"
 ADMIN_USERNAME = "admin"
 API_USERNAME = "calls-api"
 CONTACT_FIELDS = [
@@ -63,6 +69,7 @@ class Demo:
     source: TrafficSource
     numbers: list[Number]
     trigger: EventTrigger
+    enrich_trigger: EventTrigger
     admin_password: str
     api_token: str
     schedule: Schedule
@@ -111,6 +118,7 @@ def seed_demo() -> Demo:
         traffic_source=source,
         defaults={"value": MAPPING_WEBHOOK_TOKEN},
     )
+    enrich_trigger = _ensure_enrich_trigger(offer, source)
     password = demo_admin_password()
     _ensure_admin(password)
     return Demo(
@@ -118,10 +126,29 @@ def seed_demo() -> Demo:
         source=source,
         numbers=numbers,
         trigger=trigger,
+        enrich_trigger=enrich_trigger,
         admin_password=password,
         api_token=_ensure_api_client(),
         schedule=_ensure_schedule(offer, source),
     )
+
+
+def _ensure_enrich_trigger(offer: Offer, source: TrafficSource) -> EventTrigger:
+    """The offer's Ringba IDE trigger, enriching the demo partner's Ringba at call start."""
+    template = TriggerTemplate.objects.get(slug=ENRICH_TEMPLATE_SLUG)
+    trigger = EventTrigger.objects.filter(template=template, offer=offer).order_by("pk").first()
+    if trigger is not None:
+        return trigger
+    try:
+        return create_trigger_from_template(
+            template=template, offer=offer, traffic_source=source, mapping_value=RINGBA_NUMBER_ID
+        )
+    except ValidationError as exc:
+        raise ImproperlyConfigured(
+            f"The demo's Ringba IDE trigger would call {settings.RINGBA_ENRICH_BASE_URL}, "
+            "which POSTBACK_ALLOWED_HOSTS does not allow: set both to the same host "
+            f"({'; '.join(exc.messages)})"
+        ) from exc
 
 
 def _ensure_schedule(offer: Offer, source: TrafficSource) -> Schedule:

@@ -1,5 +1,8 @@
 """A local stand-in for Ringba's webhook: records and prints every request it gets.
 
+Postbacks (``/hook/<token>``) and Enrich Call Data requests (``/enrich/<number id>``,
+the IDE trigger's) alike; the echo says which.
+
 Used by ``manage.py ringba_receiver`` for demos and by the tests and benchmarks as
 the real HTTP server postbacks go to. It can be told to answer with a chosen
 status, delay or Retry-After, and to answer as Ringba does to a second conversion
@@ -110,7 +113,10 @@ class RingbaReceiver:
         with self._lock:
             self.hits.append(hit)
         if self._echo:
-            self._echo(f"{time.strftime('%H:%M:%S')} {hit.method} {parts.path}?{parts.query}")
+            kind = "enrich  " if parts.path.startswith("/enrich/") else "postback"
+            self._echo(
+                f"{time.strftime('%H:%M:%S')} {kind} {hit.method} {parts.path}?{parts.query}"
+            )
         return hit
 
     def _next_status(self, hit: Hit | None = None) -> int:

@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from ..models import EventTrigger, TriggerTemplate
-from ..ringba import localize_webhook_url
+from ..models import CustomFieldMapping, EventTrigger, TriggerTemplate
+from ..ringba import ENRICH_TEMPLATE_SLUG, localize_ringba_url
 
 
 def covering_trigger(*, template: TriggerTemplate, offer=None) -> EventTrigger | None:
@@ -21,14 +21,22 @@ def covering_trigger(*, template: TriggerTemplate, offer=None) -> EventTrigger |
 
 
 def create_trigger_from_template(
-    *, template: TriggerTemplate, offer=None, name: str | None = None
+    *,
+    template: TriggerTemplate,
+    offer=None,
+    name: str | None = None,
+    traffic_source=None,
+    mapping_value: str = "",
 ) -> EventTrigger:
     """Create an active trigger that is a copy of ``template``; return it.
 
-    The Ringba template's host becomes this deployment's RINGBA_WEBHOOK_BASE_URL,
-    so a trigger works without edits. Mapping groups (e.g. ringba_webhook_token)
-    are ready for rows in the admin. Raises ValidationError when an active copy
-    already covers the scope (naming it), or when the copy would not be valid.
+    The Ringba templates' hosts become this deployment's RINGBA_WEBHOOK_BASE_URL and
+    RINGBA_ENRICH_BASE_URL, so a trigger works without edits. Given a
+    ``traffic_source`` and ``mapping_value``, the template's first mapping token
+    (e.g. the partner's ringba_number_id) gets its row for that source. An IDE
+    trigger for one offer also sends the offer's contact fields (each optional).
+    Raises ValidationError when an active copy already covers the scope (naming
+    it), or when the copy would not be valid.
     """
     with transaction.atomic():
         covering = covering_trigger(template=template, offer=offer)
@@ -46,9 +54,27 @@ def create_trigger_from_template(
             event=template.event,
             conditions=list(template.conditions),
             http_method=template.http_method,
-            url_template=localize_webhook_url(template.url_template),
+            url_template=_url_for(template, offer),
             active=True,
         )
         trigger.full_clean()
         trigger.save()
+        if traffic_source is not None and mapping_value and template.mapping_token_names:
+            mapping = CustomFieldMapping(
+                trigger=trigger,
+                token_name=template.mapping_token_names[0],
+                traffic_source=traffic_source,
+                value=mapping_value,
+            )
+            mapping.full_clean()
+            mapping.save()
     return trigger
+
+
+def _url_for(template: TriggerTemplate, offer) -> str:
+    url = localize_ringba_url(template.url_template)
+    if template.slug == ENRICH_TEMPLATE_SLUG and offer is not None:
+        # "{}": an empty default, so a lead without the field still enriches the call.
+        names = offer.contact_fields.order_by("pk").values_list("name", flat=True)
+        url += "".join(f"&{name}=[{name}]{{}}" for name in names)
+    return url

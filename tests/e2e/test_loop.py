@@ -16,6 +16,7 @@ def stack(tmp_path):
     env = process_env(
         f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
         RINGBA_WEBHOOK_BASE_URL=receiver.base_url,
+        RINGBA_ENRICH_BASE_URL=receiver.base_url,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
     )
     migrate = manage("migrate", env=env)
@@ -51,9 +52,15 @@ def test_pixel_call_conversion_postback_over_http(stack):
     result = simulate(stack)
     assert "PASS: the loop closed" in result.stdout
 
-    [hit] = stack["receiver"].hits
+    hits = stack["receiver"].hits
+    [hit] = [hit for hit in hits if hit.path.startswith("/hook/")]
     assert hit.method == "GET"
     assert hit.path == "/hook/demo-number-webhook-token"
+    # The call's start enriched the partner's Ringba first (the offer's IDE trigger).
+    [enrich] = [hit for hit in hits if hit.path.startswith("/enrich/")]
+    assert enrich.path == "/enrich/demo-ringba-number"
+    assert enrich.received_at < hit.received_at
+    assert set(parse_qs(enrich.raw_query)) >= {"callerid", "trackdrive_call_uuid"}
     query = parse_qs(hit.raw_query)
     assert set(query) == {"call_id", "call_revenue", "sale_successful"}
     assert query["call_id"][0].startswith("SIM")
@@ -69,7 +76,9 @@ def test_simulate_call_refuses_to_talk_to_anything_but_a_local_receiver(tmp_path
 
 def test_simulate_call_says_when_the_portal_is_not_running(tmp_path):
     env = process_env(
-        f"sqlite:///{tmp_path / 'x.sqlite3'}", RINGBA_WEBHOOK_BASE_URL="http://127.0.0.1:8025"
+        f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        RINGBA_WEBHOOK_BASE_URL="http://127.0.0.1:8025",
+        RINGBA_ENRICH_BASE_URL="http://127.0.0.1:8025",
     )
     assert manage("migrate", env=env).returncode == 0
     result = manage("simulate_call", "--base-url", f"http://127.0.0.1:{free_port()}", env=env)
@@ -91,7 +100,7 @@ def test_an_unrouted_call_is_called_back_and_paid_over_http(stack):
     assert "PASS: the unrouted call" in result.stdout
     assert {"schedule_id", "schedule_lead_token"} <= set(stack["facts"])
 
-    [hit] = stack["receiver"].hits
+    [hit] = [hit for hit in stack["receiver"].hits if hit.path.startswith("/hook/")]
     assert hit.path == "/hook/demo-mapping-webhook-token"  # the partner's, by its source
     query = parse_qs(hit.raw_query)
     assert query["call_id"][0].startswith("SIM")  # the original Ringba call id

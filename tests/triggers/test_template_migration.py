@@ -21,7 +21,11 @@ def test_the_ringba_template_is_installed_by_the_data_migration(ringba_template)
     )
     assert ringba_template.conditions == [{"token": "ringba_call_uuid", "operator": "is populated"}]
     assert ringba_template.mapping_token_names == ["ringba_webhook_token"]
-    assert TriggerTemplate.objects.count() == 1
+    # The Ringba webhook and Ringba IDE (0033) templates.
+    assert set(TriggerTemplate.objects.values_list("slug", flat=True)) == {
+        "ringba-webhook",
+        "ringba-ide",
+    }
 
 
 def test_new_from_template_copies_it_into_an_active_global_trigger(ringba_template):

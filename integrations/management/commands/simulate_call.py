@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ...devtools.demo import seed_demo
+from ...devtools.demo import RINGBA_NUMBER_ID, seed_demo
 from ...ringba import WEBHOOK_TOKEN_NAME
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -113,6 +113,7 @@ class Command(BaseCommand):
         self._step(
             2, f"call on {number.number} → {status}, lead attached: {bool(attached)}", attached
         )
+        enrichment = self._expect_enrichment(receiver, call["call_uuid"], caller, options)
 
         status, converted = _request(
             "POST",
@@ -126,11 +127,38 @@ class Command(BaseCommand):
             status == 200 and converted["offer_converted"],
         )
 
-        self._expect_postback(
+        postback = self._expect_postback(
             4, receiver, ringba_call_uuid, webhook_token, options["payout"], options["timeout"]
         )
-        self._expect_delivery_log(5, base, call["call_uuid"], demo.api_token)
+        self._step(
+            5,
+            "the enrichment reached Ringba before the conversion's postback",
+            enrichment["received_at"] < postback["received_at"],
+        )
+        self._expect_delivery_log(6, base, call["call_uuid"], demo.api_token)
         self.stdout.write(self.style.SUCCESS(f"PASS: the loop closed for call {call['call_uuid']}"))
+
+    def _expect_enrichment(self, receiver, call_uuid, caller, options) -> dict:
+        """Wait for the IDE trigger's Enrich Call Data request for the call (step 2b)."""
+        deadline = time.monotonic() + options["timeout"]
+        found = []
+        while time.monotonic() < deadline and not found:
+            _, hits = _request("GET", f"{receiver}/__hits")
+            found = [
+                hit
+                for hit in hits or []
+                if hit["path"].startswith("/enrich/")
+                and hit["query"].get("trackdrive_call_uuid") == call_uuid
+            ]
+            time.sleep(0.05)
+        ok = (
+            len(found) == 1
+            and found[0]["path"] == f"/enrich/{RINGBA_NUMBER_ID}"
+            and found[0]["query"].get("callerid") == caller
+        )
+        shown = f"{found[0]['path']}?{found[0]['raw_query']}" if found else "nothing"
+        self._step("2b", f"call data enriched in the partner's Ringba: {shown}", ok)
+        return found[0]
 
     def _finalized(self, demo, base, receiver, ringba_call_uuid, caller, options) -> None:
         schedule, token = demo.schedule, demo.api_token
@@ -209,21 +237,27 @@ class Command(BaseCommand):
             f"postback at the Ringba stand-in after {elapsed:.2f} s: {shown} ({len(hits)} hit(s))",
             ok,
         )
+        return hits[0]
 
     def _expect_delivery_log(self, step, base, call_uuid, token):
+        """The call's log: its enrichment and its conversion postback, each sent once."""
         _, events = _request("GET", f"{base}/api/v1/calls/{call_uuid}/events", token=token)
         deliveries = (events or {}).get("deliveries", [])
-        states = [(delivery["status"], len(delivery["attempts"])) for delivery in deliveries]
-        # TrackDrive's webhook log: one entry per attempt, with Ringba's answer code.
+        states = sorted(
+            (delivery["event"], delivery["status"], len(delivery["attempts"]))
+            for delivery in deliveries
+        )
+        # TrackDrive's webhook log: one entry per attempt, with the answer's code.
         codes = [
             event["code"]
             for event in (events or {}).get("events", [])
             if event["type"] == "WebhookLog"
         ]
+        expected = [("call_offer_converted", "delivered", 1), ("call_started", "delivered", 1)]
         self._step(
             step,
             f"delivery log: {states}, webhook log codes {codes}",
-            states == [("delivered", 1)] and codes == [200],
+            states == expected and codes == [200, 200],
         )
 
     def _wait_for_hit(self, receiver: str, ringba_call_uuid: str, timeout: float) -> list[dict]:
@@ -243,7 +277,7 @@ class Command(BaseCommand):
             time.sleep(0.05)
         return matching
 
-    def _step(self, number: int, text: str, ok: bool) -> None:
+    def _step(self, number: int | str, text: str, ok: bool) -> None:
         mark = self.style.SUCCESS("ok  ") if ok else self.style.ERROR("FAIL")
         self.stdout.write(f"[{mark}] {number}. {text}")
         if not ok:
