@@ -231,13 +231,15 @@ class _Progress:
     outcome: Outcome | None = None
 
 
-def send(method: str, url: str) -> Outcome:
+def send(method: str, url: str, *, body: bytes = b"", headers: dict | None = None) -> Outcome:
     """Send one request and return its Outcome; never raise, never exceed the deadline.
 
     The deadline (POSTBACK_ATTEMPT_DEADLINE) covers DNS, connect, headers and body.
     A response whose status arrived but whose body did not is judged by its status.
+    ``body`` and ``headers`` are the trigger's rendered request (POST/PUT).
     """
     started = time.monotonic()
+    request = {"data": body or None, "headers": headers or None}
     try:
         check_url_allowed(url)
     except HostNotAllowed as exc:
@@ -255,7 +257,7 @@ def send(method: str, url: str) -> Outcome:
     def run():
         _attempt.sockets = sockets
         try:
-            progress.outcome = _request(session, method, url, started, progress)
+            progress.outcome = _request(session, method, url, started, progress, request)
         except BaseException as exc:
             progress.outcome = Outcome(
                 Verdict.RETRY, _elapsed_ms(started), error=f"client error: {_short(exc)}"
@@ -277,9 +279,13 @@ def send(method: str, url: str) -> Outcome:
     return _judge(progress, started)
 
 
-def _request(session, method: str, url: str, started: float, progress: _Progress) -> Outcome:
+def _request(
+    session, method: str, url: str, started: float, progress: _Progress, request: dict
+) -> Outcome:
     try:
-        with session.request(method, url, stream=True, allow_redirects=False) as response:
+        with session.request(
+            method, url, stream=True, allow_redirects=False, **request
+        ) as response:
             progress.status = response.status_code
             progress.retry_after = _parse_retry_after(response.headers.get("Retry-After"))
             progress.location = response.headers.get("Location", "")

@@ -101,6 +101,8 @@ class EventTriggerForm(forms.ModelForm):
             "name": forms.TextInput(attrs={"size": 100}),
             "url_template": forms.Textarea(attrs={"rows": 2, "cols": 100}),
             "conditions": ConditionsWidget(),
+            "body_template": forms.Textarea(attrs={"rows": 4, "cols": 100}),
+            "header_templates": forms.Textarea(attrs={"rows": 2, "cols": 100}),
         }
         help_texts = {"conditions": "Every rule must hold for the trigger to fire."}
 
@@ -108,3 +110,8 @@ class EventTriggerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "url_template" in self.fields:
             self.fields["url_template"].help_text = available_tokens_help()
+        if "header_templates" in self.fields and self.initial.get("header_templates") is None:
+            self.initial["header_templates"] = {}  # "{}" in the box, not "null"
+
+    def clean_header_templates(self):
+        return self.cleaned_data.get("header_templates") or None

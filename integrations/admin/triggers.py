@@ -21,7 +21,7 @@ from ..models import (
     TriggerTemplate,
 )
 from ..ringba import ENRICH_TEMPLATE_SLUG
-from ..services import trigger_health
+from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
 from ..services.triggers import create_trigger_from_template
@@ -143,6 +143,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     search_fields = ["name", "url_template"]
     readonly_fields = [
         "template",
+        "signing",
         "last_success_at",
         "last_failure_at",
         "last_error",
@@ -155,7 +156,29 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "active", "offer", "event", "template"]}),
-        ("Request", {"fields": ["http_method", "url_template", "conditions"]}),
+        (
+            "Request",
+            {
+                "fields": [
+                    "http_method",
+                    "url_template",
+                    "body_format",
+                    "body_template",
+                    "header_templates",
+                    "conditions",
+                ]
+            },
+        ),
+        (
+            "Signing (Standard Webhooks)",
+            {
+                "fields": ["signing"],
+                "description": "For receivers other than Ringba: each request carries "
+                "webhook-id (the same on retries), webhook-timestamp and webhook-signature "
+                "(HMAC-SHA256 of id.timestamp.body). Use the list's actions to sign, "
+                "rotate, finish a rotation or stop.",
+            },
+        ),
         (
             "Health",
             {
@@ -173,7 +196,60 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [CustomFieldMappingInline]
-    actions = ["test_fire", "resume_triggers", "recover_failed_deliveries"]
+    actions = [
+        "test_fire",
+        "resume_triggers",
+        "recover_failed_deliveries",
+        "rotate_signing_secret",
+        "finish_signing_rotation",
+        "stop_signing",
+    ]
+
+    @admin.display(description="signing secrets")
+    def signing(self, trigger):
+        if not trigger.signing_secret:
+            return "Not signed."
+        current = format_html("<code>{}</code> (current)", trigger.signing_secret)
+        if not trigger.previous_signing_secret:
+            return current
+        return format_html(
+            "{}<br><code>{}</code> (previous: still signing until the rotation is finished)",
+            current,
+            trigger.previous_signing_secret,
+        )
+
+    @admin.action(
+        description="Sign requests: make or rotate the signing secret", permissions=["change"]
+    )
+    def rotate_signing_secret(self, request, queryset):
+        for trigger in queryset:
+            trigger_signing.rotate(trigger.pk)
+            self.log_change(request, trigger, "Signing secret made or rotated")
+        self.message_user(
+            request,
+            "New signing secret(s) made; give each receiver its trigger's new secret (on "
+            "the trigger's page), then finish the rotation. Until then both sign.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Finish the signing rotation (drop the previous secret)", permissions=["change"]
+    )
+    def finish_signing_rotation(self, request, queryset):
+        finished = [t for t in queryset if trigger_signing.finish_rotation(t.pk)]
+        for trigger in finished:
+            self.log_change(request, trigger, "Signing rotation finished")
+        self.message_user(request, f"Finished {len(finished)} rotation(s).", messages.SUCCESS)
+
+    @admin.action(description="Stop signing requests", permissions=["change"])
+    def stop_signing(self, request, queryset):
+        stopped = [t for t in queryset if trigger_signing.stop(t.pk)]
+        for trigger in stopped:
+            self.log_change(request, trigger, "Signing stopped")
+        self.message_user(
+            request, f"{len(stopped)} trigger(s) now send unsigned.", messages.SUCCESS
+        )
+
     change_list_template = "admin/integrations/eventtrigger/change_list.html"
 
     def save_related(self, request, form, formsets, change):

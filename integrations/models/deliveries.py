@@ -55,6 +55,11 @@ class PostbackDelivery(models.Model):
     skip_reason = models.CharField(max_length=500, blank=True)
     http_method = models.CharField(max_length=6, default="GET")
     url = models.TextField(blank=True)
+    # Rendered with the URL (request_templates); null from the previous release.
+    body = models.TextField(null=True, blank=True)  # noqa: DJ001
+    request_headers = models.JSONField(null=True, blank=True)
+    # Signed the Standard Webhooks way when sent (the trigger's secrets, read then).
+    signed = models.BooleanField(default=False, db_default=False)
     # Hash of "METHOD URL" for deliveries that will be sent ("" when skipped): two
     # triggers rendering the same request for one call and event send it once.
     request_key = models.CharField(max_length=64, blank=True, editable=False)

@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import conditions as trigger_conditions
 from ..postbacks import HostNotAllowed, check_url_allowed
+from ..request_templates import BODY_FORMATS, NO_BODY, validate_body, validate_headers
 from ..ringba import (
     CALL_UUID_TOKEN_NAME,
     WEBHOOK_TOKEN_NAME,
@@ -34,6 +35,7 @@ class Event(models.TextChoices):
 class HttpMethod(models.TextChoices):
     GET = "GET", "GET"
     POST = "POST", "POST"
+    PUT = "PUT", "PUT"
 
 
 class TriggerTemplate(models.Model):
@@ -91,6 +93,33 @@ class EventTrigger(models.Model):
         max_length=2000,
         help_text="Tokens as [token_name] or [token_name]{default}; values are URL-encoded.",
     )
+    # The request beyond its URL (request_templates): database defaults, because the
+    # previous release may still save triggers during a deploy.
+    body_format = models.CharField(
+        max_length=8,
+        choices=BODY_FORMATS,
+        default=NO_BODY,
+        db_default=NO_BODY,
+        help_text="POST/PUT only. JSON: tokens inside string values; form: name=[token]&….",
+    )
+    body_template = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text='e.g. {"caller": "[caller_id]", "call": "[call_uuid]"}',
+    )
+    header_templates = models.JSONField(
+        "headers",
+        null=True,
+        blank=True,
+        help_text='{"X-Api-Key": "[partner_api_key]"}; tokens as in the URL.',
+    )
+    # Standard Webhooks signing (integrations.signing): empty means unsigned. The
+    # previous secret keeps signing too until the rotation is finished.
+    signing_secret = models.CharField(max_length=100, blank=True, default="", db_default="")
+    previous_signing_secret = models.CharField(
+        max_length=100, blank=True, default="", db_default=""
+    )
     active = models.BooleanField(default=True)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -115,6 +144,9 @@ class EventTrigger(models.Model):
             "consecutive_failures",
             "failing_since",
             "alerted_at",
+            # Secrets stay out of the history tables (their changes show as actions).
+            "signing_secret",
+            "previous_signing_secret",
         ]
     )
 
@@ -131,8 +163,14 @@ class EventTrigger(models.Model):
         self._check_conditions()
         super().save(*args, **kwargs)
 
+    @property
+    def signing_secrets(self) -> list[str]:
+        return [secret for secret in (self.signing_secret, self.previous_signing_secret) if secret]
+
     def clean(self):
         self._check_conditions()
+        validate_body(self.body_format, self.body_template or "", self.http_method)
+        validate_headers(self.header_templates)
         template = self.url_template or ""
         authority = re.split(r"[/?#]", template.partition("://")[2], maxsplit=1)[0]
         if "[" in authority or "]" in authority:

@@ -30,7 +30,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from .. import events, postbacks, ringba
+from .. import events, postbacks, ringba, signing
 from ..db import database_clock
 from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
@@ -100,11 +100,33 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
         return None
     outcome = None
     try:
-        outcome = postbacks.send(delivery.http_method, delivery.url)
+        outcome = postbacks.send(delivery.http_method, delivery.url, **request_of(delivery))
     finally:
         HOST_SLOTS.release(host, failed=outcome is None or outcome.host_at_fault)
     _record(claimed, _as_known(claimed, outcome), token=token)
     return delivery
+
+
+def request_of(delivery: PostbackDelivery) -> dict:
+    """The body and headers to send with ``delivery``, signed now when its trigger signs.
+
+    The signature is made per attempt (its timestamp is the attempt's) with the
+    trigger's secrets as they are now, so a rotation reaches retries; the message id
+    is the delivery's, the same on every retry.
+    """
+    body = (delivery.body or "").encode()
+    headers = dict(delivery.request_headers or {})  # Content-Type included with a body
+    if delivery.signed:
+        secrets = (
+            EventTrigger.objects.filter(pk=delivery.trigger_id)
+            .values_list("signing_secret", "previous_signing_secret")
+            .first()
+        )
+        if secrets and any(secrets):
+            headers.update(
+                signing.signed_headers(list(secrets), signing.message_id(delivery.pk), body)
+            )
+    return {"body": body, "headers": headers}
 
 
 UNKNOWN_OUTCOME = (

@@ -11,6 +11,7 @@ The HTTP request is announced (``deliveries.announce_due``) only after commit.
 """
 
 import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from .. import conditions, events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
+from ..request_templates import render_request
 from ..ringba import CALL_UUID_TOKEN_NAME
 from ..tokens import (
     TEST_FIRE,
@@ -47,6 +49,9 @@ class DeliveryPlan:
     http_method: str
     url: str
     skip_reason: str = ""
+    body: str = ""
+    headers: dict = field(default_factory=dict)
+    signed: bool = False
     # Why it was planned so: cause, each condition's value and verdict, each token's
     # value and the layer it came from (the admin's "why" panel).
     explanation: dict = field(default_factory=dict, compare=False)
@@ -56,7 +61,10 @@ class DeliveryPlan:
         """Identify the request for de-duplication; '' for a plan that sends nothing."""
         if self.status == DeliveryStatus.SKIPPED:
             return ""
-        return hashlib.sha256(f"{self.http_method} {self.url}".encode()).hexdigest()
+        request = f"{self.http_method} {self.url}"
+        if self.body or self.headers:  # only then: keys of existing rows stay as they were
+            request += "\n" + json.dumps([self.body, self.headers], sort_keys=True)
+        return hashlib.sha256(request.encode()).hexdigest()
 
     def skipped(self, reason: str) -> "DeliveryPlan":
         return replace(self, status=DeliveryStatus.SKIPPED, skip_reason=reason[:500])
@@ -69,6 +77,9 @@ class DeliveryPlan:
             "skip_reason": self.skip_reason,
             "http_method": self.http_method,
             "url": self.url,
+            "body": self.body,
+            "request_headers": self.headers,
+            "signed": self.signed,
             "request_key": self.request_key,
             "next_attempt_at": timezone.now() if due else None,
             "enqueued_at": None,
@@ -117,12 +128,24 @@ def plan_delivery(*, trigger, layers: Layers, cause: str = "", check_conditions:
     context = layered(layers)
     reason = conditions.evaluate(trigger.conditions, context) if check_conditions else None
     rendered = render_url(trigger.url_template, context)
-    if reason is None and rendered.missing:
-        reason = "missing token: " + ", ".join(dict.fromkeys(rendered.missing))
+    request = render_request(
+        body_format=trigger.body_format,
+        body_template=trigger.body_template or "",
+        header_templates=trigger.header_templates,
+        context=context,
+    )
+    missing = dict.fromkeys([*rendered.missing, *request.missing])
+    if reason is None and missing:
+        reason = "missing token: " + ", ".join(missing)
+    if reason is None and request.refused:
+        reason = request.refused
     plan = DeliveryPlan(
         DeliveryStatus.PENDING,
         trigger.http_method,
         rendered.url,
+        body=request.body,
+        headers=request.headers,
+        signed=bool(trigger.signing_secrets),
         explanation=explain(trigger, layers, context, cause=cause),
     )
     return plan.skipped(reason) if reason is not None else plan
@@ -130,7 +153,9 @@ def plan_delivery(*, trigger, layers: Layers, cause: str = "", check_conditions:
 
 def explain(trigger, layers: Layers, context: dict[str, str], *, cause: str) -> dict:
     """What the "why" panel shows for one plan (stored with the delivery)."""
-    used = names_in(trigger.url_template)
+    templates = [trigger.url_template, trigger.body_template or ""]
+    templates += [str(value) for value in (trigger.header_templates or {}).values()]
+    used = list(dict.fromkeys(name for text in templates for name in names_in(text)))
     used += [rule["token"] for rule in trigger.conditions or [] if rule["token"] not in used]
     tokens = []
     for name in used:

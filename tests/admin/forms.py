@@ -27,7 +27,8 @@ def _add_form(data: dict, form) -> None:
             if value:
                 data[key] = "on"
         elif isinstance(field, forms.JSONField):
-            data[key] = field.prepare_value(value)
+            # BoundField.value() is already the prepared text (as the browser shows it).
+            data[key] = value if isinstance(value, str) else field.prepare_value(value)
         elif isinstance(value, list | tuple):
             data[key] = [str(each) for each in value]
         elif value is not None:

@@ -81,7 +81,7 @@ def test_a_worker_killed_after_ringba_answered_is_recorded_as_delivered_by_its_a
     delivery = make_delivery(url)
     real_send = postbacks.send
 
-    def send_then_die(method, url):
+    def send_then_die(method, url, **request):
         real_send(method, url)  # Ringba got it and converted the call
         raise WorkerKilled
 
@@ -120,7 +120,7 @@ def test_a_404_from_a_receiver_that_is_not_ringba_is_not_taken_for_a_duplicate(
         delivery = make_delivery(f"{other.base_url}/partner-hook?id=1")
         real_send = postbacks.send
 
-        def send_then_die(method, url):
+        def send_then_die(method, url, **request):
             real_send(method, url)
             raise WorkerKilled
 
@@ -161,7 +161,7 @@ def test_a_delivery_lease_is_measured_on_the_database_clock(
     monkeypatch.setattr(deliveries.timezone, "now", lambda: slow)
     seen = {}
 
-    def look(method, url):
+    def look(method, url, **request):
         seen["lease"] = PostbackDelivery.objects.get(pk=delivery.pk).next_attempt_at
         seen["db_now"] = database_now()
         return postbacks.Outcome(postbacks.Verdict.DELIVERED, 1, 200)

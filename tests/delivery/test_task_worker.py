@@ -21,7 +21,7 @@ from integrations.task_queue import Queues, claim_batch
 from integrations.task_worker import ConcurrentWorker
 from tests.delivery import sample_tasks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DATABASE_QUEUE = {
     "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "postbacks"]}

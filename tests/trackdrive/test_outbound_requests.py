@@ -1,0 +1,204 @@
+"""Triggers that POST or PUT a templated body and headers, signed the Standard Webhooks way."""
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+from django.core.exceptions import ValidationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from integrations.models import DeliveryStatus, Event, PostbackDelivery
+from integrations.services import trigger_signing
+from integrations.services.deliveries import attempt_delivery
+from tests import factories
+from tests.recording_server import RecordingServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver(settings):
+    server = RecordingServer()
+    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
+    yield server
+    server.stop()
+
+
+def _trigger(receiver, **fields):
+    trigger = factories.TriggerFactory.build(
+        event=Event.CALL_STARTED,
+        url_template=f"{receiver.base_url}/hook/[call_uuid]",
+        conditions=[],
+        **fields,
+    )
+    trigger.full_clean()
+    trigger.save()
+    return trigger
+
+
+def _start_call(calls_client, ringba_setup, caller="7194448888"):
+    response = calls_client.post(
+        "/api/v1/calls",
+        {"number": ringba_setup["number"].number, "caller_id": caller},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return PostbackDelivery.objects.get(call__call_uuid=response.json()["call_uuid"])
+
+
+def test_a_json_body_and_headers_are_rendered_and_sent(receiver, calls_client, ringba_setup):
+    factories.NumberTokenFactory(number=ringba_setup["number"], key="api_key", value='k"1')
+    _trigger(
+        receiver,
+        http_method="POST",
+        body_format="json",
+        body_template='{"caller": "[caller_id]", "call": {"id": "[call_uuid]"}, "n": 1,'
+        ' "note": "key=[api_key]"}',
+        header_templates={"X-Api-Key": "[api_key]", "X-Call": "[call_uuid]"},
+    )
+    delivery = _start_call(calls_client, ringba_setup)
+    assert delivery.status == DeliveryStatus.PENDING, delivery.skip_reason
+    attempt_delivery(delivery_id=delivery.pk)
+
+    [request] = receiver.requests
+    assert request.method == "POST"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Api-Key"] == 'k"1'
+    assert json.loads(request.body) == {
+        "caller": "+17194448888",
+        "call": {"id": delivery.call.call_uuid},
+        "n": 1,
+        "note": 'key=k"1',  # the quote is data, not the end of the string
+    }
+    assert "webhook-signature" not in {name.lower() for name in request.headers}
+
+
+def test_a_form_body_is_percent_encoded_and_put(receiver, calls_client, ringba_setup):
+    factories.NumberTokenFactory(number=ringba_setup["number"], key="note", value="a&b=c")
+    _trigger(
+        receiver,
+        http_method="PUT",
+        body_format="form",
+        body_template="note=[note]&caller=[caller_id]&empty=[nothing]{}",
+    )
+    delivery = _start_call(calls_client, ringba_setup)
+    attempt_delivery(delivery_id=delivery.pk)
+    [request] = receiver.requests
+    assert request.method == "PUT"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(request.body.decode(), keep_blank_values=True) == {
+        "note": ["a&b=c"],
+        "caller": ["+17194448888"],
+        "empty": [""],
+    }
+
+
+def test_a_token_that_would_break_a_header_skips_the_delivery(receiver, calls_client, ringba_setup):
+    factories.NumberTokenFactory(number=ringba_setup["number"], key="evil", value="x\r\nX-Admin: 1")
+    _trigger(receiver, header_templates={"X-Note": "[evil]"})
+    delivery = _start_call(calls_client, ringba_setup)
+    assert delivery.status == DeliveryStatus.SKIPPED
+    assert delivery.skip_reason == "header X-Note: its value holds a line break or NUL"
+    assert receiver.requests == []
+
+
+def test_a_missing_token_in_the_body_skips_like_one_in_the_url(
+    receiver, calls_client, ringba_setup
+):
+    _trigger(receiver, http_method="POST", body_format="json", body_template='{"k": "[nope]"}')
+    delivery = _start_call(calls_client, ringba_setup)
+    assert (delivery.status, delivery.skip_reason) == (
+        DeliveryStatus.SKIPPED,
+        "missing token: nope",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"http_method": "GET", "body_format": "json", "body_template": "{}"},
+            "http_method",
+            "A body is sent with POST or PUT, not GET.",
+        ),
+        (
+            {"http_method": "POST", "body_format": "json", "body_template": "{"},
+            "body_template",
+            "Not valid JSON",
+        ),
+        (
+            {"http_method": "POST", "body_format": "json", "body_template": '{"[k]": 1}'},
+            "body_template",
+            "Tokens go in string values, not in keys.",
+        ),
+        (
+            {"header_templates": {"Content-Type": "x"}},
+            "header_templates",
+            "Content-Type is set by the portal",
+        ),
+        ({"header_templates": {"X-A": "a\nb"}}, "header_templates", "one line of text"),
+        ({"header_templates": ["X-A"]}, "header_templates", "A JSON object"),
+    ],
+)
+def test_a_request_that_could_never_be_sent_is_refused_at_save(receiver, fields, field, message):
+    trigger = factories.TriggerFactory.build(url_template=f"{receiver.base_url}/x", **fields)
+    with pytest.raises(ValidationError) as caught:
+        trigger.full_clean()
+    assert any(message in text for text in caught.value.message_dict[field])
+
+
+# --- Standard Webhooks ---------------------------------------------------------------------------
+
+
+def test_signed_requests_verify_with_the_reference_library_and_keep_their_id_on_retry(
+    receiver, calls_client, ringba_setup
+):
+    receiver.statuses = [503]  # the first attempt is retried
+    trigger = _trigger(
+        receiver, http_method="POST", body_format="json", body_template='{"c": "[call_uuid]"}'
+    )
+    secret = trigger_signing.rotate(trigger.pk).signing_secret
+    assert secret.startswith("whsec_")
+    delivery = _start_call(calls_client, ringba_setup)
+    assert delivery.signed
+    attempt_delivery(delivery_id=delivery.pk)
+    PostbackDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=delivery.created_at, status=DeliveryStatus.RETRYING
+    )
+    attempt_delivery(delivery_id=delivery.pk)
+
+    first, second = receiver.requests
+    for request in (first, second):
+        payload = Webhook(secret).verify(request.body, request.headers)
+        assert payload == {"c": delivery.call.call_uuid}
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{delivery.pk}"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(first.body + b" ", first.headers)  # a changed body fails
+
+
+def test_during_a_rotation_both_secrets_verify_then_only_the_new_one(
+    receiver, calls_client, ringba_setup
+):
+    trigger = _trigger(receiver)
+    old = trigger_signing.rotate(trigger.pk).signing_secret
+    new = trigger_signing.rotate(trigger.pk).signing_secret
+    first = _start_call(calls_client, ringba_setup, caller="7194440001")
+    attempt_delivery(delivery_id=first.pk)
+    [during] = receiver.requests
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    Webhook(old).verify(during.body, during.headers, json_parse=False)
+    Webhook(new).verify(during.body, during.headers, json_parse=False)
+
+    assert trigger_signing.finish_rotation(trigger.pk)
+    second = _start_call(calls_client, ringba_setup, caller="7194440002")
+    attempt_delivery(delivery_id=second.pk)
+    after = receiver.requests[-1]
+    Webhook(new).verify(after.body, after.headers, json_parse=False)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.body, after.headers, json_parse=False)
+
+    assert trigger_signing.stop(trigger.pk)
+    third = _start_call(calls_client, ringba_setup, caller="7194440003")
+    attempt_delivery(delivery_id=third.pk)
+    assert "webhook-signature" not in {name.lower() for name in receiver.requests[-1].headers}
