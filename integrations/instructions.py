@@ -10,15 +10,16 @@ schedule's lead token; everything else (body, webhook) is the same.
 import json
 import shlex
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 
 from . import ringba
 from .field_rules import check_contact_fields
 from .field_samples import sample_value
-from .models import ContactField, Offer, Schedule, TrafficSource
+from .models import ContactField, EventTrigger, Offer, Schedule, TrafficSource
 from .offer_cache import ContactFieldRule
 
 
@@ -220,4 +221,31 @@ def build(offer: Offer | Schedule, source: TrafficSource) -> dict:
             f"{ringba.WEBHOOK_CONVERSION_PARAM}",
         },
         "curl": curl_example(offer, source),
+        "enrichment": None if isinstance(offer, Schedule) else enrichment(offer, source),
+    }
+
+
+def enrichment(offer: Offer, source: TrafficSource) -> dict | None:
+    """What the partner sets up in Ringba to receive the IDE trigger's call data, or None.
+
+    Ringba stores an Enrich Call Data parameter only under a URL parameter whose
+    name matches exactly, so the page lists the names the trigger sends.
+    """
+    trigger = (
+        EventTrigger.objects.filter(
+            template__slug=ringba.ENRICH_TEMPLATE_SLUG, active=True, paused_at__isnull=True
+        )
+        .filter(Q(offer__isnull=True) | Q(offer=offer))
+        .order_by("-offer_id", "pk")  # the offer's own first
+        .first()
+    )
+    if trigger is None:
+        return None
+    mapping = trigger.mappings.filter(
+        token_name=ringba.ENRICH_ID_TOKEN_NAME, traffic_source=source
+    ).first()
+    names = [name for name, _ in parse_qsl(urlsplit(trigger.url_template).query)]
+    return {
+        "parameters": names,
+        "number_id": mapping.value if mapping else "",
     }

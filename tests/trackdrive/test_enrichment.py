@@ -153,3 +153,35 @@ def test_new_from_template_page_requires_the_partner_and_its_id(
     assert created.status_code == 302
     trigger = EventTrigger.objects.get(template=ide_template)
     assert trigger.mappings.get().value == "RN-9"
+
+
+def _partner_page(client, offer, source) -> str:
+    from django.urls import reverse
+
+    from integrations.partner_links import make_link_token
+
+    response = client.get(reverse("partner-instructions", args=[make_link_token(offer, source)]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_partner_page_says_what_to_set_up_in_ringba_for_enrichment(
+    client, ide_template, ringba_setup, enrich_settings
+):
+    offer, source = _offer_with_contact_fields(ringba_setup), ringba_setup["source"]
+    assert 'id="enrich"' not in _partner_page(client, offer, source)  # no IDE trigger yet
+
+    create_trigger_from_template(
+        template=ide_template, offer=offer, traffic_source=source, mapping_value="RN-123"
+    )
+    html = _partner_page(client, offer, source)
+    assert 'id="enrich"' in html and "<code>RN-123</code>" in html
+    names = ["callerid", "trackdrive_call_uuid", "first_name", "zip_code"]
+    for position, name in enumerate(names, start=1):
+        assert f'<code id="enrich-{position}">{name}</code>' in html
+
+    other = factories.TrafficSourceFactory()
+    offer.traffic_sources.add(other)
+    other_html = _partner_page(client, offer, other)
+    assert "RN-123" not in other_html  # never another partner's id
+    assert "Send it to your account" in other_html
