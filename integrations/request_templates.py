@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 
-from .tokens import TOKEN_PATTERN
+from .tokens import TOKEN_PATTERN, render_tokens
 
 NO_BODY, JSON_BODY, FORM_BODY = "none", "json", "form"
 BODY_FORMATS = [
@@ -43,16 +43,9 @@ class RenderedRequest:
 
 
 def _substitute(template: str, context: dict[str, str], encode, missing: list[str]) -> str:
-    def value_of(match: re.Match) -> str:
-        name, default = match.group(1), match.group(2)
-        value = context.get(name, "")
-        if value == "":
-            if default is None:
-                missing.append(name)
-            value = default or ""
-        return encode(value)
-
-    return TOKEN_PATTERN.sub(value_of, template)
+    text, unresolved = render_tokens(template, context, encode)
+    missing += unresolved
+    return text
 
 
 def render_request(

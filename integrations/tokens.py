@@ -205,13 +205,11 @@ class RenderedUrl:
     missing: tuple[str, ...]  # tokens without a default that resolved to nothing
 
 
-def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
-    """Render ``[token]{default}`` placeholders into a URL, percent-encoding each value.
+def render_tokens(template: str, context: dict[str, str], encode) -> tuple[str, list[str]]:
+    """Replace ``[token]{default}`` placeholders with ``encode(value)``.
 
-    Every substituted value is encoded as a single path segment or query value, so
-    ``abc&call_revenue=999`` can never add or change a parameter. Unknown tokens
-    render as their default or empty and, when they have no default, are reported
-    in ``missing`` so the caller can refuse to send a half-built URL.
+    Returns the text and the tokens without a default that resolved to nothing
+    (rendered empty), so a caller can refuse to send a half-built request.
     """
     missing: list[str] = []
 
@@ -222,9 +220,25 @@ def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
             if default is None:
                 missing.append(name)
             value = default or ""
+        return encode(value)
+
+    return TOKEN_PATTERN.sub(substitute, template), missing
+
+
+def render_url(template: str, context: dict[str, str]) -> RenderedUrl:
+    """Render ``[token]{default}`` placeholders into a URL, percent-encoding each value.
+
+    Every substituted value is encoded as a single path segment or query value, so
+    ``abc&call_revenue=999`` can never add or change a parameter. Unknown tokens
+    render as their default or empty and, when they have no default, are reported
+    in ``missing`` so the caller can refuse to send a half-built URL.
+    """
+
+    def encode(value: str) -> str:
         encoded = quote(value, safe=_URL_SAFE)
         # "." and ".." are unreserved, but as a path segment a client resolves them
         # (…/leads/../confirm is sent as …/confirm): encode them so they stay data.
         return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
-    return RenderedUrl(url=TOKEN_PATTERN.sub(substitute, template), missing=tuple(missing))
+    url, missing = render_tokens(template, context, encode)
+    return RenderedUrl(url=url, missing=tuple(missing))
