@@ -29,6 +29,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from .error_summaries import summarize, with_detail
+
 USER_AGENT = "RingbaTrackDrivePortal/1.0 (+postback)"
 MAX_BODY_BYTES = 2048
 MAX_ERROR_CHARS = 500
@@ -272,7 +274,7 @@ def send(method: str, url: str, *, body: bytes = b"", headers: dict | None = Non
     if progress.outcome is not None:
         return progress.outcome
     sockets.shut_down()  # ends a blocked read now; the thread then finishes by itself
-    note = f"deadline: no complete answer within {deadline:g} s"
+    note = f"No complete answer within {deadline:g} s (the attempt's deadline)"
     if progress.status is None:
         return Outcome(Verdict.RETRY, _elapsed_ms(started), error=note)
     progress.body_error = f"{note} (the body was cut off)"
@@ -300,13 +302,14 @@ def _request(
             error=f"refused: {exc} is a private, loopback or link-local address",
         )
     except requests.Timeout as exc:
-        return Outcome(Verdict.RETRY, _elapsed_ms(started), error=f"timeout: {_short(exc)}")
+        error = with_detail(_summary(exc, url), f"timeout: {_short(exc)}")
+        return Outcome(Verdict.RETRY, _elapsed_ms(started), error=sanitize_text(error, 500))
     except requests.ConnectionError as exc:
-        return Outcome(
-            Verdict.RETRY, _elapsed_ms(started), error=f"connection error: {_short(exc)}"
-        )
+        error = with_detail(_summary(exc, url), f"connection error: {_short(exc)}")
+        return Outcome(Verdict.RETRY, _elapsed_ms(started), error=sanitize_text(error, 500))
     except requests.RequestException as exc:
-        return Outcome(Verdict.FAILED, _elapsed_ms(started), error=f"request error: {_short(exc)}")
+        error = with_detail(_summary(exc, url), f"request error: {_short(exc)}")
+        return Outcome(Verdict.FAILED, _elapsed_ms(started), error=sanitize_text(error, 500))
     return _judge(progress, started)
 
 
@@ -354,6 +357,15 @@ def _parse_retry_after(value: str | None) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+
+
+def _summary(exc: BaseException, url: str) -> str:
+    return summarize(
+        exc,
+        url,
+        connect_timeout=settings.POSTBACK_CONNECT_TIMEOUT,
+        read_timeout=settings.POSTBACK_READ_TIMEOUT,
+    )
 
 
 def _elapsed_ms(started: float) -> int:

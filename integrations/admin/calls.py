@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from ..tokens import call_context
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
 from .links import change_link, cut, in_words
+from .outcomes import PostbackOutcomeFilter, outcome_badge
 from .why import call_why
 
 
@@ -157,14 +158,14 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         "offer",
         "traffic_source",
         "duration_in_words",
-        "payout_if_converted",
-        "revenue_if_converted",
+        "converted",
         "lead_short",
-        "delivery_count",
+        "postback",
     ]
     list_filter = [
         ("started_at", DateRangeFilter),
         "started_at",
+        PostbackOutcomeFilter,
         "offer_converted",
         "buyer_converted",
         "offer",
@@ -237,7 +238,14 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         return False
 
     def list_annotations(self):
-        return {"_deliveries": count_of(PostbackDelivery, "call")}
+        latest = PostbackDelivery.objects.filter(call=OuterRef("pk"), is_test=False).order_by(
+            "-created_at", "-id"
+        )
+        return {
+            "_deliveries": count_of(PostbackDelivery, "call", is_test=False),
+            "_postback_status": Subquery(latest.values("status")[:1]),
+            "_postback_id": Subquery(latest.values("pk")[:1]),
+        }
 
     def search_conditions(self, term):
         phones = phone_variants(term)
@@ -274,14 +282,6 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
     def duration_in_words(self, call):
         return in_words(call.duration) if call.duration is not None else "—"
 
-    @admin.display(description="payout", ordering="payout")
-    def payout_if_converted(self, call):
-        return call.payout if call.offer_converted else "—"
-
-    @admin.display(description="revenue", ordering="revenue")
-    def revenue_if_converted(self, call):
-        return call.revenue if call.buyer_converted else "—"
-
     @admin.display(description="lead")
     def lead_short(self, call):
         if not call.lead_id:
@@ -296,9 +296,28 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
             else "—"
         )
 
-    @admin.display(description="postbacks")
-    def delivery_count(self, call):
-        return call._deliveries
+    @admin.display(description="postback")
+    def postback(self, call):
+        """The latest real postback's outcome, coloured and linked (and how many there are)."""
+        if not call._postback_id:
+            return "—"
+        badge = outcome_badge(call._postback_status, PostbackDelivery(pk=call._postback_id))
+        if call._deliveries > 1:
+            return format_html("{} <small>of {}</small>", badge, call._deliveries)
+        return badge
+
+    @admin.display(description="converted", ordering="offer_converted")
+    def converted(self, call):
+        """Which sides converted, with their amounts: "offer 12.50 · buyer 30.00", or "no"."""
+        sides = [
+            f"{name} {amount if amount is not None else ''}".strip()
+            for name, done, amount in (
+                ("offer", call.offer_converted, call.payout),
+                ("buyer", call.buyer_converted, call.revenue),
+            )
+            if done
+        ]
+        return " · ".join(sides) if sides else "no"
 
     @admin.display(description="tokens (as triggers see them, before field mappings)")
     def tokens_pretty(self, call):

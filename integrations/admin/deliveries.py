@@ -1,14 +1,16 @@
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
+from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
 from ..services.rebuild import REBUILDABLE, rebuild_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of
 from .csv_export import CsvExportMixin, last_attempt
-from .links import change_link, cut
+from .links import change_link
 from .why import delivery_why
 
 
@@ -51,6 +53,11 @@ class TrafficSourceFilter(admin.SimpleListFilter):
 REBUILD_LIMIT = 1000
 
 
+# Column widths on the list at 1280 px: longer texts are cut, whole in the tooltip.
+TRIGGER_CHARS = 24
+ERROR_CHARS = 40
+
+
 @admin.register(PostbackDelivery)
 class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     csv_columns = (
@@ -84,7 +91,7 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
         "id",
         "created_at",
         "status_shown",
-        "trigger",
+        "trigger_short",
         "call_short",
         "event",
         "attempts",
@@ -163,6 +170,10 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
         status = delivery.get_status_display()
         return f"{status} (test fire)" if delivery.is_test else status
 
+    @admin.display(description="trigger", ordering="trigger__name")
+    def trigger_short(self, delivery):
+        return change_link(delivery.trigger, delivery.trigger.name, limit=TRIGGER_CHARS)
+
     @admin.display(description="call")
     def call_short(self, delivery):
         call = delivery.call
@@ -170,7 +181,12 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
 
     @admin.display(description="last error")
     def last_error_short(self, delivery):
-        return cut(delivery.last_error, 60) if delivery.last_error else ""
+        """The error's human summary, cut to the column; the whole text as its tooltip."""
+        if not delivery.last_error:
+            return ""
+        summary = summary_of(delivery.last_error)
+        shown = summary if len(summary) <= ERROR_CHARS else summary[:ERROR_CHARS] + "…"
+        return format_html('<span title="{}">{}</span>', delivery.last_error, shown)
 
     @admin.display(description="call")
     def call_link(self, delivery):

@@ -5,6 +5,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 
+def change_url(obj) -> str:
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+
+
 def change_link(obj, text=None, *, limit: int | None = None):
     """Return an HTML link to ``obj``'s admin change page, or '—' for None.
 
@@ -13,8 +18,7 @@ def change_link(obj, text=None, *, limit: int | None = None):
     """
     if obj is None:
         return "—"
-    meta = obj._meta
-    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    url = change_url(obj)
     text = str(text if text is not None else obj)
     if limit is not None and len(text) > limit:
         return format_html('<a href="{}" title="{}">{}…</a>', url, text, text[:limit])

@@ -36,25 +36,60 @@ def delivery_why(delivery) -> str:
     )
 
 
+UNRECORDED = "not recorded (before causes were kept)"
+
+
 def call_why(call) -> str:
+    """Each side of the call: when and why it converted, or why it did not."""
     rows = []
-    if call.offer_converted:
-        rows.append(("Offer conversion", call.offer_converted_at, call.offer_converted_by))
-    if call.buyer_converted:
-        rows.append(("Buyer conversion", call.buyer_converted_at, call.buyer_converted_by))
-    if not rows:
-        return "Not converted."
+    for what, side in (("Offer conversion", "offer"), ("Buyer conversion", "buyer")):
+        if getattr(call, f"{side}_converted"):
+            cause = getattr(call, f"{side}_converted_by") or UNRECORDED
+            rows.append((what, getattr(call, f"{side}_converted_at"), cause))
+        else:
+            rows.append((what, "not converted", not_converted_reason(call, side)))
     return format_html(
-        '<table class="why-table"><thead><tr><th>What</th><th>When</th><th>Cause</th></tr>'
+        '<table class="why-table"><thead><tr><th>What</th><th>When</th><th>Why</th></tr>'
         "</thead><tbody>{}</tbody></table>",
-        format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (what, when, cause or "not recorded (before causes were kept)")
-                for what, when, cause in rows
-            ),
-        ),
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
+
+
+def not_converted_reason(call, side: str) -> str:
+    """Why ``side`` ("offer" or "buyer") of a call is not converted, in words."""
+    undone = _unconverted_entry(call, side)
+    if undone is not None:
+        who = undone.user.get_username() if undone.user_id else "someone"
+        return f"un-converted by {who} on {undone.action_time:%Y-%m-%d %H:%M}: " + (
+            undone.get_change_message()
+        )
+    offer = call.offer
+    if side == "offer" and offer.has_conversion_rule:
+        rule = f"{offer.min_duration_seconds} s"
+        if call.duration is None:
+            return (
+                f"no conversion reported; the offer's duration rule converts calls of at "
+                f"least {rule}, and this call has not ended"
+            )
+        if call.duration < offer.min_duration_seconds:
+            return f"the offer's duration rule: {call.duration} s < {rule}"
+    reporter = "the calls API or an account manager"
+    return f"no {side} conversion reported (by {reporter})"
+
+
+def _unconverted_entry(call, side: str):
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    return (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(call),
+            object_id=str(call.pk),
+            change_message__startswith=f"Un-converted the {side} conversion",
+        )
+        .select_related("user")
+        .order_by("-action_time")
+        .first()
     )
 
 

@@ -4,6 +4,7 @@ from django import template
 
 from ..admin.checklist import offer_checklist
 from ..admin.dashboard import build as build_dashboard
+from ..error_summaries import summary_of
 from ..services.trigger_health import failing_hosts, failing_triggers
 
 register = template.Library()
@@ -37,3 +38,9 @@ def dashboard(context):
     if not request.user.has_perm("integrations.view_call"):
         return {"dashboard": None}
     return {"dashboard": build_dashboard(request.GET)}
+
+
+@register.filter
+def error_summary(error: str) -> str:
+    """The human summary of a stored error (``error_summaries``), for banners and lists."""
+    return summary_of(error or "")

@@ -84,7 +84,8 @@ def test_timeout_is_retried(receiver, make_delivery, settings):
     receiver.behaviour.delay = 0.6
     delivery = _attempt(make_delivery(f"{receiver.base_url}/hook/tok"))
     assert delivery.status == DeliveryStatus.RETRYING
-    assert delivery.attempts.get().error.startswith("timeout")
+    assert delivery.attempts.get().error.startswith("127.0.0.1:")
+    assert "did not answer within 0.2 s — timeout: " in delivery.attempts.get().error
 
 
 def test_connection_refused_is_retried(receiver, make_delivery):
@@ -92,7 +93,9 @@ def test_connection_refused_is_retried(receiver, make_delivery):
     receiver.stop()
     delivery = _attempt(make_delivery(url))
     assert delivery.status == DeliveryStatus.RETRYING
-    assert delivery.attempts.get().error.startswith("connection error")
+    assert delivery.attempts.get().error.startswith(
+        f"Connection refused by 127.0.0.1:{receiver.port} — connection error: "
+    )
 
 
 def test_429_with_retry_after_is_honoured(receiver, make_delivery):
