@@ -163,8 +163,7 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         "postback",
     ]
     list_filter = [
-        ("started_at", DateRangeFilter),
-        "started_at",
+        ("started_at", DateRangeFilter),  # one "By started at": a range, not both
         PostbackOutcomeFilter,
         "offer_converted",
         "buyer_converted",

@@ -88,6 +88,10 @@ class CsvExportMixin:
     def csv_queryset(self, queryset):
         return queryset
 
+    def csv_columns_for(self, queryset) -> tuple:
+        """The export's columns; a subclass may add some that depend on the data."""
+        return self.csv_columns
+
     def get_urls(self):
         meta = self.model._meta
         return [
@@ -113,13 +117,14 @@ class CsvExportMixin:
             changelist_url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
             return HttpResponseRedirect(f"{changelist_url}?{ERROR_FLAG}=1")
         writer = csv.writer(_Echo())
+        columns = self.csv_columns_for(queryset)
 
         def rows():
-            yield writer.writerow([header for header, _ in self.csv_columns])
+            yield writer.writerow([header for header, _ in columns])
             written = 0
             try:
                 for obj in queryset.iterator(chunk_size=CHUNK_ROWS):
-                    yield writer.writerow([safe_cell(read(obj)) for _, read in self.csv_columns])
+                    yield writer.writerow([safe_cell(read(obj)) for _, read in columns])
                     written += 1
             except Exception as exc:
                 # The 200 and the first rows are already sent: the file itself must say

@@ -8,7 +8,7 @@ from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery
 from ..services.rebuild import REBUILDABLE, rebuild_delivery
-from .big_tables import BigTableAdmin, count_of, ids_of
+from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
 from .why import delivery_why
@@ -109,7 +109,10 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     ]
     list_select_related = ["trigger", "call"]
     search_fields = ["id", "call__call_uuid", "call__lead__ringba_call_uuid"]
-    search_help_text = "Exact delivery id, call uuid, or the call's ringba_call_uuid."
+    search_help_text = (
+        "Exact delivery id, call uuid, the call's ringba_call_uuid, or the caller's number "
+        "in any format ((312) 555-0100, +13125550100)."
+    )
     fields = [
         "trigger",
         "event",
@@ -152,7 +155,9 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
 
     def search_conditions(self, term):
         leads = ids_of(Lead.objects.filter(ringba_call_uuid=term))
-        conditions = Q(call__in=ids_of(Call.objects.filter(Q(call_uuid=term) | Q(lead__in=leads))))
+        calls = Q(call_uuid=term) | Q(lead__in=leads)
+        calls |= Q(caller_id__in=phone_variants(term))  # the caller, in any format
+        conditions = Q(call__in=ids_of(Call.objects.filter(calls)))
         if term.isascii() and term.isdigit():
             conditions |= Q(pk=int(term))
         return conditions

@@ -7,10 +7,17 @@ from django.db.models import Q
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
-from ..models import Lead
+from ..models import ContactField, Lead
 from .big_tables import BigTableAdmin, phone_variants
 from .csv_export import CsvExportMixin
 from .links import change_link, cut
+
+# Columns the export already has under these names.
+RESERVED_COLUMNS = frozenset({"caller_id", "ringba_call_uuid", "traffic_source_id"})
+
+
+def _token(name: str):
+    return lambda lead: (lead.tokens or {}).get(name, "")
 
 
 class ReadOnlyMixin:
@@ -40,6 +47,15 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
         ("warnings", lambda lead: len(lead.warnings or [])),
     )
 
+    def csv_columns_for(self, queryset) -> tuple:
+        """One column per contact field of the offers (all offers' fields, a small table:
+        finding the offers in a filtered million-row export would cost a scan)."""
+        names = dict.fromkeys(
+            ContactField.objects.order_by("offer_id", "pk").values_list("name", flat=True)
+        )
+        fields = tuple((name, _token(name)) for name in names if name not in RESERVED_COLUMNS)
+        return self.csv_columns + fields
+
     list_display = [
         "received_at",
         "caller_id",
@@ -51,7 +67,6 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
     ]
     list_filter = [
         ("received_at", DateRangeFilter),
-        "received_at",
         "offer",
         "traffic_source",
         "is_test",

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from ..models import Number, NumberToken
 from ..services.rebuild import built_before
+from . import token_overrides
 from .history import ConfigHistoryAdmin
 from .rebuild_notice import edited, tell_stale_postbacks
 
@@ -33,6 +34,7 @@ class NumberAdmin(ConfigHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         """Say how many postbacks for calls on this number keep its old extra tokens."""
         super().save_related(request, form, formsets, change)
+        token_overrides.warn(self, request, token_overrides.overrides_for_number(form.instance))
         if change and edited(form, formsets):
             stale = built_before(since=timezone.now(), call__number=form.instance)
             tell_stale_postbacks(

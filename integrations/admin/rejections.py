@@ -10,12 +10,28 @@ from rangefilter.filters import DateRangeFilter
 
 from ..models import RejectedPixel
 from .big_tables import BigTableAdmin, phone_variants
+from .csv_export import CsvExportMixin
 from .leads import ReadOnlyMixin
 from .links import changelist_link
 
 
 @admin.register(RejectedPixel)
-class RejectedPixelAdmin(ReadOnlyMixin, BigTableAdmin):
+class RejectedPixelAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
+    # What a partner needs to fix its pixels; the raw body stays on the page (it may
+    # hold a partner's data beyond the fields, already redacted of lead tokens).
+    csv_columns = (
+        ("received_at", lambda pixel: pixel.received_at),
+        ("status_code", lambda pixel: pixel.status_code),
+        ("offer", lambda pixel: str(pixel.offer or "")),
+        (
+            "traffic_source",
+            lambda pixel: pixel.traffic_source.name if pixel.traffic_source_id else "",
+        ),
+        ("traffic_source_id_sent", lambda pixel: pixel.traffic_source_id_sent),
+        ("caller_id", lambda pixel: pixel.caller_id),
+        ("errors", lambda pixel: "; ".join(map(str, pixel.errors or []))),
+        ("source_ip", lambda pixel: pixel.source_ip),
+    )
     list_display = [
         "received_at",
         "status_code",

@@ -26,7 +26,8 @@ from ..ringba import ENRICH_TEMPLATE_SLUG
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
-from ..services.triggers import create_trigger_from_template
+from ..services.triggers import covering_trigger, create_trigger_from_template
+from . import token_overrides
 from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
 from .rebuild_notice import edited, tell_stale_postbacks
@@ -143,6 +144,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     readonly_fields = [
         "template",
         "signing",
+        "effective_tokens",
         "last_success_at",
         "last_failure_at",
         "last_error",
@@ -165,6 +167,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                     "body_template",
                     "header_templates",
                     "conditions",
+                    "effective_tokens",
                 ]
             },
         ),
@@ -254,11 +257,18 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         """Say how many postbacks not delivered yet were built with the old settings."""
         super().save_related(request, form, formsets, change)
+        token_overrides.warn(self, request, token_overrides.overrides_for_trigger(form.instance))
         if change and edited(form, formsets):
             stale = built_before(since=timezone.now(), trigger=form.instance)
             tell_stale_postbacks(
                 self, request, stale, "of this trigger", trigger__id__exact=form.instance.pk
             )
+
+    @admin.display(description="tokens numbers override")
+    def effective_tokens(self, trigger):
+        return token_overrides.effective_tokens_table(
+            token_overrides.overrides_for_trigger(trigger)
+        )
 
     @admin.display(description="paused", boolean=True)
     def paused(self, trigger):
@@ -358,6 +368,18 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                 )
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
+                covering = covering_trigger(
+                    template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
+                )
+                if covering is not None:  # a link to the trigger to add mappings to
+                    form.add_error(
+                        None,
+                        format_html(
+                            'Open <a href="{}">{}</a> to add this partner\'s mapping.',
+                            reverse("admin:integrations_eventtrigger_change", args=[covering.pk]),
+                            covering.name,
+                        ),
+                    )
         if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
             token = (trigger.template.mapping_token_names or ["ringba_webhook_token"])[0]

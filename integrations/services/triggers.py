@@ -48,7 +48,7 @@ def create_trigger_from_template(
                 code="already_covered",
             )
         trigger = EventTrigger(
-            name=name or (f"{template.name} — {offer.name}" if offer else template.name),
+            name=name or scoped_name(template, offer),
             template=template,
             offer=offer,
             event=template.event,
@@ -69,6 +69,20 @@ def create_trigger_from_template(
             mapping.full_clean()
             mapping.save()
     return trigger
+
+
+GLOBAL_PREFIX = "GLOBAL TRIGGER: "
+
+
+def scoped_name(template: TriggerTemplate, offer) -> str:
+    """The template's name for a global copy; for one offer's, without "GLOBAL" and
+    with the offer's name."""
+    if offer is None:
+        return template.name
+    name = template.name
+    if name.upper().startswith(GLOBAL_PREFIX):
+        name = name[len(GLOBAL_PREFIX) :]
+    return f"{name} — {offer.name}"
 
 
 def _url_for(template: TriggerTemplate, offer) -> str:

@@ -178,3 +178,35 @@ def test_an_export_that_fails_midway_says_so_in_the_file(manager_client, calls, 
     text = b"".join(response.streaming_content).decode()
     assert text.rstrip().splitlines()[-1].startswith("# EXPORT FAILED")
     assert "incomplete" in text.rstrip().splitlines()[-1]
+
+
+def test_the_leads_export_has_a_column_per_contact_field(manager_client, ringba_setup):
+    offer = ringba_setup["offer"]
+    factories.ContactFieldFactory(offer=offer, name="first_name")
+    factories.ContactFieldFactory(offer=offer, name="zip_code")
+    factories.LeadFactory(
+        offer=offer,
+        traffic_source=ringba_setup["source"],
+        tokens={"first_name": "Mary", "zip_code": "=90210"},
+    )
+    [row] = _export(manager_client, "lead")
+    assert row["first_name"] == "Mary"
+    assert row["zip_code"] == "'=90210"  # written as text, never run as a formula
+
+
+def test_rejected_pixels_export_as_filtered(manager_client, ringba_setup):
+    from integrations.models import RejectedPixel
+
+    for status in (422, 403):
+        RejectedPixel.objects.create(
+            offer=ringba_setup["offer"],
+            traffic_source=ringba_setup["source"],
+            status_code=status,
+            errors=[f"caller_id: refused with {status}"],
+            caller_id="+13125550100",
+        )
+    rows = _export(manager_client, "rejectedpixel", status_code=422)
+    assert [(row["status_code"], row["errors"]) for row in rows] == [
+        ("422", "caller_id: refused with 422")
+    ]
+    assert rows[0]["offer"] == ringba_setup["offer"].name
