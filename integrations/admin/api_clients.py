@@ -9,17 +9,22 @@ calls API, and a key that is shown once and stored as a hash.
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from ..models import ApiClient
 from ..services.api_clients import create_client, revoke, rotate_key
 from .links import change_link, cut
 
+SCOPE_FIELDS = ["may_use_calls", "may_read_stats", "may_work_schedules"]
+
 
 class ApiClientForm(forms.ModelForm):
     class Meta:
         model = ApiClient
-        fields = ["name", "description"]
+        fields = ["name", "description", *SCOPE_FIELDS]
         widgets = {"description": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
 
@@ -30,6 +35,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         "name",
         "description_short",
         "key_hint",
+        "scopes",
         "state",
         "last_used_at",
         "created_at",
@@ -50,11 +56,8 @@ class ApiClientAdmin(admin.ModelAdmin):
     actions = ["rotate_keys", "revoke_clients"]
 
     def get_fields(self, request, obj=None):
-        return (
-            ["name", "description"]
-            if obj is None
-            else ["name", "description", *self.readonly_fields]
-        )
+        editable = ["name", "description", *SCOPE_FIELDS]
+        return editable if obj is None else [*editable, *self.readonly_fields]
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the client's calls keep naming it
@@ -69,6 +72,7 @@ class ApiClientAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             description=form.cleaned_data["description"],
             created_by=request.user,
+            scopes={name: form.cleaned_data[name] for name in SCOPE_FIELDS},
         )
         obj.pk, obj.user_id = issued.client.pk, issued.client.user_id
         request._issued_keys = [issued]
@@ -76,28 +80,95 @@ class ApiClientAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         return self._show_keys(request, getattr(request, "_issued_keys", []), created=True)
 
-    @admin.action(description="Rotate the key (the old one stops working)", permissions=["change"])
+    @admin.action(description="Rotate the key…", permissions=["change"])
     def rotate_keys(self, request, queryset):
+        """Like a lead token's: a confirmation page first, then the new keys, once."""
+        clients = list(queryset.filter(revoked_at__isnull=True))
+        if not clients:
+            self.message_user(request, "Revoked clients get no new key.", messages.WARNING)
+            return None
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(request, clients, "rotate")
+        return self._rotate(request, clients)
+
+    @admin.action(description="Revoke…", permissions=["change"])
+    def revoke_clients(self, request, queryset):
+        clients = list(queryset.filter(revoked_at__isnull=True))
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(request, clients, "revoke")
+        self._revoke(request, clients)
+        return None
+
+    def _rotate(self, request, clients):
         issued = []
-        for client in queryset.filter(revoked_at__isnull=True):
+        for client in clients:
             rotated = rotate_key(client)
-            if rotated is None:  # revoked since the list was read
+            if rotated is None:  # revoked since the page was read
                 continue
             issued.append(rotated)
             self.log_change(request, client, "Key rotated")
         if not issued:
             self.message_user(request, "Revoked clients get no new key.", messages.WARNING)
-            return None
+            return redirect("admin:integrations_apiclient_changelist")
         return self._show_keys(request, issued, created=False)
 
-    @admin.action(description="Revoke (refuse its key from now on)", permissions=["change"])
-    def revoke_clients(self, request, queryset):
-        revoked = 0
-        for client in queryset.filter(revoked_at__isnull=True):
+    def _revoke(self, request, clients):
+        for client in clients:
             revoke(client)
             self.log_change(request, client, "Revoked")
-            revoked += 1
-        self.message_user(request, f"Revoked {revoked} client(s).", messages.SUCCESS)
+        self.message_user(request, f"Revoked {len(clients)} client(s).", messages.SUCCESS)
+
+    def _confirm(self, request, clients, what: str, *, single: bool = False):
+        return TemplateResponse(
+            request,
+            "admin/integrations/apiclient/confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Rotate keys?" if what == "rotate" else "Revoke clients?",
+                "what": what,
+                "clients": clients,
+                "single": single,
+                "opts": self.model._meta,
+                "action": "rotate_keys" if what == "rotate" else "revoke_clients",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/rotate/",
+                self.admin_site.admin_view(self.rotate_one),
+                name="integrations_apiclient_rotate",
+            ),
+            path(
+                "<int:pk>/revoke/",
+                self.admin_site.admin_view(self.revoke_one),
+                name="integrations_apiclient_revoke",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotate_one(self, request, pk: int):
+        """The client's own page's "Rotate key…" button: confirm, then show the key."""
+        client = self._changeable(request, pk)
+        if request.method != "POST" or request.POST.get("confirm") != "yes":
+            return self._confirm(request, [client], "rotate", single=True)
+        return self._rotate(request, [client])
+
+    def revoke_one(self, request, pk: int):
+        client = self._changeable(request, pk)
+        if request.method != "POST" or request.POST.get("confirm") != "yes":
+            return self._confirm(request, [client], "revoke", single=True)
+        if client.revoked_at is None:
+            self._revoke(request, [client])
+        return redirect("admin:integrations_apiclient_change", pk)
+
+    def _changeable(self, request, pk: int) -> ApiClient:
+        client = get_object_or_404(ApiClient, pk=pk)
+        if not self.has_change_permission(request, client):
+            raise PermissionDenied
+        return client
 
     def _show_keys(self, request, issued, *, created: bool):
         """The one page that shows keys: rendered, never redirected to or stored."""
@@ -122,6 +193,10 @@ class ApiClientAdmin(admin.ModelAdmin):
     @admin.display(description="key")
     def key_hint(self, client):
         return client.key_hint
+
+    @admin.display(description="may use")
+    def scopes(self, client):
+        return ", ".join(client.scope_names) or "nothing"
 
     @admin.display(description="state")
     def state(self, client):

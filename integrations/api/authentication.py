@@ -7,7 +7,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 
-from ..models.api_clients import PUBLIC_KEY_PREFIX
+from ..models.api_clients import PUBLIC_KEY_PREFIX, ApiClient
 from ..services.api_clients import client_for_key, client_for_key_pair
 from .throttles import FailedLoginGuard
 
@@ -83,6 +83,28 @@ class CanUseCallsApi(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.has_perm(CALLS_API_PERMISSION))
+
+
+class ScopeDenied(exceptions.PermissionDenied):
+    """An API client's key lacks the scope the endpoint needs (answered 403, naming it)."""
+
+
+class KeyHasScope(BasePermission):
+    """An API client's key may use only its scopes (``view.required_scope``).
+
+    A person's username and password is governed by permissions alone.
+    """
+
+    def has_permission(self, request, view):
+        client = request.auth
+        scope = getattr(view, "required_scope", "calls")
+        if isinstance(client, ApiClient) and not client.allows(scope):
+            allowed = ", ".join(client.scope_names) or "none"
+            raise ScopeDenied(
+                f"auth: this key may not use {scope} (its scopes: {allowed}); an "
+                "administrator can allow it on the API client's page"
+            )
+        return True
 
 
 class BodyTokenScheme(OpenApiAuthenticationExtension):

@@ -15,6 +15,7 @@ from .authentication import (
     CanUseCallsApi,
     GuardedBasicAuthentication,
     HashedTokenAuthentication,
+    KeyHasScope,
 )
 from .call_events import call_events
 from .errors import Rejected
@@ -117,7 +118,8 @@ class CallsApiView(APIView):
         GuardedBasicAuthentication,
         BodyTokenAuthentication,
     ]
-    permission_classes = [CanUseCallsApi]
+    permission_classes = [CanUseCallsApi, KeyHasScope]
+    required_scope = "calls"  # an API client's key needs it (KeyHasScope)
 
     def initial(self, request, *args, **kwargs):
         # The body is checked before authentication reads it (auth_token may be in it).

@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..errors import Rejected as DomainRejected
 from ..errors import RejectionKind
+from .authentication import ScopeDenied
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def json_exception_handler(exc, context):
             f"auth: {exc.detail} Send an API token (Authorization: Token <key>), "
             "HTTP Basic credentials or auth_token."
         ]
+    elif isinstance(exc, ScopeDenied):
+        errors = [str(exc.detail)]
     elif isinstance(exc, exceptions.PermissionDenied):
         errors = [
             "auth: this user may not use the calls API (permission integrations.use_calls_api)"

@@ -39,6 +39,8 @@ def _summary(lead) -> dict:
 
 
 class ScheduleClaimView(CallsApiView):
+    required_scope = "schedules"
+
     @extend_schema(
         operation_id="schedules_claim",
         summary="Claim due leads of a Lead-to-Call schedule, each with a lease",
@@ -80,6 +82,8 @@ class ScheduleClaimView(CallsApiView):
 
 
 class ScheduleLeadOptOutView(CallsApiView):
+    required_scope = "schedules"
+
     @extend_schema(
         operation_id="schedules_lead_opt_out",
         summary="Do not call this schedule lead again (opt-out)",

@@ -99,6 +99,8 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class StatsView(CallsApiView):
+    required_scope = "stats"
+
     @extend_schema(
         operation_id="stats",
         summary="Pixels, calls, conversions, payout and postbacks for a period",

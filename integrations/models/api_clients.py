@@ -42,6 +42,20 @@ class ApiClient(models.Model):
         editable=False,
         related_name="+",
     )
+    # What the key may do (issue 26). Database defaults: the previous release still
+    # creates clients during a deploy, and every existing key kept all three.
+    may_use_calls = models.BooleanField(
+        "calls API", default=True, db_default=True, help_text="Record calls and conversions."
+    )
+    may_read_stats = models.BooleanField(
+        "stats", default=True, db_default=True, help_text="Read GET /api/v1/stats."
+    )
+    may_work_schedules = models.BooleanField(
+        "schedules",
+        default=True,
+        db_default=True,
+        help_text="Claim Lead-to-Call schedule leads and opt them out (a dialer).",
+    )
     key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -52,6 +66,19 @@ class ApiClient(models.Model):
 
     def __str__(self):
         return self.name
+
+    SCOPES = {
+        "calls": "may_use_calls",
+        "stats": "may_read_stats",
+        "schedules": "may_work_schedules",
+    }
+
+    def allows(self, scope: str) -> bool:
+        return bool(getattr(self, self.SCOPES[scope]))
+
+    @property
+    def scope_names(self) -> list[str]:
+        return [scope for scope in self.SCOPES if self.allows(scope)]
 
     @property
     def key_hint(self) -> str:

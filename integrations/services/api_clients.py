@@ -29,7 +29,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_client(*, name: str, description: str = "", created_by=None) -> IssuedKey:
+def create_client(
+    *, name: str, description: str = "", created_by=None, scopes: dict | None = None
+) -> IssuedKey:
     """A new client: a user that may only use the calls API, and its key (shown once)."""
     User = get_user_model()
     with transaction.atomic():
@@ -40,7 +42,9 @@ def create_client(*, name: str, description: str = "", created_by=None) -> Issue
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label="integrations", codename="use_calls_api")
         )
-        client = ApiClient(name=name, description=description, user=user, created_by=created_by)
+        client = ApiClient(
+            name=name, description=description, user=user, created_by=created_by, **(scopes or {})
+        )
         key = _set_new_key(client)
     return IssuedKey(client=client, key=key)
 

@@ -14,9 +14,13 @@ pytestmark = pytest.mark.django_db
 ADD = "admin:integrations_apiclient_add"
 
 
-def _create(admin_client, name="Acme dialer") -> tuple[ApiClient, str]:
+ALL_SCOPES = {"may_use_calls": "on", "may_read_stats": "on", "may_work_schedules": "on"}
+
+
+def _create(admin_client, name="Acme dialer", **scopes) -> tuple[ApiClient, str]:
     response = admin_client.post(
-        reverse(ADD), {"name": name, "description": "Acme's outbound dialer"}
+        reverse(ADD),
+        {"name": name, "description": "Acme's outbound dialer", **(scopes or ALL_SCOPES)},
     )
     assert response.status_code == 200  # the key page itself, not a redirect to it
     assert "no-store" in response["Cache-Control"]
@@ -53,14 +57,48 @@ def test_the_key_is_never_shown_again(admin_client):
 def test_rotating_replaces_the_key_and_revoking_refuses_it(admin_client):
     client, old = _create(admin_client)
     changelist = reverse("admin:integrations_apiclient_changelist")
-    response = admin_client.post(
+    asked = admin_client.post(
         changelist, {"action": "rotate_keys", "_selected_action": [client.pk]}
+    )
+    assert "Yes, rotate" in asked.text and _calls_api(old).status_code == 404  # not yet
+    response = admin_client.post(
+        changelist, {"action": "rotate_keys", "_selected_action": [client.pk], "confirm": "yes"}
     )
     [issued] = response.context["issued"]
     assert _calls_api(old).status_code == 401
     assert _calls_api(issued.key).status_code == 404
-    admin_client.post(changelist, {"action": "revoke_clients", "_selected_action": [client.pk]})
+    revoking = {"action": "revoke_clients", "_selected_action": [client.pk]}
+    admin_client.post(changelist, revoking)
+    assert _calls_api(issued.key).status_code == 404  # asked, not done
+    admin_client.post(changelist, {**revoking, "confirm": "yes"})
     assert _calls_api(issued.key).status_code == 401
+
+
+def test_the_clients_own_page_rotates_and_revokes_after_confirming(admin_client):
+    client, old = _create(admin_client)
+    page = admin_client.get(reverse("admin:integrations_apiclient_change", args=[client.pk])).text
+    rotate = reverse("admin:integrations_apiclient_rotate", args=[client.pk])
+    revoke = reverse("admin:integrations_apiclient_revoke", args=[client.pk])
+    assert rotate in page and revoke in page
+    assert "Yes, rotate" in admin_client.get(rotate).text
+    [issued] = admin_client.post(rotate, {"confirm": "yes"}).context["issued"]
+    assert _calls_api(old).status_code == 401 and _calls_api(issued.key).status_code == 404
+    admin_client.post(revoke, {"confirm": "yes"})
+    assert _calls_api(issued.key).status_code == 401
+
+
+def test_a_key_may_use_only_its_scopes(admin_client, ringba_setup):
+    _, key = _create(admin_client, name="Stats reader", may_read_stats="on")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/stats").status_code == 200
+    refused = api.post("/api/v1/calls", {"number": "+18005550100"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["errors"] == [
+        "auth: this key may not use calls (its scopes: stats); an administrator can allow it "
+        "on the API client's page"
+    ]
+    assert api.post("/api/v1/schedules/1/claim", {}, format="json").status_code == 403
 
 
 def test_a_wrong_key_with_a_right_prefix_is_refused(admin_client):
