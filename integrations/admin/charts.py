@@ -6,12 +6,20 @@ variables, so the charts follow its light and dark themes.
 
 from django.utils.html import format_html, format_html_join
 
-WIDTH, HEIGHT = 720, 170
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 44, 22, 8
+WIDTH, HEIGHT = 720, 184
+MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 44, 36, 8
 
 
-def bar_chart(title: str, labels: list[str], series: list[tuple[str, str, list]]) -> str:
-    """Grouped bars: ``series`` is (name, css class, one value per label) each."""
+def bar_chart(
+    title: str,
+    labels: list[str],
+    series: list[tuple[str, str, list]],
+    *,
+    x_label: str = "",
+    y_label: str = "",
+) -> str:
+    """Grouped bars: ``series`` is (name, css class, one value per label) each; the axes
+    are named by ``x_label`` (under the ticks) and ``y_label`` (beside the top value)."""
     top = max([float(value) for _, _, values in series for value in values] + [0])
     scale = top if top > 0 else 1
     plot_w, plot_h = WIDTH - MARGIN_LEFT, HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
@@ -35,7 +43,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, str, list]]
                 )
             )
         if index % every == 0:
-            ticks.append((round(x0, 1), HEIGHT - 6, label[-5:]))
+            ticks.append((round(x0, 1), HEIGHT - 20, label[-5:]))
     legend = format_html_join(
         " ", '<span class="chart-key {}">■</span> {}', ((css, name) for name, css, _ in series)
     )
@@ -43,6 +51,8 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, str, list]]
         '<figure class="chart"><figcaption>{} <span class="chart-legend">{}</span></figcaption>'
         '<svg viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="none">'
         '<text class="chart-axis" x="0" y="{}">{}</text>'
+        '<text class="chart-axis chart-axis-name" x="0" y="{}">{}</text>'
+        '<text class="chart-axis chart-axis-name" x="{}" y="{}" text-anchor="middle">{}</text>'
         '<line class="chart-base" x1="{}" y1="{}" x2="{}" y2="{}"></line>{}{}</svg></figure>',
         title,
         legend,
@@ -51,6 +61,11 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, str, list]]
         title,
         MARGIN_TOP + 10,
         _short(top),
+        MARGIN_TOP + 24,
+        y_label,
+        MARGIN_LEFT + plot_w / 2,
+        HEIGHT - 4,
+        x_label,
         MARGIN_LEFT,
         MARGIN_TOP + plot_h,
         WIDTH,

@@ -5,12 +5,16 @@ The figures are services.stats' (the same as GET /api/v1/stats), for the last
 day, else by day. Charts are inline SVG (admin/charts.py).
 """
 
+import time as time_module
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.db.models import Max
 from django.utils import timezone
 
-from ..models import Offer, TrafficSource
+from ..models import Offer, StatsHour, TrafficSource
+from ..services import rollups
+from ..services.rollups import floor_hour
 from ..services.stats import stats
 from ..services.trigger_health import failing_hosts
 from .charts import bar_chart
@@ -28,6 +32,7 @@ class Dashboard:
     totals: dict
     charts: list
     failing_hosts: list
+    counted_at: datetime | None = None  # when the period's rollups were last counted
     periods: tuple = PERIODS
 
     @property
@@ -44,6 +49,7 @@ def build(params) -> Dashboard:
     days = _int(params.get("days")) or 7
     days = days if days in PERIODS else 7
     offer_id, source_id = _int(params.get("offer")), _int(params.get("source"))
+    count_current_hour()
     end = timezone.make_aware(datetime.combine(timezone.localdate(), time.min)) + timedelta(days=1)
     start = end - timedelta(days=days)
     group_by = "hour" if days == 1 else "day"
@@ -57,6 +63,7 @@ def build(params) -> Dashboard:
     def series(name):
         return [rows.get(label, empty)[name] for label in labels]
 
+    axis = {"x_label": "hour of the day" if group_by == "hour" else "day", "y_label": "count"}
     charts = [
         bar_chart(
             "Pixels and calls",
@@ -66,8 +73,14 @@ def build(params) -> Dashboard:
                 ("calls", "chart-b", series("calls")),
                 ("conversions", "chart-c", series("conversions")),
             ],
+            **axis,
         ),
-        bar_chart("Payout", labels, [("payout", "chart-c", series("payout"))]),
+        bar_chart(
+            "Payout",
+            labels,
+            [("payout", "chart-c", series("payout"))],
+            **{**axis, "y_label": "payout"},
+        ),
         bar_chart(
             "Postbacks",
             labels,
@@ -76,6 +89,7 @@ def build(params) -> Dashboard:
                 ("retrying", "chart-a", series("postbacks_retrying")),
                 ("failed", "chart-bad", series("postbacks_failed")),
             ],
+            **axis,
         ),
     ]
     return Dashboard(
@@ -87,7 +101,25 @@ def build(params) -> Dashboard:
         totals=result.totals,
         charts=charts,
         failing_hosts=list(failing_hosts()),
+        counted_at=StatsHour.objects.filter(hour__gte=start, hour__lt=end).aggregate(
+            at=Max("counted_at")
+        )["at"],
     )
+
+
+# The current hour is recounted when the dashboard is shown, at most this often per
+# process: "live" without a write per page view.
+LIVE_EVERY_SECONDS = 10
+_last_live_count = [0.0]
+
+
+def count_current_hour() -> None:
+    now = time_module.monotonic()
+    if now - _last_live_count[0] < LIVE_EVERY_SECONDS:
+        return
+    _last_live_count[0] = now
+    hour = floor_hour(timezone.now())
+    rollups.refresh(hour, hour + timedelta(hours=1))
 
 
 def _period_keys(start: datetime, days: int, group_by: str) -> list[str]:

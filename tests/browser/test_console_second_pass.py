@@ -128,3 +128,141 @@ def test_errors_read_as_a_summary_with_the_detail_in_a_tooltip(
     screenshot(page, f"deliveries-list-{scheme}")
     assert page.evaluate(OVERFLOW_JS) == []
     context.close()
+
+
+# Fill of each chart bar against the page behind the chart (non-text contrast, 3:1).
+BAR_CONTRAST_JS = """
+() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  let el = document.querySelector('#dashboard'), back = [255, 255, 255];
+  for (; el; el = el.parentElement) {
+    const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { back = c.slice(0, 3); break; }
+  }
+  const low = [];
+  for (const css of ['chart-a', 'chart-b', 'chart-c', 'chart-bad']) {
+    const bar = document.querySelector(`rect.${css}`);
+    if (!bar) continue;
+    const a = lum(rgb(getComputedStyle(bar).fill).slice(0, 3)), b = lum(back);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 3) low.push(`${css} ${ratio.toFixed(2)}:1`);
+  }
+  return low;
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_dashboard_says_when_it_counted_and_names_its_axes(
+    browser, live_server, calls, scheme, screenshot, monkeypatch
+):
+    monkeypatch.setattr("integrations.admin.dashboard.LIVE_EVERY_SECONDS", 0)
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    page.goto(f"{live_server.url}{reverse('admin:index')}?days=7")
+    assert page.inner_text("#dashboard-counted").startswith("Counted at ")
+    # The current hour was counted as the page opened: today's calls are there.
+    assert int(page.inner_text("#total-calls")) >= 4
+    names = page.locator("#dashboard .chart-axis-name").all_text_contents()
+    assert names.count("day") == 3 and "count" in names and "payout" in names
+    assert page.evaluate(BAR_CONTRAST_JS) == []
+    assert page.evaluate(CONTRAST_JS, ".chart-key, .chart-axis, .dashboard-counted") == []
+    assert page.evaluate(OVERFLOW_JS) == []
+    screenshot(page, f"dashboard-{scheme}")
+    # A favicon on every console page.
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(f"{live_server.url}{icon}").status == 200
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_api_keys_say_their_scopes_and_rotate_after_confirming(
+    browser, live_server, console, scheme, settings
+):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("root", "root@example.com", "password")
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}{reverse('admin:integrations_apiclient_add')}")
+    page.fill("#id_name", f"Acme dialer {scheme}")
+    page.uncheck("#id_may_read_stats")
+    page.click("input[name=_save]")
+    assert "calls, schedules" in page.inner_text(".api-key-shown")
+    assert page.evaluate(OVERFLOW_JS) == []
+    page.goto(f"{live_server.url}{reverse('admin:integrations_apiclient_changelist')}")
+    page.click(f"text=Acme dialer {scheme}")
+    page.click("text=Rotate key…")
+    assert "The old key stops working at once" in page.inner_text("#content")
+    page.click("input[value='Yes, rotate']")
+    assert page.locator(".api-key-shown code").first.inner_text()
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_trigger_page_names_the_numbers_that_override_its_mapping(
+    browser, live_server, console, scheme
+):
+    demo = console["demo"]  # number 0 has its own ringba_webhook_token; the source a mapping
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    page.goto(
+        f"{live_server.url}"
+        f"{reverse('admin:integrations_eventtrigger_change', args=[demo.trigger.pk])}"
+    )
+    table = page.inner_text(".field-effective_tokens")
+    assert demo.numbers[0].number in table and "demo-number-webhook-token" in table
+    page.click("input[name=_continue]")
+    warning = page.inner_text(".messagelist")
+    assert "wins over the trigger's field mapping" in warning
+    assert demo.numbers[0].number in warning
+    assert page.evaluate(OVERFLOW_JS) == []
+
+    # New From Template when a trigger already covers the scope: a link to it.
+    page.goto(f"{live_server.url}{reverse('admin:integrations_eventtrigger_new_from_template')}")
+    page.select_option("#id_template", label=demo.trigger.template.name)
+    page.click("input[value=Create]")
+    page.click(f".errorlist a:text('{demo.trigger.name[:20]}')")
+    assert page.url.endswith(
+        reverse("admin:integrations_eventtrigger_change", args=[demo.trigger.pk])
+    )
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_leads_and_rejected_pixels_export_and_one_date_filter(browser, live_server, calls, scheme):
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    page.goto(f"{live_server.url}{reverse('admin:integrations_call_changelist')}")
+    filters = page.locator("#changelist-filter summary").all_inner_texts()
+    started = [title.strip() for title in filters if "started at" in title.lower()]
+    assert started == ["By started at"]
+    for model in ("lead", "rejectedpixel"):
+        page.goto(f"{live_server.url}{reverse(f'admin:integrations_{model}_changelist')}")
+        with page.expect_download() as download:
+            page.click("text=Export CSV")
+        with open(download.value.path()) as exported:
+            header = exported.readline()
+        if model == "lead":
+            assert "member_identifier_with_a_long_name" in header  # a contact field
+        else:
+            assert header.startswith("received_at,status_code,offer,")
+    # Deliveries found by the caller's number in any format.
+    page.goto(
+        f"{live_server.url}{reverse('admin:integrations_postbackdelivery_changelist')}"
+        "?q=(312) 555-0102"
+    )
+    assert page.locator("#result_list tbody tr").count() == 1
+    context.close()
