@@ -39,6 +39,14 @@ class ConfigHistoryAdmin(SimpleHistoryAdmin):
         }
         return super().history_view(request, object_id, extra_context=context)
 
+    def render_history_view(self, request, template, context, **kwargs):
+        # simple-history prints a missing change reason as "None"; show a dash instead.
+        page = context.get("page_obj")  # the list; a past version's page has none
+        for record in page.object_list if page else ():
+            if record.history_change_reason is None:
+                record.history_change_reason = "—"
+        return super().render_history_view(request, template, context, **kwargs)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # A past version is shown, never saved back: simple-history's form would accept
         # a POST even with SIMPLE_HISTORY_REVERT_DISABLED (it only hides the button).

@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..partner_links import partner_url
 from ..services import schedules
+from ..time_zones import time_zone_choices
 from .big_tables import BigTableAdmin, PageFiguresAdmin, newest_of, phone_variants
 from .csv_export import CsvExportMixin
 from .history import ConfigHistoryAdmin
@@ -75,6 +76,8 @@ class ScheduleForm(forms.ModelForm):
             "contact_end",
             "time_zone",
         ]
+        # The account's country first, regional zones only (time_zones).
+        widgets = {"time_zone": forms.Select(choices=time_zone_choices)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

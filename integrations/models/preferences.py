@@ -1,13 +1,9 @@
 """An account manager's own display settings."""
 
-import zoneinfo
-
 from django.conf import settings
 from django.db import models
 
-
-def time_zone_choices():
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+from ..time_zones import time_zone_choices
 
 
 class UserPreferences(models.Model):

@@ -6,7 +6,6 @@ claims due leads, calls the person back and reports each call through the calls
 API. A lead is worked until it converts, expires, runs out of attempts or opts out.
 """
 
-import zoneinfo
 from datetime import time
 
 from django.core.exceptions import ValidationError
@@ -17,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from ..ids import uuid7
 from ..schedule_windows import ContactWindow
+from ..time_zones import validate_time_zone
 from .offers import ContactFieldRules, LeadTokenOwner
 
 WEEKDAYS = "1234567"  # ISO weekdays: 1 = Monday … 7 = Sunday
@@ -27,15 +27,6 @@ def validate_weekdays(value: str) -> None:
         raise ValidationError(
             "Use ISO weekday digits once each, 1 = Monday … 7 = Sunday (e.g. 12345)."
         )
-
-
-def validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{value!r} is not a time zone name such as America/New_York."
-        ) from None
 
 
 class Schedule(LeadTokenOwner):

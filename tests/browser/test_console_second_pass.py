@@ -266,3 +266,29 @@ def test_leads_and_rejected_pixels_export_and_one_date_filter(browser, live_serv
     )
     assert page.locator("#result_list tbody tr").count() == 1
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_schedule_time_zones_and_history_read_right(browser, live_server, console, scheme):
+    demo = console["demo"]
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    url = reverse("admin:integrations_schedule_change", args=[demo.schedule.pk])
+    page.goto(f"{live_server.url}{url}")
+    groups = page.locator("#id_time_zone optgroup").evaluate_all("gs => gs.map(g => g.label)")
+    assert groups[0].startswith("US") and groups[1] == "All time zones"
+    assert page.locator("#id_time_zone option[value=EST]").count() == 0
+    assert page.evaluate(OVERFLOW_JS) == []
+    history = reverse("admin:integrations_schedule_history", args=[demo.schedule.pk])
+    page.goto(f"{live_server.url}{history}")
+    reasons = page.evaluate(
+        """() => {
+          const heads = [...document.querySelectorAll('#change-history thead th')];
+          const at = heads.findIndex((th) => th.textContent.trim() === 'Change reason');
+          return [...document.querySelectorAll('#change-history tbody tr')]
+            .map((tr) => tr.children[at].textContent.trim());
+        }"""
+    )
+    assert reasons and "None" not in reasons and "—" in reasons
+    context.close()
