@@ -5,11 +5,12 @@ from django.utils import timezone
 from ..models import Number, NumberToken
 from ..services.rebuild import built_before
 from . import token_overrides
+from .accessible import LabelledInlineMixin
 from .history import ConfigHistoryAdmin
 from .rebuild_notice import edited, tell_stale_postbacks
 
 
-class NumberTokenInline(admin.TabularInline):
+class NumberTokenInline(LabelledInlineMixin, admin.TabularInline):
     model = NumberToken
     extra = 1
     fields = ["key", "value"]

@@ -28,13 +28,14 @@ from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
 from ..services.triggers import covering_trigger, create_trigger_from_template
 from . import token_overrides
+from .accessible import LabelledInlineMixin
 from .history import ConfigHistoryAdmin
 from .links import change_link, changelist_link
 from .rebuild_notice import edited, tell_stale_postbacks
 from .trigger_form import EventTriggerForm
 
 
-class CustomFieldMappingInline(admin.TabularInline):
+class CustomFieldMappingInline(LabelledInlineMixin, admin.TabularInline):
     model = CustomFieldMapping
     extra = 1
     fields = ["token_name", "traffic_source", "value"]
@@ -264,7 +265,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                 self, request, stale, "of this trigger", trigger__id__exact=form.instance.pk
             )
 
-    @admin.display(description="tokens numbers override")
+    @admin.display(description="numbers that override its mappings")
     def effective_tokens(self, trigger):
         return token_overrides.effective_tokens_table(
             token_overrides.overrides_for_trigger(trigger)

@@ -292,3 +292,37 @@ def test_schedule_time_zones_and_history_read_right(browser, live_server, consol
     )
     assert reasons and "None" not in reasons and "—" in reasons
     context.close()
+
+
+UNNAMED_INPUTS_JS = """
+() => [...document.querySelectorAll('#content input, #content select, #content textarea')]
+  .filter((el) => el.offsetParent && !['hidden', 'submit', 'button', 'reset'].includes(el.type))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                  && !el.getAttribute('aria-labelledby') && !el.title)
+  .map((el) => el.name || el.id || el.outerHTML.slice(0, 60))
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_inline_and_date_range_inputs_have_names(browser, live_server, console, scheme):
+    demo = console["demo"]
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    for url in (
+        reverse("admin:integrations_eventtrigger_change", args=[demo.trigger.pk]),
+        reverse("admin:integrations_number_change", args=[demo.numbers[0].pk]),
+        reverse("admin:integrations_call_changelist"),
+    ):
+        page.goto(f"{live_server.url}{url}")
+        page.wait_for_load_state("load")
+        unnamed = [
+            name
+            for name in page.evaluate(UNNAMED_INPUTS_JS)
+            if "action-select" not in name and name != "_selected_action"
+        ]
+        assert unnamed == [], (url, unnamed)
+    assert page.get_attribute("#changelist-filter input[placeholder]", "aria-label") == (
+        "From date (started at)"
+    )
+    context.close()
