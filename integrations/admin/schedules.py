@@ -135,7 +135,11 @@ class ScheduleAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
                     "hours_to_expire",
                     "max_contact_attempts",
                     "retry_minutes",
-                    ("contact_days", "contact_start", "contact_end", "time_zone"),
+                    # Days, then the window's start and end side by side, then its zone:
+                    # one value per column, nothing wrapping under another.
+                    "contact_days",
+                    ("contact_start", "contact_end"),
+                    "time_zone",
                 ]
             },
         ),

@@ -326,3 +326,31 @@ def test_inline_and_date_range_inputs_have_names(browser, live_server, console, 
         "From date (started at)"
     )
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_schedule_contact_window_is_laid_out_in_aligned_rows(
+    browser, live_server, console, scheme
+):
+    demo = console["demo"]
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    url = reverse("admin:integrations_schedule_change", args=[demo.schedule.pk])
+    page.goto(f"{live_server.url}{url}")
+
+    def top(selector):
+        return round(page.locator(selector).bounding_box()["y"])
+
+    days, start, end, zone = (
+        top(selector)
+        for selector in (
+            "label[for=id_contact_days_0]",
+            "label[for=id_contact_start]",
+            "label[for=id_contact_end]",
+            "label[for=id_time_zone]",
+        )
+    )
+    assert days < start == end < zone, (days, start, end, zone)
+    assert page.evaluate(OVERFLOW_JS) == []
+    context.close()
