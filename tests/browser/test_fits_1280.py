@@ -247,10 +247,16 @@ def test_custom_pages_are_readable_in_dark_mode(browser, live_server, console):
 def test_the_dashboard_in_a_browser(browser, live_server, console, screenshot):
     """A week of calls, as the account manager first sees them; saved for docs/images."""
     demo = console["demo"]
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     for days_ago in range(7):
         for index in range(days_ago + 2):
             call = factories.CallFactory(number=demo.numbers[0])
-            call.started_at = timezone.now() - timedelta(days=days_ago, minutes=index)
+            # On its day even just after midnight (the period starts at a midnight).
+            call.started_at = max(
+                now - timedelta(days=days_ago, minutes=index),
+                midnight - timedelta(days=days_ago),
+            )
             call.offer_converted = index % 2 == 0
             call.payout = demo.offer.payout if call.offer_converted else None
             call.save()
