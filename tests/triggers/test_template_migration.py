@@ -42,3 +42,17 @@ def test_new_from_template_points_at_the_configured_ringba_host(ringba_template,
     settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
     trigger = create_trigger_from_template(template=ringba_template)
     assert trigger.url_template.startswith("http://127.0.0.1:8025/hook/[ringba_webhook_token]?")
+
+
+def test_an_offers_copy_is_named_for_its_offer_not_global(ringba_template, settings):
+    from tests import factories
+
+    settings.POSTBACK_ALLOWED_HOSTS = ["webhook.ringba.com"]
+    settings.RINGBA_WEBHOOK_BASE_URL = "https://webhook.ringba.com"
+    offer = factories.OfferFactory(name="Final Expense")
+    trigger = create_trigger_from_template(template=ringba_template, offer=offer)
+    assert trigger.name == (
+        "RINGBA WEBHOOK: Do a Postback for Ringba Traffic Sources if ringba_call_uuid is "
+        "populated — Final Expense"
+    )
+    assert "GLOBAL" not in trigger.name and trigger.scope_label == "Offer: Final Expense"
