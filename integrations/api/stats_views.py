@@ -98,24 +98,26 @@ SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
+STATS_SCHEMA = {
+    "summary": "Pixels, calls, conversions, payout and postbacks for a period",
+    "parameters": [StatsQuerySerializer],
+    "responses": {
+        200: StatsResponseSerializer,
+        **rejection_responses(
+            {
+                401: "No or bad credentials.",
+                422: "A bad parameter.",
+                429: "Too many failed logins from this address.",
+            }
+        ),
+    },
+}
+
+
 class StatsView(CallsApiView):
     required_scope = "stats"
 
-    @extend_schema(
-        operation_id="stats",
-        summary="Pixels, calls, conversions, payout and postbacks for a period",
-        parameters=[StatsQuerySerializer],
-        responses={
-            200: StatsResponseSerializer,
-            **rejection_responses(
-                {
-                    401: "No or bad credentials.",
-                    422: "A bad parameter.",
-                    429: "Too many failed logins from this address.",
-                }
-            ),
-        },
-    )
+    @extend_schema(operation_id="stats", **STATS_SCHEMA)
     def get(self, request):
         # A plain dict, not the QueryDict: DRF reads "stat=" in a form as "not given".
         query = StatsQuerySerializer(data=request.query_params.dict())
@@ -189,3 +191,11 @@ def _wanted(stat: str) -> tuple[str, ...]:
 
 def _pick(figures: dict, wanted: tuple[str, ...]) -> dict:
     return {name: str(figures[name]) if name in AMOUNTS else figures[name] for name in wanted}
+
+
+class CallStatsView(StatsView):
+    """The same figures at TrackDrive's path, ``/api/v1/calls/stats`` (its own operation)."""
+
+    @extend_schema(operation_id="calls_stats", **STATS_SCHEMA)
+    def get(self, request):
+        return super().get(request)

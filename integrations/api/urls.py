@@ -6,7 +6,7 @@ from .caller_views import CallUpdateByCallerView
 from .calls_views import CallDetailView, CallEventsView, CallUpdateView
 from .capture_views import LeadCaptureAliasView, LeadCaptureView
 from .schedules_views import ScheduleClaimView, ScheduleLeadOptOutView
-from .stats_views import StatsView
+from .stats_views import CallStatsView, StatsView
 
 urlpatterns = [
     path("v1/leads/capture", LeadCaptureView.as_view(), name="leads-capture"),
@@ -20,7 +20,7 @@ urlpatterns = [
         name="calls-update-by-caller",
     ),
     # Before calls/<id>: "stats" is this path, not a call.
-    path("v1/calls/stats", StatsView.as_view(), name="calls-stats"),
+    path("v1/calls/stats", CallStatsView.as_view(), name="calls-stats"),
     path("v1/calls/<str:call_id>", CallDetailView.as_view(), name="calls-detail"),
     path("v1/calls/<str:call_id>/events", CallEventsView.as_view(), name="calls-events"),
     path("v1/stats", StatsView.as_view(), name="stats"),
