@@ -63,6 +63,8 @@ def configure_env() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}",
         "RINGBA_WEBHOOK_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
+        # The demo offer's Ringba IDE trigger enriches the same stand-in at call start.
+        "RINGBA_ENRICH_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
         "POSTBACK_ALLOWED_HOSTS": "127.0.0.1",
         "POSTBACK_ALLOW_PRIVATE_IPS": "true",
         # The bench's Ringba stand-in is on loopback; outside the bench this stays an error.
