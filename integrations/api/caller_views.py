@@ -19,6 +19,8 @@ from ..services.caller_calls import (
 from .calls_views import CALL_ERRORS, CallsApiView, apply_update, get_call, update_fields
 from .serializers import CallSerializer, CallUpdateSerializer
 
+LOOKUP_NAMES = ("offer_token", "call_timeframe")
+
 
 class CallerLookupSerializer(serializers.Serializer):
     offer_token = serializers.CharField(max_length=200)
@@ -49,10 +51,10 @@ class CallUpdateByCallerView(CallsApiView):
     )
     def post(self, request, caller_id: str):
         fields = update_fields(request)
-        names = ("offer_token", "call_timeframe")
-        lookup = CallerLookupSerializer(
-            data={name: fields.pop(name) for name in names if name in fields}
-        )
+        lookup_fields = {name: fields[name] for name in LOOKUP_NAMES if name in fields}
+        for name in lookup_fields:
+            del fields[name]  # the lookup's, not the update's
+        lookup = CallerLookupSerializer(data=lookup_fields)
         lookup.is_valid(raise_exception=True)
         offer = offer_for_token(lookup.validated_data["offer_token"])
         match = latest_call_of_caller(

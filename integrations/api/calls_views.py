@@ -79,12 +79,20 @@ def update_fields(request) -> dict:
     TrackDrive documents both ``POST …?offer_token=…&add_revenue=5`` with no body and
     a JSON body; ``auth_token`` is a credential, not a field.
     """
-    fields = {key: value for key, value in request.query_params.items() if key != "auth_token"}
     data = request.data
-    if hasattr(data, "items"):
-        fields.update({key: value for key, value in data.items() if key != "auth_token"})
+    if hasattr(data, "getlist"):
+        # A form (or no body): stay a QueryDict, whose nested names DRF reads
+        # (post_call_tokens.disposition=sale).
+        fields = request.query_params.copy()
+        for key in data:
+            fields.setlist(key, data.getlist(key))
+    elif hasattr(data, "items"):
+        fields = {**request.query_params.dict(), **data}
     elif data:
         raise Rejected(400, ["body: must be a JSON object or a form"])
+    else:
+        fields = request.query_params.copy()
+    fields.pop("auth_token", None)
     return fields
 
 

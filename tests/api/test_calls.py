@@ -219,3 +219,19 @@ def test_done_when_scenario_from_the_issue(
     assert events[0]["attempts"] == []
     detail = calls_client.get(f"/api/v1/calls/{call['call_uuid']}").json()
     assert detail["offer_converted"] is True and detail["payout"] == "12.50"
+
+
+@pytest.mark.parametrize("path", ["update_call/{uuid}", "{id}"])
+def test_form_encoded_post_call_tokens_still_merge(calls_client, ringba_setup, path):
+    """Regression: the query-string merge once turned a form into a plain dict and lost
+    DRF's nested names (post_call_tokens.disposition=sale)."""
+    call = factories.CallFactory(number=ringba_setup["number"])
+    response = calls_client.post(
+        "/api/v1/calls/" + path.format(uuid=call.call_uuid, id=call.pk) + "?revenue=5",
+        "post_call_tokens.disposition=sale&buyer_converted=1",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["post_call_tokens"] == {"disposition": "sale"}
+    assert (body["buyer_converted"], body["revenue"]) == (True, "5.00")
