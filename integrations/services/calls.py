@@ -31,6 +31,9 @@ DURATION_RULE = "the offer's duration rule"
 OFFER_CONVERSION_FIELDS = frozenset(
     {"offer_converted", "payout", "offer_converted_at", "offer_converted_by"}
 )
+# Changes the hourly rollups count (services.rollups): conversions and their amounts,
+# an add_revenue on a converted call included.
+COUNTED_FIELDS = OFFER_CONVERSION_FIELDS | {"buyer_converted", "revenue"}
 # The longest call we accept a duration or an end time for.
 MAX_CALL_SECONDS = 7 * 24 * 3600
 
@@ -305,7 +308,7 @@ def update_call(
         if changed:
             call.version += 1
             call.save(update_fields=[*changed, "version", "updated_at"])
-            if changed & OFFER_CONVERSION_FIELDS or "buyer_converted" in changed:
+            if changed & COUNTED_FIELDS:
                 refresh_hour_of(call.started_at)  # the dashboard's rollup of its hour
         for event, event_cause in pending_events:
             _emit(call, event, cause=event_cause)

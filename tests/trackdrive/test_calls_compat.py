@@ -302,3 +302,18 @@ def test_failed_key_pairs_count_as_failed_logins(settings, ringba_setup):
     ]
     assert statuses == [401, 401, 429]
     cache.clear()
+
+
+def test_adding_revenue_to_an_old_call_recounts_its_hour(
+    calls_client, ringba_setup, django_capture_on_commit_callbacks
+):
+    from integrations.models import StatsHour
+
+    started = timezone.now() - timedelta(days=3)
+    call = _call(ringba_setup, started_at=started)
+    url = f"/api/v1/calls/{call.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        calls_client.put(url, {"buyer_converted": True, "revenue": "10"})
+    with django_capture_on_commit_callbacks(execute=True):
+        calls_client.put(url, {"add_revenue": "5"})
+    assert StatsHour.objects.get(hour=rollups.floor_hour(started)).revenue == Decimal("15.00")
