@@ -31,6 +31,14 @@ TECHNICAL = (
 )
 
 
+def _signed_in(browser, live_server, scheme: str):
+    """A 1280 px window in ``scheme``, signed in as a new account manager."""
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    login_as_account_manager(page, live_server.url)
+    return context, page
+
+
 @pytest.fixture
 def calls(console):
     """Calls with every outcome: delivered, failed (a raw exception), none, short."""
@@ -56,9 +64,7 @@ def calls(console):
 def test_the_calls_list_shows_outcomes_and_the_call_page_says_why(
     browser, live_server, calls, scheme, screenshot
 ):
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     page.goto(f"{live_server.url}{reverse('admin:integrations_call_changelist')}")
 
     row = page.locator("#result_list tr", has_text="+13125550102")
@@ -104,9 +110,7 @@ def test_the_calls_list_shows_outcomes_and_the_call_page_says_why(
 def test_errors_read_as_a_summary_with_the_detail_in_a_tooltip(
     browser, live_server, calls, scheme, screenshot
 ):
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     page.goto(f"{live_server.url}{reverse('admin:integrations_postbackdelivery_changelist')}")
     cell = page.locator("#result_list tr", has_text="Connection refused").locator(
         "td.field-last_error_short span"
@@ -162,9 +166,7 @@ def test_the_dashboard_says_when_it_counted_and_names_its_axes(
     browser, live_server, calls, scheme, screenshot, monkeypatch
 ):
     monkeypatch.setattr("integrations.admin.dashboard.LIVE_EVERY_SECONDS", 0)
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     page.goto(f"{live_server.url}{reverse('admin:index')}?days=7")
     assert page.inner_text("#dashboard-counted").startswith("Counted at ")
     # The current hour was counted as the page opened: today's calls are there.
@@ -214,9 +216,7 @@ def test_the_trigger_page_names_the_numbers_that_override_its_mapping(
     browser, live_server, console, scheme
 ):
     demo = console["demo"]  # number 0 has its own ringba_webhook_token; the source a mapping
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     page.goto(
         f"{live_server.url}"
         f"{reverse('admin:integrations_eventtrigger_change', args=[demo.trigger.pk])}"
@@ -242,9 +242,7 @@ def test_the_trigger_page_names_the_numbers_that_override_its_mapping(
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_leads_and_rejected_pixels_export_and_one_date_filter(browser, live_server, calls, scheme):
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     page.goto(f"{live_server.url}{reverse('admin:integrations_call_changelist')}")
     filters = page.locator("#changelist-filter summary").all_inner_texts()
     started = [title.strip() for title in filters if "started at" in title.lower()]
@@ -271,9 +269,7 @@ def test_leads_and_rejected_pixels_export_and_one_date_filter(browser, live_serv
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_schedule_time_zones_and_history_read_right(browser, live_server, console, scheme):
     demo = console["demo"]
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     url = reverse("admin:integrations_schedule_change", args=[demo.schedule.pk])
     page.goto(f"{live_server.url}{url}")
     groups = page.locator("#id_time_zone optgroup").evaluate_all("gs => gs.map(g => g.label)")
@@ -306,9 +302,7 @@ UNNAMED_INPUTS_JS = """
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_inline_and_date_range_inputs_have_names(browser, live_server, console, scheme):
     demo = console["demo"]
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     for url in (
         reverse("admin:integrations_eventtrigger_change", args=[demo.trigger.pk]),
         reverse("admin:integrations_number_change", args=[demo.numbers[0].pk]),
@@ -333,9 +327,7 @@ def test_the_schedule_contact_window_is_laid_out_in_aligned_rows(
     browser, live_server, console, scheme
 ):
     demo = console["demo"]
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    page = context.new_page()
-    login_as_account_manager(page, live_server.url)
+    context, page = _signed_in(browser, live_server, scheme)
     url = reverse("admin:integrations_schedule_change", args=[demo.schedule.pk])
     page.goto(f"{live_server.url}{url}")
 
