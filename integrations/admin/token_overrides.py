@@ -29,25 +29,37 @@ class Override:
 
 
 def overrides_for_trigger(trigger) -> list[Override]:
-    """Numbers whose extra token beats one of ``trigger``'s mappings, for its scope."""
+    """Numbers whose extra token beats one of ``trigger``'s mappings, for its scope.
+
+    Two queries whatever the number of mappings: the mappings, then every extra token
+    of those names on numbers of those sources.
+    """
+    mappings = {
+        (mapping.token_name, mapping.traffic_source_id): mapping
+        for mapping in trigger.mappings.select_related("traffic_source")
+    }
+    if not mappings:
+        return []
+    tokens = NumberToken.objects.filter(
+        key__in={name for name, _ in mappings},
+        number__traffic_source_id__in={source for _, source in mappings},
+    ).select_related("number")
+    if trigger.offer_id:
+        tokens = tokens.filter(number__offer_id=trigger.offer_id)
     found = []
-    for mapping in trigger.mappings.select_related("traffic_source"):
-        tokens = NumberToken.objects.filter(
-            key=mapping.token_name, number__traffic_source=mapping.traffic_source
-        ).select_related("number")
-        if trigger.offer_id:
-            tokens = tokens.filter(number__offer_id=trigger.offer_id)
-        found += [
-            Override(
-                trigger.name,
-                mapping.token_name,
-                token.number.number,
-                str(mapping.traffic_source),
-                token.value,
-                mapping.value,
+    for token in tokens.order_by("number__number", "key")[:SHOWN_AT_MOST]:
+        mapping = mappings.get((token.key, token.number.traffic_source_id))
+        if mapping is not None:
+            found.append(
+                Override(
+                    trigger.name,
+                    token.key,
+                    token.number.number,
+                    str(mapping.traffic_source),
+                    token.value,
+                    mapping.value,
+                )
             )
-            for token in tokens[:SHOWN_AT_MOST]
-        ]
     return found
 
 
