@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .credentials import is_credential_name
 from .errors import Rejected, RejectionKind
 from .field_rules import check_contact_fields
 from .phones import InvalidPhoneNumber, normalize_phone
@@ -203,6 +204,11 @@ def _clean_tokens(params: dict, warnings: list[str]) -> dict:
     for key, value in params.items():
         if key in CONSUMED_FIELDS:
             continue
+        if is_credential_name(key):
+            # A client's key (TrackDrive's SDK adds ?auth_token= to every request)
+            # would be shown by the calls API and could be rendered into a trigger.
+            warnings.append(f"{_shown_name(key)}: a credential; used to sign in, never stored")
+            continue
         name = key.strip().lower()
         if not _TOKEN_NAME.match(name) or len(name) > 64:
             warnings.append(f"{key[:64]}: ignored; field names use only a-z, 0-9 and _")
@@ -234,6 +240,10 @@ def _clean_tokens(params: dict, warnings: list[str]) -> dict:
                 RejectionKind.INVALID, [f"body: more than {MAX_FIELDS} fields; send fewer"]
             )
     return tokens
+
+
+def _shown_name(key) -> str:
+    return str(key).strip()[:64]
 
 
 def capped(messages: list[str]) -> list[str]:

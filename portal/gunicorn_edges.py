@@ -4,37 +4,29 @@ Loaded by ``gunicorn.conf.py`` (project root), which gunicorn reads from its
 working directory.
 
 - ``RedactingLogger``: the access log shows the request line and query string;
-  partners and dialers may put ``lead_token`` or ``auth_token`` there (Ringba GET
-  pixels, TrackDrive clients). Their values are written as ``[redacted]``.
+  partners and dialers put credentials there (``lead_token`` in Ringba GET pixels,
+  ``auth_token`` and ``offer_token`` from TrackDrive clients). The values of every
+  name in ``integrations.credentials`` are written as ``[redacted]``.
 - ``JsonErrorWorker``: a request line over ``limit_request_line`` is refused by
   gunicorn before Django runs; it answered an HTML page. The API's clients read
   JSON, so that refusal is JSON and says what to do instead (POST).
 """
 
 import json
-from urllib.parse import unquote_plus
 
 from gunicorn import util
 from gunicorn.glogging import Logger
 from gunicorn.http.errors import LimitRequestLine
 from gunicorn.workers.gthread import ThreadWorker
 
-# Query parameters whose values never reach a log (compared case-insensitively).
-SECRET_PARAMETERS = frozenset({"auth_token", "lead_token"})
+from integrations import credentials
+
 REDACTED = "[redacted]"
 
 
 def redact_query(query: str) -> str:
-    """Return ``query`` with the values of SECRET_PARAMETERS replaced, all else as sent."""
-    if not query:
-        return query
-    parts = []
-    for part in query.split("&"):
-        name, separator, _ = part.partition("=")
-        if separator and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
-            part = f"{name}={REDACTED}"
-        parts.append(part)
-    return "&".join(parts)
+    """Return ``query`` with every credential's value replaced, all else as sent."""
+    return credentials.redact_query(query, replacement=REDACTED)
 
 
 def redact_uri(uri: str) -> str:

@@ -12,6 +12,8 @@ from portal.gunicorn_edges import redact_query, redact_uri
         ("x=1&LEAD_TOKEN=abc", "x=1&LEAD_TOKEN=[redacted]"),
         ("auth%5Ftoken=abc", "auth%5Ftoken=[redacted]"),
         ("lead_token=", "lead_token=[redacted]"),
+        ("offer_token=abcdef123456&add_revenue=5", "offer_token=[redacted]&add_revenue=5"),
+        ("API_KEY=abc&Api-Key=abc", "API_KEY=[redacted]&Api-Key=[redacted]"),
         ("lead_token", "lead_token"),  # no value to hide
         ("caller_id=%2B1312&lead_tokens=x", "caller_id=%2B1312&lead_tokens=x"),
         ("", ""),

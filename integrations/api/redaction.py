@@ -1,10 +1,11 @@
-"""Keep a request's raw text for debugging without the lead tokens it carried.
+"""Keep a request's raw text for debugging without the credentials it carried.
 
 The raw body and query are stored with each lead and refused pixel. Searching the
 raw text for the token missed every other spelling of it: JSON ``\\u`` escapes,
 percent-encoding, another offer's token beside the real one, an upper-case key.
-So redaction starts from the parsed values: every value under a lead-token key
-(any case, any position the parser reads) is a secret; the raw text has each
+So redaction starts from the parsed values: every value under a credential's name
+(``integrations.credentials``: lead tokens, API keys; any case, any position the
+parser reads) is a secret; the raw text has each
 cut to its first four characters; and if reading the redacted text back still
 yields a secret (it was escaped), the raw text is replaced by the parsed fields,
 re-encoded with the secrets cut.
@@ -13,22 +14,21 @@ re-encoded with the secrets cut.
 import json
 from collections.abc import Callable, Iterable
 
+from ..credentials import cut, is_credential_name
 from .client import redact
 
-# Parameter names whose values are secrets (compared after strip and lower-case).
-SECRET_NAMES = frozenset({"lead_token", "offer_lead_token"})
 # Shorter values are no token we issued (ours are 32 characters), and cutting them
 # would hide ordinary text.
 MIN_SECRET_LENGTH = 8
-RE_ENCODED = "[re-encoded without the lead token it carried in escaped form] "
+RE_ENCODED = "[re-encoded without the credential it carried in escaped form] "
 
 
 def secret_values(*params: dict) -> set[str]:
-    """Every lead-token value in ``params`` (a nested ``data`` object included)."""
+    """Every credential's value in ``params`` (a nested ``data`` object included)."""
     found = set()
     for mapping in params:
         for key, value in (mapping or {}).items():
-            if str(key).strip().lower() in SECRET_NAMES and isinstance(value, str):
+            if is_credential_name(key) and isinstance(value, str):
                 if len(value.strip()) >= MIN_SECRET_LENGTH:
                     found.add(value.strip())
             elif key == "data" and isinstance(value, dict):
@@ -65,13 +65,13 @@ def redacted_raw(
 
 
 def _cut(params: dict) -> dict:
-    """``params`` with every lead-token value cut to its first four characters."""
-    cut = {}
+    """``params`` with every credential's value cut to its first four characters."""
+    shown = {}
     for key, value in params.items():
-        if str(key).strip().lower() in SECRET_NAMES and isinstance(value, str):
-            cut[key] = f"{value.strip()[:4]}…"
+        if is_credential_name(key) and isinstance(value, str):
+            shown[key] = cut(value)
         elif key == "data" and isinstance(value, dict):
-            cut[key] = _cut(value)
+            shown[key] = _cut(value)
         else:
-            cut[key] = value
-    return cut
+            shown[key] = value
+    return shown

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import events
+from ..credentials import is_credential_name
 from ..errors import Rejected, RejectionKind
 from ..models import Call, DeliveryStatus, Event, Lead, Number, PostbackDelivery, ScheduleLead
 from ..phones import InvalidPhoneNumber, normalize_phone
@@ -560,6 +561,15 @@ def unconvert_call(
 
 
 def _merge_post_call_tokens(call: Call, tokens: dict) -> None:
+    credentials = [str(key) for key in tokens if is_credential_name(key)]
+    if credentials:
+        raise Rejected(
+            RejectionKind.INVALID,
+            [
+                f"post_call_tokens: {', '.join(credentials[:5])} is a credential name; "
+                "credentials are never stored as tokens, so send the key only to sign in"
+            ],
+        )
     bad = [key for key in tokens if not re.match(TOKEN_NAME_PATTERN, str(key))]
     if bad:
         raise Rejected(

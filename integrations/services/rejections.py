@@ -2,20 +2,21 @@
 
 A refused pixel (malformed, unknown token, invalid field, duplicate) used to leave
 no trace but the partner's own logs. ``record_rejection`` keeps the request and the
-errors for ``REJECTED_PIXEL_DAYS`` (pruned daily) with the lead token cut to its
-first four characters. Writing is budgeted: at most ``REJECTED_PIXELS_PER_MINUTE``
+errors for ``REJECTED_PIXEL_DAYS`` (pruned daily) with every credential (lead token,
+API key) cut to its first four characters, read from the text itself: a refused body
+may be one no parser accepts. Writing is budgeted: at most ``REJECTED_PIXELS_PER_MINUTE``
 rows per offer and client address a minute (a cache counter), so a flood of bad
 requests, which is refused before any throttle, costs at most that many inserts.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 
+from ..credentials import redact_text
 from ..models import RejectedPixel
 from ..offer_cache import OfferConfig
 from ..phones import InvalidPhoneNumber, normalize_phone
@@ -25,8 +26,6 @@ logger = logging.getLogger(__name__)
 # 429 (throttled) and 5xx are not the partner's pixel's fault, or are counted elsewhere.
 LOGGED_STATUSES = frozenset({400, 401, 409, 413, 415, 422})
 STORED_TEXT_LIMIT = 16 * 1024
-# lead_token=…, "lead_token": "…", lead_token: … in any body or query string.
-_LEAD_TOKEN = re.compile(r"""(lead_token["']?\s*[:=]\s*["']?)([^"'&,\s}]{1,4})([^"'&,\s}]*)""")
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,6 @@ class Refusal:
     content_type: str = ""
     source_ip: str | None = None
     user_agent: str = ""
-
-
-def redact_lead_token(text: str) -> str:
-    """Cut every lead token in ``text`` to its first four characters."""
-    return _LEAD_TOKEN.sub(lambda m: f"{m.group(1)}{m.group(2)}…" if m.group(3) else m[0], text)
 
 
 def record_rejection(refusal: Refusal) -> RejectedPixel | None:
@@ -69,8 +63,8 @@ def record_rejection(refusal: Refusal) -> RejectedPixel | None:
                 caller_id=storable(_caller(refusal.params.get("caller_id"))),
                 status_code=refusal.status_code,
                 errors=[storable(str(error)[:500]) for error in refusal.errors[:50]],
-                raw_body=storable(redact_lead_token(refusal.body)[:STORED_TEXT_LIMIT]),
-                raw_query=storable(redact_lead_token(refusal.query)[:STORED_TEXT_LIMIT]),
+                raw_body=storable(redact_text(refusal.body)[:STORED_TEXT_LIMIT]),
+                raw_query=storable(redact_text(refusal.query)[:STORED_TEXT_LIMIT]),
                 content_type=storable(refusal.content_type[:200]),
                 source_ip=refusal.source_ip,
                 user_agent=storable(refusal.user_agent[:500]),

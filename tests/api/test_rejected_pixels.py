@@ -8,8 +8,8 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.credentials import redact_text
 from integrations.models import RejectedPixel
-from integrations.services.rejections import redact_lead_token
 from integrations.services.retention import prune, purge_caller
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +87,12 @@ def test_a_failed_write_does_not_change_the_partners_answer(client, base_pixel, 
     [
         ('{"lead_token": "abcdef123456"}', '{"lead_token": "abcd…"}'),
         ("lead_token=abcdef123456&x=1", "lead_token=abcd…&x=1"),
-        ("{'lead_token': 'abc'}", "{'lead_token': 'abc'}"),
+        ("{'lead_token': 'abc'}", "{'lead_token': '…'}"),
+        ('{"LEAD_TOKEN": "abcdef123456", "x": ', '{"LEAD_TOKEN": "abcd…", "x": '),
     ],
 )
 def test_lead_tokens_are_cut_to_four_characters_in_any_shape(text, expected):
-    assert redact_lead_token(text) == expected
+    assert redact_text(text) == expected
 
 
 def test_the_admin_lists_them_and_the_offer_links_to_them(admin_client, client, base_pixel):
