@@ -5,7 +5,7 @@ Ringba's conversion webhook takes three fixed parameter names (``call_id``,
 """
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 
@@ -136,6 +136,12 @@ def is_webhook_url(url: str) -> bool:
     """
     parts = urlsplit(url)
     return _is_ringba_webhook_host(parts.hostname or "") and parts.path.startswith("/hook/")
+
+
+def webhook_conversion(url: str) -> tuple[str, str]:
+    """Return (call id, revenue text) that a rendered webhook URL reports; '' when absent."""
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    return query.get(WEBHOOK_CALL_PARAM, ""), query.get(WEBHOOK_REVENUE_PARAM, "")
 
 
 def localize_ringba_url(url_template: str) -> str:

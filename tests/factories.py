@@ -94,6 +94,13 @@ class CallFactory(factory.django.DjangoModelFactory):
     caller_id = "+13125550000"
 
 
+class ConvertedCallFactory(CallFactory):
+    """A call converted for its traffic source: its conversion postback may be sent."""
+
+    offer_converted = True
+    payout = Decimal("10.00")
+
+
 class TriggerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.EventTrigger
@@ -174,3 +181,37 @@ class ScheduleLeadFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(timezone.now)
     next_attempt_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=24))
+
+
+def record_paid(delivery, *, amount: str | None = None) -> "models.Payment":
+    """Mark ``delivery`` delivered by a 200 attempt and record Ringba's payment for it.
+
+    As the worker does (``services.payments.record_payment``), without a receiver;
+    the amount is the URL's ``call_revenue`` unless given.
+    """
+    from integrations.ringba import webhook_conversion
+
+    now = timezone.now()
+    url = delivery.url or f"https://webhook.ringba.com/hook/t?call_id=RGB&call_revenue={amount}"
+    amount = amount or webhook_conversion(url)[1] or "0"
+    attempt = models.PostbackAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempt_count + 1,
+        url=url,
+        started_at=now,
+        status_code=200,
+    )
+    models.PostbackDelivery.objects.filter(pk=delivery.pk).update(
+        status=models.DeliveryStatus.DELIVERED,
+        delivered_at=now,
+        attempt_count=attempt.number,
+        next_attempt_at=None,
+    )
+    return models.Payment.objects.create(
+        call_id=delivery.call_id,
+        delivery=delivery,
+        attempt=attempt,
+        amount=Decimal(amount),
+        paid_at=now,
+        evidence="Ringba answered 200",
+    )

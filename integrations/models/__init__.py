@@ -7,6 +7,7 @@ from .destinations import DestinationHealth
 from .leads import Lead
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
+from .payments import Payment
 from .preferences import UserPreferences
 from .rejections import RejectedPixel
 from .schedules import (
@@ -38,6 +39,7 @@ __all__ = [
     "Number",
     "NumberToken",
     "Offer",
+    "Payment",
     "PostbackAttempt",
     "PostbackDelivery",
     "RejectedPixel",

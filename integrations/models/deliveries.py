@@ -144,6 +144,9 @@ class PostbackAttempt(models.Model):
         PostbackDelivery, on_delete=models.CASCADE, related_name="attempts"
     )
     number = models.PositiveIntegerField("attempt", default=0)
+    # The request line as this attempt sent it: the delivery may be re-planned later,
+    # the attempt (and the payment read from it) keeps what actually left.
+    url = models.TextField(blank=True, db_default="", default="")
     stray = models.BooleanField(
         default=False, help_text="Finished after its claim expired; did not change the delivery."
     )

@@ -17,7 +17,14 @@ from django.utils import timezone
 from .. import events
 from ..credentials import is_credential_name
 from ..errors import Rejected, RejectionKind
-from ..models import Call, DeliveryStatus, Event, Lead, Number, PostbackDelivery, ScheduleLead
+from ..models import (
+    Call,
+    Event,
+    Lead,
+    Number,
+    Payment,
+    ScheduleLead,
+)
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
 from . import schedules
@@ -423,7 +430,7 @@ def same_sale_calls(call: Call):
 def _paid_by_another_call(call: Call) -> Call | None:
     """Return another paid call of the same sale, or None.
 
-    Paid: offer-converted now, or its conversion postback was delivered (Ringba
+    Paid: offer-converted now, or Ringba was paid for it (a recorded payment: Ringba
     keeps that conversion, whatever the call says since). Serialised with every
     other conversion of the same sale: the schedule lead's row lock, and an
     advisory lock on (offer, Ringba call id).
@@ -441,15 +448,12 @@ def _paid_by_another_call(call: Call) -> Call | None:
     converted = [other for other in others if other.offer_converted]
     if converted or not others:
         return converted[0] if converted else None
-    delivered = set(
-        PostbackDelivery.objects.filter(
-            call_id__in=[other.pk for other in others],
-            event=Event.CALL_OFFER_CONVERTED,
-            is_test=False,
-            status=DeliveryStatus.DELIVERED,
-        ).values_list("call_id", flat=True)
+    paid = set(
+        Payment.objects.filter(call_id__in=[other.pk for other in others]).values_list(
+            "call_id", flat=True
+        )
     )
-    return next((other for other in others if other.pk in delivered), None)
+    return next((other for other in others if other.pk in paid), None)
 
 
 def _refuse_second_payment(call: Call) -> None:
@@ -461,7 +465,7 @@ def _refuse_second_payment(call: Call) -> None:
     how = (
         f"converted by {paid.offer_converted_by}"
         if paid.offer_converted_by
-        else "its conversion postback was delivered, then it was un-converted"
+        else "Ringba was paid for it, then it was un-converted"
     )
     raise Rejected(
         RejectionKind.CONFLICT,

@@ -41,7 +41,7 @@ from ..models import (
     PostbackDelivery,
 )
 from ..postbacks import Verdict
-from . import delivery_store
+from . import delivery_store, payments
 
 logger = logging.getLogger(__name__)
 JITTER = 0.2
@@ -83,9 +83,13 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     change only while this attempt's claim still holds.
     """
     token = uuid.uuid4().hex
-    claimed = delivery_store.claim(
-        delivery_id, token=token, lease_seconds=lease_seconds(), manual=manual
-    )
+    with payments.send_gate(delivery_id) as refusal:
+        if refusal:
+            logger.info("delivery %s %s", delivery_id, refusal)
+            return None
+        claimed = delivery_store.claim(
+            delivery_id, token=token, lease_seconds=lease_seconds(), manual=manual
+        )
     if claimed is None:
         return None
     delivery = claimed.delivery
@@ -129,7 +133,7 @@ def request_of(delivery: PostbackDelivery) -> dict:
     return {"body": body, "headers": headers}
 
 
-UNKNOWN_OUTCOME = (
+UNKNOWN_OUTCOME = (  # begins with payments.LOST_OUTCOME_PREFIX
     "outcome unknown: the worker stopped before recording the answer (killed, or the "
     "database was unreachable); the receiver may have acted on it"
 )
@@ -187,7 +191,12 @@ def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
         "enqueued_at": None,
         "updated_at": now,
     }
-    holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
+    if payments.pays_ringba(delivery):
+        with transaction.atomic():  # the attempt's answer and the payment it proves, together
+            holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
+            _record_payment(claimed, outcome)
+    else:
+        holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
     if holds and not delivery.is_test and _health_changes(health, outcome, now):
         _update_trigger_health(delivery.trigger_id, outcome, now)
         _update_destination_health(postbacks.destination(delivery.url), outcome, now)
@@ -213,6 +222,18 @@ def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
         delivery.status,
         outcome.status_code or outcome.error,
     )
+
+
+def _record_payment(claimed: delivery_store.Claim, outcome) -> None:
+    """Record the payment a Ringba conversion answer proves, held claim or not."""
+    if outcome.verdict is not Verdict.DELIVERED:
+        return
+    attempt, evidence = claimed.attempt, f"Ringba answered {outcome.status_code}"
+    if outcome.status_code == 404:  # _as_known: an earlier attempt whose outcome was lost
+        earlier = payments.credited_attempt(claimed.delivery.pk, before=attempt.number)
+        attempt = earlier or attempt
+        evidence = f"Ringba answered 404 to attempt {claimed.attempt.number}: already converted"
+    payments.record_payment(delivery=claimed.delivery, attempt=attempt, evidence=evidence)
 
 
 # Every success for a trigger would otherwise write the same row: with many sending

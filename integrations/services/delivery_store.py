@@ -59,9 +59,9 @@ WITH claimed AS (
         (SELECT count(*) FROM {attempt} AS a WHERE a.delivery_id = d.id AND a.in_flight)
             AS unknown_before
 ), sending AS (
-    INSERT INTO {attempt} (delivery_id, number, stray, started_at, duration_ms,
+    INSERT INTO {attempt} (delivery_id, number, url, stray, started_at, duration_ms,
                            status_code, response_body, error, manual, in_flight)
-    SELECT id, attempt_count, false, clock_timestamp(), 0, NULL, '', '', %s, true
+    SELECT id, attempt_count, url, false, clock_timestamp(), 0, NULL, '', '', %s, true
     FROM claimed
     RETURNING id, started_at
 )
@@ -103,6 +103,7 @@ def claim(delivery_id: int, *, token: str, lease_seconds: float, manual: bool) -
         pk=attempt_id,
         delivery=delivery,
         number=delivery.attempt_count,
+        url=delivery.url,
         started_at=started_at,
         manual=manual,
         in_flight=True,
@@ -133,6 +134,7 @@ def _claim_with_orm(delivery_id, *, token, lease_seconds, manual) -> Claim | Non
         attempt = PostbackAttempt.objects.create(
             delivery=delivery,
             number=delivery.attempt_count,
+            url=delivery.url,
             started_at=now,
             manual=manual,
             in_flight=True,

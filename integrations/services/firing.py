@@ -36,6 +36,7 @@ from ..tokens import (
     schedule_lead_layers,
     sources_of,
 )
+from . import payments
 from .deliveries import announce_due
 
 logger = logging.getLogger(__name__)
@@ -179,9 +180,11 @@ def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelive
     """Write one delivery per matching trigger for ``call`` and ``event``.
 
     A trigger that already has a delivery for this call and event is left alone,
-    except a ``skipped`` one, which is planned again (a late pixel may have supplied
-    the missing token). Returns the deliveries written or updated. Must run inside
-    the transaction that recorded the event, which holds the call's row lock.
+    except a ``skipped`` one that never reached its receiver, which is planned again
+    (a late pixel may have supplied the missing token; a re-conversion after an
+    un-convert that stopped the postback in time). Returns the deliveries written or
+    updated. Must run inside the transaction that recorded the event, which holds
+    the call's row lock.
     """
     triggers = triggers_for(
         event=event, offer_id=call.offer_id, traffic_source_id=call.traffic_source_id
@@ -259,7 +262,11 @@ def _write_plans(triggers, existing: dict, *, plan_for, row: dict) -> list[Postb
     written = []
     for trigger in triggers:
         delivery = existing.get(trigger.pk)
-        if delivery is not None and delivery.status != DeliveryStatus.SKIPPED:
+        if delivery is not None and (
+            delivery.status != DeliveryStatus.SKIPPED or payments.may_have_reached(delivery)
+        ):
+            # Sent, or sent before it was skipped: the row records what left, and a
+            # conversion Ringba may hold is changed by an adjustment, not a re-send.
             continue
         try:
             with transaction.atomic():

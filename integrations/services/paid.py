@@ -1,17 +1,17 @@
-"""What the partner was actually paid for a call: its delivered conversion postback.
+"""What the partner was actually paid for a call: its recorded ``Payment``.
 
 Ringba accepts one conversion per call id and answers 404 to any later one, so
-the first delivered ``call_offer_converted`` postback is what the partner got,
-whatever the call says now (un-converted since, or re-converted at another
-payout). The admin and the calls API show it beside the stored payout and say
-when the two differ (SPEC §14).
+the payment recorded from the attempt Ringba kept (``services.payments``) is what
+the partner got, whatever the call or its delivery says now (un-converted since,
+re-converted at another payout, re-planned). The admin and the calls API show
+it beside the stored payout and say when the two differ (SPEC §14).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from ..models import Call, DeliveryStatus, Event, PostbackDelivery
+from ..models import Call, Payment
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,10 @@ class PaidPostback:
 
 
 def paid_postback(call: Call) -> PaidPostback | None:
-    """Return the delivered conversion postback of ``call``, or None (never paid)."""
-    delivery = (
-        PostbackDelivery.objects.filter(
-            call=call,
-            event=Event.CALL_OFFER_CONVERTED,
-            is_test=False,
-            status=DeliveryStatus.DELIVERED,
-        )
-        .order_by("delivered_at", "pk")
-        .only("pk", "delivered_at", "explanation")
-        .first()
+    """Return what Ringba was paid for ``call`` (its recorded payment), or None."""
+    payment = (
+        Payment.objects.filter(call_id=call.pk).only("delivery_id", "paid_at", "amount").first()
     )
-    if delivery is None:
+    if payment is None:
         return None
-    return PaidPostback(delivery.pk, delivery.delivered_at, _payout_in(delivery.explanation))
-
-
-def _payout_in(explanation: dict) -> Decimal | None:
-    for token in (explanation or {}).get("tokens", []):
-        if token.get("name") == "payout" and token.get("value") not in (None, ""):
-            try:
-                return Decimal(str(token["value"]))
-            except InvalidOperation:
-                return None
-    return None
+    return PaidPostback(payment.delivery_id, payment.paid_at, payment.amount)

@@ -10,8 +10,10 @@ trail stays one row), and sent now when the new plan sends anything.
 
 Never rebuilt: delivered postbacks (Ringba has them and accepts one conversion
 per call id), test fires (fire a new test instead), a delivery with an attempt in
-flight (its outcome is not known yet), and a conversion's postback whose call is
-no longer converted (un-converted since: nothing is owed).
+flight (its outcome is not known yet) or one that may have reached its receiver,
+and a conversion's postback whose call is no longer converted (un-converted
+since: nothing is owed). Whatever is rebuilt is sent through the send gate
+(``payments.send_gate``), which checks the call again under its lock.
 """
 
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from django.db import transaction
 
 from ..models import DeliveryStatus, Event, PostbackDelivery
 from ..tokens import call_layers, lead_layers, schedule_lead_layers
+from . import payments
 from .deliveries import announce_due
 from .firing import mappings_for, plan_delivery
 
@@ -93,6 +96,11 @@ def _refusal(delivery: PostbackDelivery) -> str:
         return f"{delivery.status}: Ringba has it, and a postback is never sent twice"
     if delivery.claim_token or delivery.attempts.filter(in_flight=True).exists():
         return "an attempt is in flight; rebuild it once its outcome is recorded"
+    if payments.may_have_reached(delivery):
+        return (
+            "an earlier attempt reached the receiver (or may have: its outcome was lost); "
+            "the delivery keeps the record of what was sent"
+        )
     if delivery.event in _STILL_HOLDS and delivery.call_id:
         flag, kind = _STILL_HOLDS[delivery.event]
         if not getattr(delivery.call, flag):

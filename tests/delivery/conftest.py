@@ -21,7 +21,7 @@ def receiver(settings):
 @pytest.fixture
 def make_delivery(db):
     def make(url: str) -> PostbackDelivery:
-        call = factories.CallFactory()
+        call = factories.ConvertedCallFactory()
         trigger = factories.TriggerFactory.build(url_template=url)
         trigger.save()  # no full_clean: some tests point at hosts the allow-list refuses
         return PostbackDelivery.objects.create(
@@ -52,7 +52,7 @@ def due_deliveries(base_url: str, count: int, prefix: str = "d"):
     for index in range(count):
         PostbackDelivery.objects.create(
             trigger=trigger,
-            call=factories.CallFactory(),
+            call=factories.ConvertedCallFactory(),
             event=trigger.event,
             url=f"{base_url}/hook/{prefix}{index}",
             status=DeliveryStatus.PENDING,

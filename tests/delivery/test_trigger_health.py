@@ -61,7 +61,10 @@ def test_the_alert_is_sent_once_per_failing_streak(receiver, make_delivery, heal
     assert trigger.consecutive_failures == 0 and trigger.alerted_at is None
     receiver.behaviour.status = 500
     again = PostbackDelivery.objects.create(
-        trigger=trigger, call=factories.CallFactory(), event=trigger.event, url=delivery.url
+        trigger=trigger,
+        call=factories.ConvertedCallFactory(),
+        event=trigger.event,
+        url=delivery.url,
     )
     _fail(again, 3)
     trigger_health.check()
@@ -112,10 +115,10 @@ def test_recover_resends_only_the_chosen_period(make_delivery, health):
     recent = make_delivery("http://127.0.0.1:9/hook/tok")
     trigger = recent.trigger
     old = PostbackDelivery.objects.create(
-        trigger=trigger, call=factories.CallFactory(), event=trigger.event, url=recent.url
+        trigger=trigger, call=factories.ConvertedCallFactory(), event=trigger.event, url=recent.url
     )
     delivered = PostbackDelivery.objects.create(
-        trigger=trigger, call=factories.CallFactory(), event=trigger.event, url=recent.url
+        trigger=trigger, call=factories.ConvertedCallFactory(), event=trigger.event, url=recent.url
     )
     PostbackDelivery.objects.filter(pk__in=[recent.pk, old.pk]).update(status=DeliveryStatus.FAILED)
     PostbackDelivery.objects.filter(pk=delivered.pk).update(status=DeliveryStatus.DELIVERED)

@@ -252,7 +252,7 @@ def test_a_sale_paid_by_a_delivered_postback_stays_paid_after_an_unconversion(sc
     lead = _lead(schedule)
     first, second = _callback(lead), _callback(lead)
     _convert(first)
-    PostbackDelivery.objects.filter(call=first).update(status=DeliveryStatus.DELIVERED)
+    factories.record_paid(PostbackDelivery.objects.get(call=first))
     first.refresh_from_db()
     unconvert_call(
         call_uuid=first.call_uuid,

@@ -41,10 +41,9 @@ def _convert(call, payout="10.00"):
 
 
 def _deliver(call):
-    """Mark the call's conversion postback delivered, as the worker would on a 200."""
-    PostbackDelivery.objects.filter(call=call, is_test=False).update(
-        status=DeliveryStatus.DELIVERED, next_attempt_at=None, delivered_at="2026-12-01T10:00Z"
-    )
+    """Record the call's conversion postback delivered and paid, as the worker would on a 200."""
+    for delivery in PostbackDelivery.objects.filter(call=call, is_test=False):
+        factories.record_paid(delivery)
 
 
 def test_a_form_opened_before_the_conversion_cannot_unconvert_it(admin_client, paid_call):

@@ -1,0 +1,164 @@
+"""What Ringba was paid, and the one gate every conversion postback passes to be sent.
+
+- ``record_payment``: an attempt of a conversion postback that Ringba answered 2xx
+  (or 404 after an attempt whose outcome was lost: that earlier attempt is credited)
+  becomes a ``Payment``, a fact nothing rewrites. It is recorded even when the
+  attempt's claim was fenced off meanwhile (an un-convert while the request was at
+  Ringba): Ringba kept it all the same.
+- ``send_gate``: whether a conversion postback may still go is decided here, once,
+  when its attempt is claimed, under the call's row lock — the worker, Re-send,
+  recover and Rebuild all reach the claim through ``deliveries.attempt_delivery``.
+  A call no longer converted, or already paid at Ringba, skips the postback with
+  the reason in words.
+"""
+
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import ringba
+from ..models import (
+    DUE_STATUSES,
+    Call,
+    DeliveryStatus,
+    Event,
+    Payment,
+    PostbackAttempt,
+    PostbackDelivery,
+)
+
+MONEY_EVENTS = frozenset({Event.CALL_OFFER_CONVERTED})
+# How deliveries.UNKNOWN_OUTCOME begins: an attempt whose worker never reported back.
+LOST_OUTCOME_PREFIX = "outcome unknown"
+
+
+def pays_ringba(delivery: PostbackDelivery, url: str | None = None) -> bool:
+    """Return whether ``delivery`` reports a real conversion to a Ringba webhook."""
+    return (
+        delivery.event in MONEY_EVENTS
+        and not delivery.is_test
+        and delivery.call_id is not None
+        and ringba.is_webhook_url(url if url is not None else delivery.url)
+    )
+
+
+def record_payment(
+    *, delivery: PostbackDelivery, attempt: PostbackAttempt, evidence: str
+) -> Payment | None:
+    """Record that Ringba kept ``attempt``'s request; return the payment, or None.
+
+    None when the call has a payment already (Ringba keeps the first conversion
+    per call id and answers 404 to the rest) or the delivery pays no Ringba.
+    """
+    if not pays_ringba(delivery, attempt.url or delivery.url):
+        return None
+    call_id, revenue = ringba.webhook_conversion(attempt.url or delivery.url)
+    payment = Payment(
+        call_id=delivery.call_id,
+        delivery_id=delivery.pk,
+        attempt_id=attempt.pk,
+        ringba_call_id=call_id[:200],
+        amount=_amount(revenue),
+        paid_at=timezone.now(),
+        evidence=evidence[:200],
+    )
+    # The call's unique payment: a second 2xx for it (a duplicate Ringba let through)
+    # or a retry's credit of the same attempt leaves the first one as it is.
+    Payment.objects.bulk_create([payment], ignore_conflicts=True)
+    return Payment.objects.filter(attempt_id=attempt.pk).first()
+
+
+def credited_attempt(delivery_id: int, *, before: int) -> PostbackAttempt | None:
+    """Return the latest earlier attempt whose outcome was lost (Ringba's 404 credits it)."""
+    return (
+        PostbackAttempt.objects.filter(
+            delivery_id=delivery_id, number__lt=before, error__startswith=LOST_OUTCOME_PREFIX
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def may_have_reached(delivery: PostbackDelivery) -> bool:
+    """Return whether an attempt of ``delivery`` may have reached its receiver.
+
+    In flight, answered 2xx, credited with a payment, or whose outcome was lost
+    (a worker killed mid-send): such a delivery is a record of what was sent and is
+    never re-planned in place. A refused connection never reached anyone.
+    """
+    return (
+        delivery.attempts.filter(
+            Q(in_flight=True)
+            | Q(status_code__range=(200, 299))
+            | Q(status_code__isnull=True, error__startswith=LOST_OUTCOME_PREFIX)
+        ).exists()
+        or Payment.objects.filter(delivery_id=delivery.pk).exists()
+    )
+
+
+@contextmanager
+def send_gate(delivery_id: int):
+    """Yield why the delivery may not be sent now ('' when it may), holding the call's lock.
+
+    The caller claims the delivery inside the ``with`` block, so the check and the
+    claim commit together: an un-convert either commits first (and is seen here)
+    or waits for the claim (and then fences off the attempt, whose answer is still
+    recorded as a payment). A refused delivery is skipped with the reason.
+    """
+    row = (
+        PostbackDelivery.objects.filter(pk=delivery_id)
+        .only("event", "is_test", "call_id", "url")
+        .first()
+    )
+    if row is None or row.event not in MONEY_EVENTS or row.is_test or row.call_id is None:
+        yield ""
+        return
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .filter(pk=row.call_id)
+            .only("offer_converted", "version")
+            .first()
+        )
+        reason = _refusal(row, call)
+        if reason:
+            PostbackDelivery.objects.filter(pk=delivery_id, status__in=DUE_STATUSES).update(
+                status=DeliveryStatus.SKIPPED,
+                skip_reason=reason[:500],
+                next_attempt_at=None,
+                claim_token="",
+                enqueued_at=None,
+                updated_at=timezone.now(),
+            )
+        yield reason
+
+
+def _refusal(delivery: PostbackDelivery, call: Call | None) -> str:
+    if call is None or not call.offer_converted:
+        return (
+            "not sent: the call is no longer converted (un-converted before this postback "
+            "could go); nothing is owed to the partner for it"
+        )
+    if not ringba.is_webhook_url(delivery.url):
+        return ""
+    paid = Payment.objects.filter(call_id=delivery.call_id).select_related("attempt").first()
+    if paid is None:
+        return ""
+    amount = f"{paid.amount} " if paid.amount is not None else ""
+    return (
+        f"not sent: Ringba was already paid {amount}for this call by attempt "
+        f"{paid.attempt.number} of postback #{paid.delivery_id} "
+        f"({paid.paid_at:%Y-%m-%d %H:%M} UTC); Ringba accepts one conversion per call id, "
+        "so a different amount is an adjustment"
+    )
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() else None
