@@ -17,6 +17,7 @@ from ..services.caller_calls import (
     offer_for_token,
 )
 from .calls_views import CALL_ERRORS, CallsApiView, apply_update, get_call, update_fields
+from .fields import PlainIntegerField
 from .serializers import CallSerializer, CallUpdateSerializer
 
 LOOKUP_NAMES = ("offer_token", "call_timeframe")
@@ -24,7 +25,7 @@ LOOKUP_NAMES = ("offer_token", "call_timeframe")
 
 class CallerLookupSerializer(serializers.Serializer):
     offer_token = serializers.CharField(max_length=200)
-    call_timeframe = serializers.IntegerField(
+    call_timeframe = PlainIntegerField(
         required=False,
         min_value=1,
         max_value=MAX_CALL_TIMEFRAME_MINUTES,

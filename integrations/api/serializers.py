@@ -10,6 +10,7 @@ from ..models import Call, Lead, PostbackAttempt, PostbackDelivery, ScheduleLead
 from ..services.calls import MAX_CALL_SECONDS
 from ..services.paid import paid_postback
 from ..tokens import call_context
+from .fields import PlainDecimalField, PlainIntegerField
 
 
 class LeadSummarySerializer(serializers.Serializer):
@@ -187,20 +188,20 @@ class CallCreateSerializer(serializers.Serializer):
 
 class CallUpdateSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField(required=False, validators=[within_sane_range])
-    duration = serializers.IntegerField(required=False, min_value=0, max_value=MAX_CALL_SECONDS)
+    duration = PlainIntegerField(required=False, min_value=0, max_value=MAX_CALL_SECONDS)
     buyer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
-    revenue = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
+    revenue = PlainDecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     offer_converted = serializers.BooleanField(required=False, allow_null=True, default=None)
-    payout = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
+    payout = PlainDecimalField(max_digits=10, decimal_places=2, required=False, min_value=0)
     post_call_tokens = serializers.DictField(required=False)
-    add_revenue = serializers.DecimalField(
+    add_revenue = PlainDecimalField(
         max_digits=10,
         decimal_places=2,
         required=False,
         help_text="Added to the stored revenue (negative to take off; never below zero). "
         "The buyer side must be converted already or in this request.",
     )
-    add_payout = serializers.DecimalField(
+    add_payout = PlainDecimalField(
         max_digits=10,
         decimal_places=2,
         required=False,
