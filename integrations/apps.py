@@ -11,4 +11,4 @@ class IntegrationsConfig(AppConfig):
         # ready: signal subscribers (firing, tasks, offer-cache invalidation, the time zone
         # remembered at login) and checks.
         from . import checks, middleware, offer_cache, tasks  # noqa: F401
-        from .services import firing  # noqa: F401
+        from .services import adjustments, firing  # noqa: F401

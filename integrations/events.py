@@ -5,7 +5,8 @@ the transaction that records a change, once per real transition. Subscribers are
 connected in ``IntegrationsConfig.ready()``:
 - ``call_event``, ``lead_captured`` and ``schedule_lead_event`` → ``services.firing``
   writes deliveries in that same transaction (the single door into firing);
-- ``delivery_due`` (sent after commit) → ``tasks`` queues the attempt.
+- ``delivery_due`` and ``adjustment_due`` (sent after commit) → ``tasks`` queues the
+  attempt.
 """
 
 from django.dispatch import Signal
@@ -20,3 +21,9 @@ lead_captured = Signal()
 schedule_lead_event = Signal()
 # sender: the PostbackDelivery class; kwargs: delivery_id (int), manual (bool).
 delivery_due = Signal()
+# sender: the RingbaAdjustment class; kwargs: adjustment_id (int). Sent after commit;
+# ``tasks`` queues the request to the partner's Ringba.
+adjustment_due = Signal()
+# sender: the Payment class; kwargs: call_id (int). Sent after the payment's commit;
+# ``services.adjustments`` settles it against the call as it is then.
+payment_recorded = Signal()

@@ -5,7 +5,7 @@ Ringba's conversion webhook takes three fixed parameter names (``call_id``,
 """
 
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from django.conf import settings
 
@@ -142,6 +142,41 @@ def webhook_conversion(url: str) -> tuple[str, str]:
     """Return (call id, revenue text) that a rendered webhook URL reports; '' when absent."""
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     return query.get(WEBHOOK_CALL_PARAM, ""), query.get(WEBHOOK_REVENUE_PARAM, "")
+
+
+# Ringba's REST API (public docs; CallAdjustmentsApi): a conversion is changed after
+# the webhook only here, with an absolute new amount ("override") so that sending
+# the same request twice leaves the same amount. The buyer-side request asks the
+# partner's admin, who approves it in Ringba.
+OVERRIDE_PATH = "/{account}/calls/payments/override"
+BUYER_OVERRIDE_REQUEST_PATH = "/{account}/calls/requestConversionOverride"
+
+
+def conversion_override(
+    *, base_url: str, account_id: str, call_id: str, amount, reason: str
+) -> tuple[str, dict]:
+    """Return (URL, JSON body) setting the partner's conversion amount for ``call_id``."""
+    url = base_url.rstrip("/") + OVERRIDE_PATH.format(account=quote(account_id, safe=""))
+    body = {
+        "inboundCallId": call_id,
+        "reason": reason,
+        "adjustConversion": True,
+        "adjustPayout": False,
+        "newConversionAmount": float(amount),
+    }
+    return url, body
+
+
+def buyer_override_request(
+    *, base_url: str, buyer_account_id: str, call_id: str, amount, reason: str
+) -> tuple[str, dict]:
+    """Return (URL, JSON body) asking the partner's admin to set the amount."""
+    path = BUYER_OVERRIDE_REQUEST_PATH.format(account=quote(buyer_account_id, safe=""))
+    return base_url.rstrip("/") + path, {
+        "inboundCallId": call_id,
+        "reason": reason,
+        "amount": float(amount),
+    }
 
 
 def localize_ringba_url(url_template: str) -> str:

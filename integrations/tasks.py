@@ -13,6 +13,7 @@ from django_tasks import task
 
 from . import events
 from .models import DUE_STATUSES, PostbackDelivery
+from .services.adjustments import attempt_adjustment
 from .services.deliveries import attempt_delivery
 
 logger = logging.getLogger(__name__)
@@ -50,3 +51,18 @@ def enqueue_delivery(delivery_id: int, *, manual: bool = False) -> bool:
 @receiver(events.delivery_due, dispatch_uid="integrations.queue_due_delivery")
 def queue_due_delivery(sender, *, delivery_id: int, manual: bool = False, **kwargs):
     enqueue_delivery(delivery_id, manual=manual)
+
+
+@task(queue_name="postbacks")
+def send_ringba_adjustment(adjustment_id: int) -> str | None:
+    """Send one due return or correction to the partner's Ringba; return its status."""
+    adjustment = attempt_adjustment(adjustment_id=adjustment_id)
+    return adjustment.status if adjustment else None
+
+
+@receiver(events.adjustment_due, dispatch_uid="integrations.queue_due_adjustment")
+def queue_due_adjustment(sender, *, adjustment_id: int, **kwargs):
+    try:
+        send_ringba_adjustment.enqueue(adjustment_id)
+    except Exception:  # the row stays due; the sweeper announces it again
+        logger.exception("could not queue Ringba adjustment %s; the sweeper will", adjustment_id)

@@ -205,11 +205,21 @@ RINGBA_WEBHOOK_BASE_URL = env.str(
 RINGBA_ENRICH_BASE_URL = env.str(
     "RINGBA_ENRICH_BASE_URL", default="https://display.ringba.com"
 ).rstrip("/")
+# Ringba's REST API: returns and adjustments after payment (SPEC §16).
+RINGBA_API_BASE_URL = env.str("RINGBA_API_BASE_URL", default="https://api.ringba.com/v2").rstrip(
+    "/"
+)
+# Our own Ringba buyer account, for partners whose adjustments are requested from it.
+RINGBA_BUYER_ACCOUNT_ID = env.str("RINGBA_BUYER_ACCOUNT_ID", default="")
+RINGBA_BUYER_API_TOKEN = env.str("RINGBA_BUYER_API_TOKEN", default="")
+# Fernet keys (newest first) for secrets kept to be sent again (integrations.secrets_at_rest).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 POSTBACK_ALLOWED_HOSTS = env.list(
     "POSTBACK_ALLOWED_HOSTS",
     default=[
         urlsplit(RINGBA_WEBHOOK_BASE_URL).hostname or "",
         urlsplit(RINGBA_ENRICH_BASE_URL).hostname or "",
+        urlsplit(RINGBA_API_BASE_URL).hostname or "",
     ],
 )
 POSTBACK_ALLOW_PRIVATE_IPS = env.bool("POSTBACK_ALLOW_PRIVATE_IPS", default=False)

@@ -40,6 +40,22 @@ def ringba_template(db):
 
 
 @pytest.fixture
+def ringba(settings):
+    """The Ringba stand-in, answering as Ringba does: a second conversion is a 404.
+
+    The webhook's base URL points at it and the outbound guard admits loopback.
+    """
+    from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
+
+    server = RingbaReceiver(behaviour=Behaviour(one_conversion_per_call=True)).start()
+    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
+    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def api_client():
     return APIClient()
 

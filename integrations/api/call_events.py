@@ -1,8 +1,8 @@
 """``GET /api/v1/calls/:id/events`` in TrackDrive's shape: the call's legs, audit and webhook logs.
 
 TrackDrive answers ``{id, uuid, created_at, events: [...]}`` with events typed
-``Leg`` (the phone call), ``AuditLog`` (changes made to the call) and ``WebhookLog``
-(each request sent about it, with the code and response body). The portal's own
+``Leg`` (the phone call), ``AuditLog`` (changes made to the call: here every money
+ledger entry with its own amount) and ``WebhookLog`` (each request sent about it, with the code and response body). The portal's own
 detail, every delivery with its attempts, stays under ``deliveries``.
 """
 
@@ -53,28 +53,35 @@ def _leg(call: Call) -> dict:
 
 
 def _audit_logs(call: Call) -> list[dict]:
-    logs = []
-    if call.buyer_converted:
-        logs.append(
-            {
-                "type": "AuditLog",
-                "created_at": _when(call.buyer_converted_at),
-                "action_name": "buyer_converted",
-                "agent": call.buyer_converted_by,
-                "params": {"buyer_converted": True, "revenue": _amount(call.revenue)},
-            }
-        )
-    if call.offer_converted:
-        logs.append(
-            {
-                "type": "AuditLog",
-                "created_at": _when(call.offer_converted_at),
-                "action_name": "offer_converted",
-                "agent": call.offer_converted_by,
-                "params": {"offer_converted": True, "payout": _amount(call.payout)},
-            }
-        )
-    return logs
+    """One AuditLog per ledger entry, each with its own amount and the total after it."""
+    return [
+        {
+            "type": "AuditLog",
+            "id": entry.pk,
+            "created_at": _when(entry.created_at),
+            "action_name": ACTION_NAMES[(entry.side, entry.kind)],
+            "agent": entry.actor,
+            "reason": entry.reason,
+            "version": entry.call_version,
+            "params": {
+                AMOUNT_NAMES[entry.side]: _amount(entry.amount),
+                f"{AMOUNT_NAMES[entry.side]}_total": _amount(entry.total_after),
+            },
+        }
+        for entry in call.ledger.all()
+    ]
+
+
+# What TrackDrive calls each side's amount, and each movement.
+AMOUNT_NAMES = {"offer": "payout", "buyer": "revenue"}
+ACTION_NAMES = {
+    ("offer", "conversion"): "offer_converted",
+    ("buyer", "conversion"): "buyer_converted",
+    ("offer", "adjustment"): "payout_adjusted",
+    ("buyer", "adjustment"): "revenue_adjusted",
+    ("offer", "return"): "offer_returned",
+    ("buyer", "return"): "buyer_returned",
+}
 
 
 def _webhook_log(call: Call, delivery, attempt) -> dict:
@@ -86,7 +93,7 @@ def _webhook_log(call: Call, delivery, attempt) -> dict:
         "owner_type": "Trigger",
         "owner_name": delivery.trigger.name,
         "event": delivery.event,
-        "request_url": delivery.url,
+        "request_url": attempt.url or delivery.url,  # what this attempt sent
         "request_method": delivery.http_method.lower(),
         "started_at": _when(attempt.started_at),
         "finished_at": _when(attempt.started_at + timedelta(milliseconds=attempt.duration_ms)),

@@ -3,13 +3,21 @@
 import re
 
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Call
-from ..services.calls import API, CallUpdate, record_call, update_call
+from ..services.calls import (
+    API,
+    CallUpdate,
+    Conversion,
+    record_call,
+    unconvert_call,
+    update_call,
+)
 from .authentication import (
     BodyTokenAuthentication,
     CanUseCallsApi,
@@ -112,12 +120,29 @@ def apply_update(request, call: Call, fields: dict) -> Response:
         add_revenue=data.get("add_revenue"),
         add_payout=data.get("add_payout"),
     )
+    cause = f"{API} ({request.user.get_username()})"
+    with transaction.atomic():  # a return and the rest of the request, or neither
+        _apply(call, update, data, cause=cause)
+    return Response(CallSerializer(get_call(call.call_uuid)).data)
+
+
+def _apply(call: Call, update: CallUpdate, data: dict, *, cause: str) -> None:
+    if data.get("offer_converted") is False and data.get("return_reason"):
+        # TrackDrive clients un-convert so: a return, with the reason it gives.
+        update.offer_converted = None
+        unconvert_call(
+            call_uuid=call.call_uuid,
+            conversion=Conversion.OFFER,
+            expected_version=data.get("version"),
+            cause=cause,
+            reason=data["return_reason"],
+        )
     update_call(
         call_uuid=call.call_uuid,
         update=update,
-        cause=f"{API} ({request.user.get_username()})",
+        cause=cause,
+        expected_version=None if data.get("offer_converted") is False else data.get("version"),
     )
-    return Response(CallSerializer(get_call(call.call_uuid)).data)
 
 
 class CallsApiView(APIView):

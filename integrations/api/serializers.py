@@ -205,8 +205,20 @@ class CallUpdateSerializer(serializers.Serializer):
         max_digits=10,
         decimal_places=2,
         required=False,
-        help_text="Added to the stored payout, as add_revenue. Changes what the call "
-        "records, not a postback already sent (see paid_postback).",
+        help_text="Added to the stored payout, as add_revenue. After Ringba was paid, the "
+        "partner's Ringba is adjusted to the new total (see ringba_adjustments).",
+    )
+    return_reason = serializers.CharField(
+        required=False,
+        max_length=500,
+        help_text="With offer_converted=false: return the call (un-convert it). Before Ringba "
+        "was paid its postback is not sent; after, the partner's Ringba is set to 0.",
+    )
+    version = PlainIntegerField(
+        required=False,
+        min_value=1,
+        help_text="The call's version you read. Needed to convert a returned call again; "
+        "a stale one is refused (409).",
     )
     auth_token = serializers.CharField(required=False, write_only=True)
 

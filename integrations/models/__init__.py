@@ -1,10 +1,17 @@
 """The domain model; one module per entity family."""
 
+from .adjustments import (
+    ADJUSTMENT_DUE,
+    AdjustmentStatus,
+    RingbaAdjustment,
+    RingbaAdjustmentAttempt,
+)
 from .api_clients import ApiClient
 from .calls import Call
 from .deliveries import DUE_STATUSES, DeliveryStatus, PostbackAttempt, PostbackDelivery
 from .destinations import DestinationHealth
 from .leads import Lead
+from .ledger import LedgerEntry, LedgerKind, LedgerSide
 from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
 from .payments import Payment
@@ -19,12 +26,15 @@ from .schedules import (
     ScheduleLeadTransition,
 )
 from .stats import StatsHour
-from .traffic_sources import TrafficSource
+from .traffic_sources import AdjustmentMode, PartnerRingbaToken, TrafficSource
 from .triggers import CustomFieldMapping, Event, EventTrigger, HttpMethod, TriggerTemplate
 
 __all__ = [
+    "ADJUSTMENT_DUE",
     "DUE_STATUSES",
     "OPEN_STATES",
+    "AdjustmentMode",
+    "AdjustmentStatus",
     "ApiClient",
     "Call",
     "ContactField",
@@ -36,13 +46,19 @@ __all__ = [
     "EventTrigger",
     "HttpMethod",
     "Lead",
+    "LedgerEntry",
+    "LedgerKind",
+    "LedgerSide",
     "Number",
     "NumberToken",
     "Offer",
+    "PartnerRingbaToken",
     "Payment",
     "PostbackAttempt",
     "PostbackDelivery",
     "RejectedPixel",
+    "RingbaAdjustment",
+    "RingbaAdjustmentAttempt",
     "Schedule",
     "ScheduleContactField",
     "ScheduleLead",

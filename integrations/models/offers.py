@@ -92,6 +92,27 @@ class Offer(LeadTokenOwner):
         help_text="A call that ends at or above this duration converts for the traffic "
         "source automatically, with the payout above. Empty: no automatic conversion.",
     )
+    # After the conversion (SPEC §16): how long a return is accepted, how many a
+    # partner may have a month, and how long the conversion postback waits so that a
+    # return or correction inside that window costs nothing at Ringba.
+    return_window_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,
+        help_text="Days after the conversion in which a call can be returned (Ringba changes "
+        "conversions for 30 days).",
+    )
+    monthly_return_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Returns accepted per traffic source per calendar month (UTC); empty: no limit.",
+    )
+    conversion_hold_minutes = models.PositiveIntegerField(
+        "hold conversions (minutes)",
+        default=0,
+        db_default=0,
+        help_text="The conversion postback waits this long (Ringba's own 'Delay Conversions'); "
+        "a return or correction inside it is never sent to Ringba.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

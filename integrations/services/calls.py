@@ -21,13 +21,16 @@ from ..models import (
     Call,
     Event,
     Lead,
+    LedgerEntry,
+    LedgerKind,
+    LedgerSide,
     Number,
     Payment,
     ScheduleLead,
 )
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
-from . import schedules
+from . import adjustments, ledger, schedules
 from .deliveries import skip_undelivered
 from .matching import lock_caller, match_call
 from .rollups import refresh_hour_of
@@ -264,6 +267,7 @@ def update_call(
         _refuse_stale(call, expected_version)
         pending_events = []
         changed = set()
+        movements: list[ledger.Movement] = []
 
         if update.post_call_tokens:
             _merge_post_call_tokens(call, update.post_call_tokens)
@@ -279,6 +283,9 @@ def update_call(
             call.revenue = _money(update.revenue if update.revenue is not None else Decimal(0))
             call.buyer_converted_at = timezone.now()
             call.buyer_converted_by = cause[:200]
+            movements.append(
+                ledger.Movement(LedgerSide.BUYER, LedgerKind.CONVERSION, call.revenue, cause)
+            )
             changed |= {"buyer_converted", "revenue", "buyer_converted_at", "buyer_converted_by"}
             pending_events.append((Event.CALL_BUYER_CONVERTED, cause))
         elif update.buyer_converted is False and call.buyer_converted:
@@ -292,7 +299,11 @@ def update_call(
                     ["payout: is required to convert this call (the offer has no default payout)"],
                 )
             _refuse_second_payment(call)
+            _refuse_reconversion_without_version(call, expected_version)
             _convert_offer(call, payout, cause=cause)
+            movements.append(
+                ledger.Movement(LedgerSide.OFFER, LedgerKind.CONVERSION, call.payout, cause)
+            )
             changed |= OFFER_CONVERSION_FIELDS
             pending_events.append((Event.CALL_OFFER_CONVERTED, cause))
         elif update.offer_converted is False and call.offer_converted:
@@ -308,16 +319,23 @@ def update_call(
                 f"(call ended by {cause})"
             )
             _convert_offer(call, call.offer.payout, cause=rule)
+            movements.append(
+                ledger.Movement(LedgerSide.OFFER, LedgerKind.CONVERSION, call.payout, rule)
+            )
             changed |= OFFER_CONVERSION_FIELDS
             pending_events.append((Event.CALL_OFFER_CONVERTED, rule))
 
-        changed |= _add_amounts(call, update)
+        added = _add_amounts(call, update, cause=cause)
+        changed |= {LEDGER_AMOUNT_FIELDS[movement.side] for movement in added}
+        movements += added
 
         if changed:
             call.version += 1
             call.save(update_fields=[*changed, "version", "updated_at"])
             if changed & COUNTED_FIELDS:
                 refresh_hour_of(call.started_at)  # the dashboard's rollup of its hour
+        entries = ledger.record(call, movements)
+        _carry_payout_change(call, entries, pending_events, cause=cause)
         for event, event_cause in pending_events:
             _emit(call, event, cause=event_cause)
         conversions = [
@@ -330,14 +348,14 @@ def update_call(
     return call
 
 
-def _add_amounts(call: Call, update: CallUpdate) -> set[str]:
+def _add_amounts(call: Call, update: CallUpdate, *, cause: str) -> list[ledger.Movement]:
     """Apply add_revenue / add_payout after any conversion in the same request.
 
     An amount belongs to a conversion: adding to a side that is not converted
     would be overwritten by its conversion later, so it is refused (422) and the
     sender is told to convert in the same request. Results below zero are zero.
     """
-    changed = set()
+    movements = []
     for amount_name, converted_name, addition in (
         ("revenue", "buyer_converted", update.add_revenue),
         ("payout", "offer_converted", update.add_payout),
@@ -354,8 +372,61 @@ def _add_amounts(call: Call, update: CallUpdate) -> set[str]:
             )
         current = getattr(call, amount_name) or Decimal(0)
         setattr(call, amount_name, _money(max(Decimal(0), current + Decimal(addition))))
-        changed.add(amount_name)
-    return changed
+        side = LedgerSide.OFFER if amount_name == "payout" else LedgerSide.BUYER
+        movements.append(
+            ledger.Movement(
+                side,
+                LedgerKind.ADJUSTMENT,
+                getattr(call, amount_name) - current,
+                cause,
+                f"add_{amount_name} {Decimal(addition):+.2f}",
+            )
+        )
+    return movements
+
+
+# The call's field each ledger side records.
+LEDGER_AMOUNT_FIELDS = {LedgerSide.OFFER: "payout", LedgerSide.BUYER: "revenue"}
+
+
+def _carry_payout_change(call: Call, entries, pending_events, *, cause: str) -> None:
+    """Bring Ringba to a payout changed after the conversion: adjust if paid, else re-plan."""
+    adjusted = [
+        entry
+        for entry in entries
+        if entry.side == LedgerSide.OFFER and entry.kind == LedgerKind.ADJUSTMENT
+    ]
+    if not adjusted or any(event == Event.CALL_OFFER_CONVERTED for event, _ in pending_events):
+        return  # a conversion in this request fires its postback with the final amount
+    if adjustments.settle(call, reason=f"payout corrected by {cause}", entry=adjusted[-1]):
+        return
+    adjustments.replan_unsent(call, cause=f"payout corrected by {cause}")
+
+
+def _refuse_reconversion_without_version(call: Call, expected_version: int | None) -> None:
+    """Refuse to convert a returned call again unless the caller read it since (409).
+
+    A client retrying ``offer_converted=true`` after the account manager returned
+    the call would otherwise pay it again; converting it again is a decision made
+    on the call as it is now, so it carries the version read.
+    """
+    if expected_version is not None:
+        return
+    returned = (
+        LedgerEntry.objects.filter(call=call, side=LedgerSide.OFFER, kind=LedgerKind.RETURN)
+        .order_by("-id")
+        .first()
+    )
+    if returned is None:
+        return
+    raise Rejected(
+        RejectionKind.CONFLICT,
+        [
+            f"offer_converted: the call was returned by {returned.actor} at "
+            f"{returned.created_at:%Y-%m-%d %H:%M} UTC ({returned.reason or 'no reason given'}); "
+            f"to convert it again, send version={call.version} with the conversion"
+        ],
+    )
 
 
 def _end(call: Call, *, ended_at: datetime | None, duration: int | None) -> None:
@@ -490,7 +561,11 @@ def _duration_rule_converts(call: Call) -> bool:
 def _refuse_unconvert(field_name: str) -> None:
     raise Rejected(
         RejectionKind.INVALID,
-        [f"{field_name}: conversions are final here; un-convert a call from the admin"],
+        [
+            f"{field_name}: false alone changes nothing; to return the call send "
+            f"{field_name}=false with return_reason (the offer side), or un-convert it "
+            "from the admin"
+        ],
     )
 
 
@@ -534,7 +609,12 @@ _CONVERSION_FIELDS = {
 
 
 def unconvert_call(
-    *, call_uuid: str, conversion: str, expected_version: int, cause: str
+    *,
+    call_uuid: str,
+    conversion: str,
+    expected_version: int | None,
+    cause: str,
+    reason: str = "",
 ) -> tuple[Call, int]:
     """Undo a call's offer or buyer conversion; return (call, postbacks skipped).
 
@@ -548,11 +628,15 @@ def unconvert_call(
     changes nothing.
     """
     event, fields = _CONVERSION_FIELDS[conversion]
+    side = LedgerSide.OFFER if conversion == Conversion.OFFER else LedgerSide.BUYER
     with transaction.atomic():
         call = _locked(call_uuid)
         _refuse_stale(call, expected_version)
         if not getattr(call, fields[0]):
             return call, 0
+        if side == LedgerSide.OFFER:
+            _refuse_outside_return_rules(call)
+        returned = ledger.side_total(call, side)
         setattr(call, fields[0], False)
         for name in fields[1:3]:
             setattr(call, name, None)
@@ -560,8 +644,43 @@ def unconvert_call(
         call.version += 1
         call.save(update_fields=[*fields, "version", "updated_at"])
         refresh_hour_of(call.started_at)
+        [entry] = ledger.record(
+            call, [ledger.Movement(side, LedgerKind.RETURN, -returned, cause, reason)]
+        )
         skipped = skip_undelivered(call=call, event=event, reason=f"un-converted by {cause}")
+        if side == LedgerSide.OFFER:  # paid already: one override to 0 at the partner's Ringba
+            adjustments.settle(call, reason=f"returned: {reason or cause}", entry=entry)
     return call, skipped
+
+
+def _refuse_outside_return_rules(call: Call) -> None:
+    """Refuse (409) a return after the offer's window or past the partner's monthly limit."""
+    offer, now = call.offer, timezone.now()
+    if call.offer_converted_at is not None:
+        closes = call.offer_converted_at + timedelta(days=offer.return_window_days)
+        if now > closes:
+            raise Rejected(
+                RejectionKind.CONFLICT,
+                [
+                    f"offer_converted: the return window of {offer.return_window_days} days "
+                    f"closed on {closes:%Y-%m-%d %H:%M} UTC; Ringba does not change conversions "
+                    "after 30 days, so settle this with the partner directly"
+                ],
+            )
+    limit = offer.monthly_return_limit
+    if limit is not None:
+        used = ledger.returns_this_month(
+            offer_id=call.offer_id, traffic_source_id=call.traffic_source_id, now=now
+        )
+        if used >= limit:
+            raise Rejected(
+                RejectionKind.CONFLICT,
+                [
+                    f"offer_converted: this partner has had {used} of its {limit} returns on "
+                    f"this offer this month (the offer's monthly return limit); raise the limit "
+                    "on the offer or agree the return with the partner"
+                ],
+            )
 
 
 def _merge_post_call_tokens(call: Call, tokens: dict) -> None:

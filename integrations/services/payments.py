@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import ringba
+from .. import events, ringba
 from ..models import (
     DUE_STATUSES,
     Call,
@@ -68,7 +68,11 @@ def record_payment(
     # The call's unique payment: a second 2xx for it (a duplicate Ringba let through)
     # or a retry's credit of the same attempt leaves the first one as it is.
     Payment.objects.bulk_create([payment], ignore_conflicts=True)
-    return Payment.objects.filter(attempt_id=attempt.pk).first()
+    recorded = Payment.objects.filter(attempt_id=attempt.pk).first()
+    if recorded is not None:
+        call_id = recorded.call_id
+        transaction.on_commit(lambda: events.payment_recorded.send(sender=Payment, call_id=call_id))
+    return recorded
 
 
 def credited_attempt(delivery_id: int, *, before: int) -> PostbackAttempt | None:

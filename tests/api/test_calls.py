@@ -141,7 +141,12 @@ def test_a_new_call_takes_the_newest_unattached_lead_of_its_caller(
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("revenue", "abc", "revenue: A valid number is required."),
+        (
+            "revenue",
+            "abc",
+            "revenue: an amount must be written with the digits 0-9, an optional sign and "
+            "one . (for example 12.50); got 'abc'",
+        ),
         ("payout", "-1", "payout: Ensure this value is greater than or equal to 0."),
         ("buyer_converted", "maybe", "buyer_converted: Must be a valid boolean."),
         ("duration", "-5", "duration: Ensure this value is greater than or equal to 0."),

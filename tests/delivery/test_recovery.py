@@ -28,17 +28,6 @@ from .conftest import make_due
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def ringba(settings):
-    """The Ringba stand-in, answering as Ringba does: a second conversion is a 404."""
-    server = RingbaReceiver(behaviour=Behaviour(one_conversion_per_call=True)).start()
-    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
-    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
-    yield server
-    server.stop()
-
-
 class WorkerKilled(BaseException):
     """What a SIGKILL looks like from inside: nothing after it runs."""
 

@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import postbacks
-from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import DeliveryStatus, Payment, PostbackDelivery
 from integrations.services import deliveries
 from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
@@ -29,16 +28,6 @@ from integrations.services.trigger_health import recover_failed
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ringba(settings):
-    server = RingbaReceiver(behaviour=Behaviour(one_conversion_per_call=True)).start()
-    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
-    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -53,8 +42,11 @@ def call(ringba, ringba_setup, ringba_trigger):
 
 
 def _convert(call, payout: str):
+    call.refresh_from_db()
     return update_call(
-        call_uuid=call.call_uuid, update=CallUpdate(offer_converted=True, payout=Decimal(payout))
+        call_uuid=call.call_uuid,
+        update=CallUpdate(offer_converted=True, payout=Decimal(payout)),
+        expected_version=call.version,  # as a person converting a returned call again does
     )
 
 
@@ -96,8 +88,10 @@ def test_an_unconvert_while_the_postback_is_at_ringba_keeps_what_ringba_was_paid
         outcome = real_send(method, url, **kwargs)
         monkeypatch.setattr(postbacks, "send", real_send)
         _unconvert(call)
+        read = calls_client.get(f"/api/v1/calls/{call.call_uuid}").json()["version"]
         converted = calls_client.post(
-            f"/api/v1/calls/{call.call_uuid}", {"offer_converted": "true", "payout": "20.00"}
+            f"/api/v1/calls/{call.call_uuid}",
+            {"offer_converted": "true", "payout": "20.00", "version": read},
         )
         assert converted.status_code == 200, converted.content
         return outcome

@@ -120,7 +120,7 @@ def test_a_host_the_allow_list_refuses_is_refused_at_creation(ide_template, sett
     assert not EventTrigger.objects.exists()
 
 
-def test_the_default_allow_list_admits_both_ringba_hosts(monkeypatch):
+def test_the_default_allow_list_admits_the_ringba_hosts(monkeypatch):
     import importlib
 
     import portal.settings
@@ -129,7 +129,11 @@ def test_the_default_allow_list_admits_both_ringba_hosts(monkeypatch):
     monkeypatch.delenv("RINGBA_WEBHOOK_BASE_URL", raising=False)
     monkeypatch.delenv("RINGBA_ENRICH_BASE_URL", raising=False)
     fresh = importlib.reload(portal.settings)
-    assert fresh.POSTBACK_ALLOWED_HOSTS == ["webhook.ringba.com", "display.ringba.com"]
+    assert fresh.POSTBACK_ALLOWED_HOSTS == [
+        "webhook.ringba.com",
+        "display.ringba.com",
+        "api.ringba.com",  # returns and adjustments (issue 31)
+    ]
 
 
 def test_new_from_template_page_requires_the_partner_and_its_id(

@@ -15,7 +15,6 @@ import json
 import pytest
 from django.test import Client
 
-from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import DeliveryStatus
 from integrations.services.api_clients import create_client
 from integrations.services.deliveries import attempt_delivery
@@ -53,16 +52,6 @@ class PhpSdk:
 
     def _post(self, url, data):
         return self.http.post(url, json.dumps(data), content_type="application/json", **SDK_HEADERS)
-
-
-@pytest.fixture
-def ringba(settings):
-    server = RingbaReceiver(behaviour=Behaviour(one_conversion_per_call=True)).start()
-    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
-    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
-    yield server
-    server.stop()
 
 
 def _pixel(sdk, ringba_setup, call_id):

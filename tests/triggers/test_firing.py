@@ -158,7 +158,9 @@ def test_api_refuses_to_unconvert(calls_client, wired):
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        "offer_converted: conversions are final here; un-convert a call from the admin"
+        "offer_converted: false alone changes nothing; to return the call send "
+        "offer_converted=false with return_reason (the offer side), or un-convert it "
+        "from the admin"
     ]
 
 

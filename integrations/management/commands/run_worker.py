@@ -23,7 +23,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
 from ...db import leader
-from ...services import rollups, schedules, trigger_health
+from ...services import adjustments, rollups, schedules, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
@@ -59,11 +59,15 @@ class Sweeper:
         queued = requeue_due_deliveries()
         if queued:
             logger.info("sweeper queued %s due delivery(ies)", queued)
+        adjusting = adjustments.requeue_due_adjustments()
+        if adjusting:
+            logger.info("sweeper queued %s due Ringba adjustment(s)", adjusting)
         now = time.monotonic()
         if self.last_reconcile is None or now - self.last_reconcile >= RECONCILE_EVERY:
             self.last_reconcile = now
             reconcile_unmatched(lookback_seconds=settings.MATCH_RECONCILE_LOOKBACK_SECONDS)
             trigger_health.check()
+            adjustments.settle_recent_payments()
             worked = schedules.sweep()  # expiry, exhaustion, schedule_lead_due
             if any(worked.values()):
                 logger.info("schedule leads: %s", worked)
