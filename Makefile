@@ -22,6 +22,7 @@ venv: $(VENV)/.installed
 run: venv
 	DEBUG=true RINGBA_WEBHOOK_BASE_URL=http://127.0.0.1:$(RECEIVER_PORT) \
 	RINGBA_ENRICH_BASE_URL=http://127.0.0.1:$(RECEIVER_PORT) \
+	RINGBA_API_BASE_URL=http://127.0.0.1:$(RECEIVER_PORT)/v2 \
 	POSTBACK_ALLOW_PRIVATE_IPS=true PUBLIC_BASE_URL=http://localhost:$(PORT) \
 	$(BIN)/python manage.py run_demo --port $(PORT) --receiver-port $(RECEIVER_PORT)
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from rest_framework.authtoken.models import TokenProxy
 
 from . import (  # noqa: F401
+    adjustments,
     api_clients,
     calls,
     deliveries,

@@ -15,9 +15,10 @@ from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
 from ..services.paid import paid_postback
 from ..tokens import call_context
+from .adjustments import adjustment_note
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
-from .links import change_link, cut, in_words
+from .links import change_link, cut, format_html_join_or_dash, in_words
 from .outcomes import PostbackOutcomeFilter, outcome_badge
 from .why import call_why
 
@@ -188,6 +189,8 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         "offer_converted_at",
         "conversion_causes",
         "paid_to_ringba",
+        "money_ledger",
+        "ringba_adjustments",
         "tokens_pretty",
         "created_at",
         "updated_at",
@@ -223,6 +226,10 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
                     "conversion_causes",
                 ]
             },
+        ),
+        (
+            "Money ledger and Ringba (every movement, what the partner's Ringba was told)",
+            {"fields": ["money_ledger", "ringba_adjustments"]},
         ),
         ("Tokens", {"fields": ["tokens_pretty"]}),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
@@ -272,6 +279,49 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
         if note:
             return format_html('<strong class="errornote">{}</strong> ({})', note, delivered)
         return format_html("{} by {}", sent, delivered)
+
+    @admin.display(description="ledger")
+    def money_ledger(self, call):
+        return format_html_join_or_dash(
+            "<table><tr><th>when</th><th>movement</th><th>amount</th><th>total</th>"
+            "<th>by</th><th>why</th><th>version</th></tr>{}</table>",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
+                    entry.get_side_display().split(" ")[0],
+                    entry.kind,
+                    f"{entry.amount:+.2f}",
+                    f"{entry.total_after:.2f}",
+                    entry.actor,
+                    entry.reason or "—",
+                    entry.call_version,
+                )
+                for entry in call.ledger.all()
+            ),
+            empty="— (no money movement yet)",
+        )
+
+    @admin.display(description="Ringba adjustments")
+    def ringba_adjustments(self, call):
+        return format_html_join_or_dash(
+            "<table><tr><th>adjustment</th><th>from → to</th><th>how</th><th>status</th>"
+            "<th>note</th></tr>{}</table>",
+            "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    change_link(adjustment, f"#{adjustment.pk}"),
+                    adjustment.from_amount,
+                    adjustment.to_amount,
+                    adjustment.mode.replace("_", " "),
+                    adjustment.get_status_display(),
+                    adjustment_note(adjustment),
+                )
+                for adjustment in call.ringba_adjustments.order_by("created_at", "id")
+            ),
+            empty="— (none: Ringba holds what it was paid)",
+        )
 
     @admin.display(description="call", ordering="call_uuid")
     def call_short(self, call):
@@ -467,10 +517,18 @@ class CallAdmin(CsvExportMixin, BigTableAdmin):
             )
             already = call.offer_converted if kind == "offer" else call.buyer_converted
             try:
+                # The version this page showed: a call un-converted (or changed) since
+                # is refused, not converted again behind the person's back.
+                read_at = int(request.POST.get(f"version_{call.pk}", ""))
+            except ValueError:
+                problems.append(f"{call.call_uuid}: reopen the confirmation page")
+                continue
+            try:
                 update_call(
                     call_uuid=call.call_uuid,
                     update=update,
                     cause=f"admin: Mark converted ({request.user.get_username()})",
+                    expected_version=read_at,
                 )
             except Rejected as exc:
                 problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")

@@ -55,3 +55,13 @@ def in_words(seconds: int) -> str:
     parts = [(days, "day" if days == 1 else "days"), (hours, "h"), (minutes, "min"), (secs, "s")]
     shown = [f"{value} {unit}" for value, unit in parts if value]
     return " ".join(shown[:2]) or "0 s"
+
+
+def format_html_join_or_dash(wrapper: str, row: str, rows, *, empty: str = "—"):
+    """Render ``rows`` (argument tuples) with ``row`` inside ``wrapper``, or ``empty``."""
+    from django.utils.html import format_html_join
+
+    rows = list(rows)
+    if not rows:
+        return empty
+    return format_html(wrapper, format_html_join("", row, rows))

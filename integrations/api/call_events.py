@@ -2,8 +2,9 @@
 
 TrackDrive answers ``{id, uuid, created_at, events: [...]}`` with events typed
 ``Leg`` (the phone call), ``AuditLog`` (changes made to the call: here every money
-ledger entry with its own amount) and ``WebhookLog`` (each request sent about it, with the code and response body). The portal's own
-detail, every delivery with its attempts, stays under ``deliveries``.
+ledger entry with its own amount) and ``WebhookLog`` (each request sent about it,
+with the code and response body). The portal's own detail, every delivery with
+its attempts, stays under ``deliveries``.
 """
 
 from datetime import timedelta

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 
 from ..models import (
+    AdjustmentMode,
     ApiClient,
     ContactField,
     CustomFieldMapping,
@@ -37,6 +38,7 @@ from ..ringba import (
     WEBHOOK_TOKEN_NAME,
 )
 from ..services.api_clients import hash_key, install_key
+from ..services.partner_credentials import set_ringba_token
 from ..services.triggers import create_trigger_from_template
 
 OFFER_NAME = "Demo Offer: Final Expense"
@@ -73,6 +75,16 @@ class Demo:
     admin_password: str
     api_token: str
     schedule: Schedule
+
+
+# The demo partner's Ringba account at the local stand-in (returns and adjustments).
+DEMO_RINGBA_ACCOUNT_ID = "RA-demo-partner"
+
+
+def demo_ringba_api_token() -> str:
+    """The API token the demo partner "granted", derived from SECRET_KEY like the rest."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"demo ringba api token", hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
 def demo_admin_password() -> str:
@@ -119,6 +131,7 @@ def seed_demo() -> Demo:
         defaults={"value": MAPPING_WEBHOOK_TOKEN},
     )
     enrich_trigger = _ensure_enrich_trigger(offer, source)
+    _ensure_ringba_account(source)
     password = demo_admin_password()
     _ensure_admin(password)
     return Demo(
@@ -149,6 +162,15 @@ def _ensure_enrich_trigger(offer: Offer, source: TrafficSource) -> EventTrigger:
             "which POSTBACK_ALLOWED_HOSTS does not allow: set both to the same host "
             f"({'; '.join(exc.messages)})"
         ) from exc
+
+
+def _ensure_ringba_account(source: TrafficSource) -> None:
+    """Returns and adjustments go to the stand-in's API with the partner's token."""
+    if source.ringba_account_id != DEMO_RINGBA_ACCOUNT_ID:
+        source.ringba_account_id = DEMO_RINGBA_ACCOUNT_ID
+        source.adjustment_mode = AdjustmentMode.PARTNER_TOKEN
+        source.save(update_fields=["ringba_account_id", "adjustment_mode", "updated_at"])
+    set_ringba_token(source=source, token=demo_ringba_api_token(), who="seed_demo")
 
 
 def _ensure_schedule(offer: Offer, source: TrafficSource) -> Schedule:

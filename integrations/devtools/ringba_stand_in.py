@@ -1,7 +1,11 @@
-"""A local stand-in for Ringba's webhook: records and prints every request it gets.
+"""A local stand-in for Ringba: records and prints every request it gets.
 
-Postbacks (``/hook/<token>``) and Enrich Call Data requests (``/enrich/<number id>``,
-the IDE trigger's) alike; the echo says which.
+Postbacks (``/hook/<token>``), Enrich Call Data requests (``/enrich/<number id>``,
+the IDE trigger's) and, under ``/v2``, the REST API's call adjustments
+(``/{accountId}/calls/payments/override``, ``…/calls/payments``, ``…/calls/void``,
+``/{buyerAccountId}/calls/requestConversionOverride``), which check
+``Authorization: Token <apiToken>`` against ``api_tokens`` and keep each call id's
+conversion amount as Ringba would (never below zero).
 
 Used by ``manage.py ringba_receiver`` for demos and by the tests and benchmarks as
 the real HTTP server postbacks go to. It can be told to answer with a chosen
@@ -27,6 +31,17 @@ class Hit:
     raw_query: str
     user_agent: str
     received_at: float
+    body: str = ""
+    authorized: bool = False  # an API request whose token matched its account
+
+
+API_PREFIX = "/v2/"
+_API_ROUTES = {
+    "calls/payments/override": "override",
+    "calls/payments": "relative",
+    "calls/void": "void",
+    "calls/requestConversionOverride": "request",
+}
 
 
 @dataclass
@@ -46,10 +61,19 @@ class Behaviour:
 class RingbaReceiver:
     """A threaded HTTP server on 127.0.0.1; start(), then read ``hits``; stop() when done."""
 
-    def __init__(self, port: int = 0, behaviour: Behaviour | None = None, echo=None):
+    def __init__(
+        self,
+        port: int = 0,
+        behaviour: Behaviour | None = None,
+        echo=None,
+        api_tokens: dict[str, str] | None = None,
+    ):
         self.behaviour = behaviour or Behaviour()
         self.hits: list[Hit] = []
         self.converted: set[str] = set()  # call ids converted (one_conversion_per_call)
+        # The REST API: account id → the API token it accepts; call id → its conversion.
+        self.api_tokens = dict(api_tokens or {})
+        self.conversion_amounts: dict[str, float] = {}
         self._connections: set = set()  # open keep-alive sockets, cut by stop()
         self._lock = threading.Lock()
         self._echo = echo
@@ -64,6 +88,15 @@ class RingbaReceiver:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.base_url}/v2"
+
+    def api_hits(self) -> list[Hit]:
+        """The REST API requests received (adjustments, voids, buyer requests)."""
+        with self._lock:
+            return [hit for hit in self.hits if hit.path.startswith(API_PREFIX)]
 
     def start(self) -> "RingbaReceiver":
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -98,7 +131,7 @@ class RingbaReceiver:
         with self._lock:
             return list(self.hits)
 
-    def _record(self, handler) -> Hit | None:
+    def _record(self, handler, body: str = "") -> Hit | None:
         parts = urlsplit(handler.path)
         if parts.path == "/__hits":
             return None
@@ -109,15 +142,52 @@ class RingbaReceiver:
             raw_query=parts.query,
             user_agent=handler.headers.get("User-Agent", ""),
             received_at=time.time(),
+            body=body,
         )
         with self._lock:
             self.hits.append(hit)
         if self._echo:
             kind = "enrich  " if parts.path.startswith("/enrich/") else "postback"
-            self._echo(
-                f"{time.strftime('%H:%M:%S')} {kind} {hit.method} {parts.path}?{parts.query}"
-            )
+            shown = f"{parts.path}?{parts.query}"
+            if parts.path.startswith(API_PREFIX):
+                kind, shown = "ringba api", f"{parts.path} {body[:200]}"
+            self._echo(f"{time.strftime('%H:%M:%S')} {kind} {hit.method} {shown}")
         return hit
+
+    def _answer_api(self, hit: Hit, authorization: str) -> tuple[int, dict]:
+        """Answer a REST API request as Ringba would; (status, JSON body)."""
+        account, _, route = hit.path[len(API_PREFIX) :].partition("/")
+        kind = _API_ROUTES.get(route)
+        if kind is None or hit.method != "POST":
+            return 404, {"message": f"no such endpoint: {hit.path}"}
+        expected = self.api_tokens.get(account)
+        if not expected or authorization != f"Token {expected}":
+            return 401, {"message": "Authorization has been denied for this request."}
+        hit.authorized = True
+        try:
+            request = json.loads(hit.body or "{}")
+        except ValueError:
+            return 400, {"message": "The request body is not valid JSON."}
+        call_id = str(request.get("inboundCallId") or "")
+        with self._lock:
+            current = self.conversion_amounts.get(call_id)
+            if current is None:
+                return 400, {"message": f"Call {call_id or '(none)'} was not found."}
+            if kind == "request":
+                return 200, {"isSuccessful": True, "message": "Adjustment requested."}
+            if kind == "override":
+                amount = float(request.get("newConversionAmount") or 0)
+            elif kind == "relative":
+                amount = current + float(request.get("adjustConverionByAmount") or 0)
+            else:
+                amount = current - float(request.get("voidConverionAmount") or 0)
+            if amount < 0:
+                return 400, {
+                    "message": "Conversion would be brought below zero, the max refund is "
+                    f"${current:.2f}"
+                }
+            self.conversion_amounts[call_id] = round(amount, 2)
+        return 200, {"isSuccessful": True, "conversionAmount": round(amount, 2)}
 
     def _next_status(self, hit: Hit | None = None) -> int:
         with self._lock:
@@ -130,6 +200,11 @@ class RingbaReceiver:
                 if call_id in self.converted:
                     return 404  # Ringba: already converted
                 self.converted.add(call_id)
+            if call_id and 200 <= status < 300 and call_id not in self.conversion_amounts:
+                try:
+                    self.conversion_amounts[call_id] = float(hit.query.get("call_revenue", 0))
+                except ValueError:
+                    self.conversion_amounts[call_id] = 0.0
             return status
 
     def _handler_class(self):
@@ -155,7 +230,15 @@ class RingbaReceiver:
                         payload = json.dumps([asdict(hit) for hit in receiver.hits]).encode()
                     self._send(200, payload, "application/json")
                     return
-                hit = receiver._record(self)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                hit = receiver._record(self, body)
+                if hit is not None and hit.path.startswith(API_PREFIX):
+                    status, answer = receiver._answer_api(
+                        hit, self.headers.get("Authorization", "")
+                    )
+                    self._send(status, json.dumps(answer).encode(), "application/json")
+                    return
                 behaviour = receiver.behaviour
                 if behaviour.delay:
                     time.sleep(behaviour.delay)

@@ -56,6 +56,7 @@ def test_admin_action_conversion_fires_once(
     payload = {
         "action": "mark_converted",
         "_selected_action": [wired["call"].pk],
+        f"version_{wired['call'].pk}": wired["call"].version,
         "kind": "offer",
         "amount": "7.25",
         "apply": "1",
@@ -76,6 +77,7 @@ def test_admin_actions_that_move_money_leave_a_record(admin_client, wired):
         {
             "action": "mark_converted",
             "_selected_action": [wired["call"].pk],
+            f"version_{wired['call'].pk}": wired["call"].version,
             "kind": "offer",
             "amount": "7.25",
             "apply": "1",

@@ -109,6 +109,7 @@ def test_an_admin_conversion_names_the_person(admin_client, admin_user, wired):
         {
             "action": "mark_converted",
             "_selected_action": [wired["call"].pk],
+            f"version_{wired['call'].pk}": wired["call"].version,
             "kind": "offer",
             "amount": "7.25",
             "apply": "1",

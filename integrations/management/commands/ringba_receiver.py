@@ -1,7 +1,8 @@
-"""Run a local stand-in for Ringba's webhook that prints every postback it receives."""
+"""Run a local stand-in for Ringba (webhook, enrichment, adjustment API) that prints each hit."""
 
 from django.core.management.base import BaseCommand
 
+from ...devtools.demo import DEMO_RINGBA_ACCOUNT_ID, demo_ringba_api_token
 from ...devtools.ringba_stand_in import Behaviour, RingbaReceiver
 
 
@@ -30,10 +31,13 @@ class Command(BaseCommand):
                 status=options["status"], delay=options["delay"], retry_after=options["retry_after"]
             ),
             echo=lambda line: self.stdout.write(f"[ringba] {line}"),
+            # The demo partner's account answers Ringba's adjustment API (seed_demo).
+            api_tokens={DEMO_RINGBA_ACCOUNT_ID: demo_ringba_api_token()},
         )
         self.stdout.write(
             f"[ringba] stand-in webhook listening on {receiver.base_url} "
-            f"(answers {options['status']}); GET /__hits lists what arrived"
+            f"(answers {options['status']}), API at {receiver.api_base_url}; "
+            "GET /__hits lists what arrived"
         )
         try:
             receiver.serve_forever()
