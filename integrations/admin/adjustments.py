@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from ..models import AdjustmentStatus, RingbaAdjustment, RingbaAdjustmentAttempt
 from ..services.adjustments import mark_done_by_hand
 from .csv_export import CsvExportMixin
+from .history import ActionLogHistoryAdmin
 from .links import change_link
 
 RINGBA_CALL_LOG = "https://app.ringba.com/#/dashboard/call-logs/report/new"
@@ -45,7 +46,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(RingbaAdjustment)
-class RingbaAdjustmentAdmin(CsvExportMixin, admin.ModelAdmin):
+class RingbaAdjustmentAdmin(ActionLogHistoryAdmin, CsvExportMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "call_link",

@@ -16,6 +16,7 @@ from django.urls import path
 
 from ..models import ApiClient
 from ..services.api_clients import create_client, revoke, rotate_key
+from .history import ActionLogHistoryAdmin
 from .links import change_link, cut
 
 SCOPE_FIELDS = ["may_use_calls", "may_read_stats", "may_work_schedules"]
@@ -29,7 +30,7 @@ class ApiClientForm(forms.ModelForm):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
     form = ApiClientForm
     list_display = [
         "name",

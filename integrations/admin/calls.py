@@ -18,6 +18,7 @@ from ..tokens import call_context
 from .adjustments import adjustment_note
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
+from .history import ActionLogHistoryAdmin
 from .links import change_link, cut, format_html_join_or_dash, in_words
 from .outcomes import PostbackOutcomeFilter, outcome_badge
 from .why import call_why
@@ -126,7 +127,7 @@ class ConversionForm(forms.Form):
 
 
 @admin.register(Call)
-class CallAdmin(CsvExportMixin, BigTableAdmin):
+class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
     # What an account manager reconciles against Ringba, one call a row.
     csv_columns = (
         ("call_uuid", lambda call: call.call_uuid),

@@ -15,16 +15,35 @@ from simple_history.admin import SimpleHistoryAdmin
 RELATED_ROWS_SHOWN = 50
 
 
+def admin_actions(model, object_id) -> list:
+    """The admin actions logged against one object, newest first (a bounded page)."""
+    content_type = ContentType.objects.get_for_model(model)
+    return list(
+        LogEntry.objects.filter(content_type=content_type, object_id=str(object_id))
+        .select_related("user")
+        .order_by("-action_time")[:RELATED_ROWS_SHOWN]
+    )
+
+
+class ActionLogHistoryAdmin:
+    """The history page of a model without field history (calls, API clients, adjustments).
+
+    Its money and credential actions (un-convert, rotate, revoke, adjustments done
+    by hand) are admin log entries; the shared history template lists them.
+    """
+
+    def history_view(self, request, object_id, extra_context=None):
+        context = {"action_log": admin_actions(self.model, object_id), **(extra_context or {})}
+        return super().history_view(request, object_id, extra_context=context)
+
+
 class ConfigHistoryAdmin(SimpleHistoryAdmin):
     object_history_template = "admin/integrations/object_history.html"
     # (title, model with HistoricalRecords, field pointing at this object)
     history_related: tuple[tuple[str, type, str], ...] = ()
 
     def history_view(self, request, object_id, extra_context=None):
-        content_type = ContentType.objects.get_for_model(self.model)
-        actions = LogEntry.objects.filter(
-            content_type=content_type, object_id=str(object_id)
-        ).select_related("user")[:RELATED_ROWS_SHOWN]
+        actions = admin_actions(self.model, object_id)
         related = [
             (title, model.history.filter(**{field: object_id}).select_related("history_user"))
             for title, model, field in self.history_related

@@ -1,0 +1,161 @@
+"""Money races after the conversion, released together on PostgreSQL (issue 31).
+
+- Defect 4: Rebuild locked only the delivery and read the call from before an
+  un-convert committed, so a rebuild racing an un-convert sent the postback of a
+  call no longer converted. Now the send passes the gate under the call's lock;
+  whoever wins, the partner's Ringba ends holding nothing for the call (either
+  nothing was sent, or the payment was returned by exactly one override to 0).
+- Two returns of one paid call at the same instant write (and queue) exactly one
+  adjustment.
+"""
+
+import threading
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from integrations import events
+from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
+from integrations.models import AdjustmentMode, DeliveryStatus, PostbackDelivery, RingbaAdjustment
+from integrations.services import adjustments, deliveries
+from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
+from integrations.services.partner_credentials import set_ringba_token
+from integrations.services.rebuild import rebuild_delivery
+from tests import factories
+from tests.races import run_rounds
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
+
+ROUNDS = 12
+ACCOUNT, TOKEN = "RA-race", "race-token-0123456789"
+
+
+@pytest.fixture
+def ringba(settings):
+    server = RingbaReceiver(
+        behaviour=Behaviour(one_conversion_per_call=True), api_tokens={ACCOUNT: TOKEN}
+    ).start()
+    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
+    settings.RINGBA_API_BASE_URL = server.api_base_url
+    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def partner(ringba, ringba_setup, ringba_trigger):
+    source = ringba_setup["source"]
+    source.adjustment_mode = AdjustmentMode.PARTNER_TOKEN
+    source.ringba_account_id = ACCOUNT
+    source.save()
+    set_ringba_token(source=source, token=TOKEN, who="test")
+    factories.MappingFactory(trigger=ringba_trigger, traffic_source=source, value="HOOK")
+    return ringba_setup
+
+
+def _call(setup, index: int):
+    lead = factories.LeadFactory(
+        offer=setup["offer"],
+        traffic_source=setup["source"],
+        ringba_call_uuid=f"RGB-RACE-{index}",
+        caller_id=f"+1312555{index:04d}",
+    )
+    call = factories.CallFactory(number=setup["number"], lead=lead, caller_id=lead.caller_id)
+    update_call(call_uuid=call.call_uuid, update=CallUpdate(offer_converted=True, payout=10))
+    call.refresh_from_db()
+    return call
+
+
+def _settle_everything() -> None:
+    for _ in range(3):
+        due = RingbaAdjustment.objects.filter(status__in=["pending", "retrying"])
+        for adjustment_id in list(due.values_list("pk", flat=True)):
+            RingbaAdjustment.objects.filter(pk=adjustment_id).update(next_attempt_at=timezone.now())
+            adjustments.attempt_adjustment(adjustment_id=adjustment_id)
+
+
+def test_rebuild_racing_an_unconvert_never_leaves_ringba_paid(ringba, partner):
+    ringba.behaviour.status = 503
+    calls, failed = [], []
+    for index in range(ROUNDS):
+        call = _call(partner, index)
+        [delivery] = PostbackDelivery.objects.filter(call=call)
+        PostbackDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+        calls.append(call)
+        failed.append(delivery.pk)
+    ringba.behaviour.status = 200
+
+    def rebuild_and_send(round_number: int):
+        rebuilt = rebuild_delivery(delivery_id=failed[round_number], cause="race")
+        if not rebuilt.refused:
+            deliveries.attempt_delivery(delivery_id=failed[round_number], manual=True)
+        return rebuilt.refused
+
+    def unconvert(round_number: int):
+        call = calls[round_number]
+        return unconvert_call(
+            call_uuid=call.call_uuid,
+            conversion=Conversion.OFFER,
+            expected_version=None,
+            cause="race",
+            reason="returned in the race",
+        )
+
+    results = run_rounds(ROUNDS, [rebuild_and_send, unconvert])
+    assert not [r for round_ in results for r in round_ if isinstance(r, Exception)], results
+    for delivery_id in failed:  # whatever the rebuild left due is sent now, through the gate
+        deliveries.attempt_delivery(delivery_id=delivery_id)
+    _settle_everything()
+
+    assert all(amount == 0.0 for amount in ringba.conversion_amounts.values()), (
+        ringba.conversion_amounts
+    )
+    paid = [hit for hit in ringba.hits if hit.path.startswith("/hook/")]
+    overrides = ringba.api_hits()
+    assert len(overrides) == len(paid)  # each payment that slipped through was returned once
+
+
+def test_two_returns_at_once_write_and_queue_one_adjustment(ringba, partner):
+    calls = []
+    for index in range(ROUNDS):
+        call = _call(partner, index)
+        [delivery] = PostbackDelivery.objects.filter(call=call)
+        deliveries.attempt_delivery(delivery_id=delivery.pk)
+        calls.append(call)
+    queued, lock = [], threading.Lock()
+
+    def on_due(sender, *, adjustment_id, **kwargs):
+        with lock:
+            queued.append(adjustment_id)
+
+    events.adjustment_due.connect(on_due, weak=False, dispatch_uid="tests.race.adjustments")
+    try:
+
+        def give_back(round_number: int):
+            call = calls[round_number]
+            try:
+                return unconvert_call(
+                    call_uuid=call.call_uuid,
+                    conversion=Conversion.OFFER,
+                    expected_version=None,
+                    cause="race",
+                    reason="twice",
+                )[1]
+            finally:
+                connections.close_all()
+
+        results = run_rounds(ROUNDS, [give_back, give_back, give_back])
+    finally:
+        events.adjustment_due.disconnect(dispatch_uid="tests.race.adjustments")
+
+    assert not [r for round_ in results for r in round_ if isinstance(r, Exception)], results
+    assert RingbaAdjustment.objects.count() == ROUNDS
+    assert len(queued) == ROUNDS and len(set(queued)) == ROUNDS
+    _settle_everything()
+    assert len(ringba.api_hits()) == ROUNDS
+    assert set(ringba.conversion_amounts.values()) == {0.0}
