@@ -8,9 +8,17 @@ the calls' inbound call ids grouped by the new amount.
 """
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 
-from ..models import AdjustmentStatus, RingbaAdjustment, RingbaAdjustmentAttempt
+from ..models import (
+    DUE_STATUSES,
+    AdjustmentStatus,
+    Event,
+    PostbackDelivery,
+    RingbaAdjustment,
+    RingbaAdjustmentAttempt,
+)
 from ..services.adjustments import mark_done_by_hand
 from .csv_export import CsvExportMixin
 from .history import ActionLogHistoryAdmin
@@ -32,6 +40,31 @@ def adjustment_note(adjustment: RingbaAdjustment) -> str:
     if adjustment.status == AdjustmentStatus.REQUESTED:
         return "requested from the partner's Ringba admin; it shows once they approve it"
     return adjustment.last_error or ""
+
+
+def not_paid_yet(call) -> str:
+    """What the call page says before Ringba was paid: when the postback goes, or why not."""
+    waiting = (
+        PostbackDelivery.objects.filter(
+            call=call, event=Event.CALL_OFFER_CONVERTED, is_test=False, status__in=DUE_STATUSES
+        )
+        .order_by("next_attempt_at")
+        .first()
+    )
+    if waiting is None:
+        return "— (no conversion postback delivered)"
+    if waiting.next_attempt_at and waiting.next_attempt_at > timezone.now():
+        return format_html(
+            "not paid yet: {} sends at {} UTC{}",
+            change_link(waiting, f"postback #{waiting.pk}"),
+            f"{waiting.next_attempt_at:%H:%M}",
+            " (the offer holds conversions; a return before then costs nothing at Ringba)"
+            if waiting.attempt_count == 0
+            else f" (retry {waiting.attempt_count + 1})",
+        )
+    return format_html(
+        "not paid yet: {} is due now", change_link(waiting, f"postback #{waiting.pk}")
+    )
 
 
 class AttemptInline(admin.TabularInline):

@@ -15,7 +15,7 @@ from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
 from ..services.paid import paid_postback
 from ..tokens import call_context
-from .adjustments import adjustment_note
+from .adjustments import adjustment_note, not_paid_yet
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
 from .history import ActionLogHistoryAdmin
@@ -271,7 +271,7 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
     def paid_to_ringba(self, call):
         paid = paid_postback(call)
         if paid is None:
-            return "— (no conversion postback delivered)"
+            return not_paid_yet(call)
         sent = paid.payout_sent if paid.payout_sent is not None else "a conversion"
         delivered = change_link(
             PostbackDelivery(pk=paid.delivery_id), f"postback #{paid.delivery_id}"

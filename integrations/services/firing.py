@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
@@ -197,7 +198,7 @@ def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelive
             call=call, event=event, is_test=False
         )
     }
-    return _write_plans(
+    written = _write_plans(
         triggers,
         existing,
         plan_for=lambda trigger: plan_delivery(
@@ -207,6 +208,26 @@ def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelive
         ),
         row={"event": event, "call": call, "lead": call.lead},
     )
+    if event == Event.CALL_OFFER_CONVERTED:
+        _hold(call, written)
+    return written
+
+
+def _hold(call, written: list[PostbackDelivery]) -> None:
+    """Delay a conversion's postbacks by the offer's hold window (Ringba's "Delay Conversions").
+
+    A return or correction inside the window costs nothing at Ringba: the postback
+    is skipped or re-planned before it leaves. The queued task finds it not due yet;
+    the sweeper queues it when the window ends.
+    """
+    minutes = call.offer.conversion_hold_minutes
+    pending = [d for d in written if d.status == DeliveryStatus.PENDING]
+    if not minutes or not pending:
+        return
+    sends_at = timezone.now() + timedelta(minutes=minutes)
+    PostbackDelivery.objects.filter(pk__in=[d.pk for d in pending]).update(next_attempt_at=sends_at)
+    for delivery in pending:
+        delivery.next_attempt_at = sends_at
 
 
 def fire_lead_event(*, lead, cause: str = "") -> list[PostbackDelivery]:

@@ -354,3 +354,22 @@ def test_the_money_changes_go_through_update_call_with_its_ledger(call):
     entry = LedgerEntry.objects.get(call=call)
     call.refresh_from_db()
     assert (entry.kind, entry.amount, entry.call_version) == ("conversion", 4, call.version)
+
+
+def test_the_hold_window_delays_the_postback_so_a_return_inside_it_costs_nothing(
+    ringba, call, calls_client, admin_client
+):
+    offer = call.offer
+    offer.conversion_hold_minutes = 15
+    offer.save()
+    assert _post(calls_client, call, offer_converted="true", payout="10.00").status_code == 200
+    [delivery] = PostbackDelivery.objects.filter(call=call)
+    assert delivery.next_attempt_at > timezone.now() + timedelta(minutes=14)
+    assert deliveries.attempt_delivery(delivery_id=delivery.pk) is None  # held
+    page = admin_client.get(reverse("admin:integrations_call_change", args=[call.pk])).text
+    assert f"sends at {delivery.next_attempt_at:%H:%M} UTC" in page
+
+    assert _post(calls_client, call, offer_converted="false", return_reason="x").status_code == 200
+    PostbackDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    deliveries.attempt_delivery(delivery_id=delivery.pk)
+    assert ringba.hits == [] and not RingbaAdjustment.objects.exists()
