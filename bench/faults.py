@@ -11,6 +11,11 @@
    the lease runs out, the receiver answers as Ringba does to a second conversion
    of one call id (404), and the delivery is recorded delivered by the killed
    attempt, not failed (at-least-once, recognised).
+4. A worker is killed (SIGKILL) in the middle of a return's adjustment at the
+   partner's Ringba: the attempt is on record before the request left; a new
+   worker sends it again after the lease, and because the request sets an
+   absolute amount (an override to 0), the partner's Ringba ends holding 0 — one
+   adjustment in effect, whatever was repeated.
 
 Runs on the bench database (portal_bench) with gunicorn, run_worker and the local
 receiver; writes bench/results/faults-<timestamp>.json.
@@ -261,6 +266,65 @@ def worker_killed_mid_delivery(demo, env) -> dict:
     }
 
 
+def worker_killed_mid_adjustment(demo, env) -> dict:
+    from integrations.devtools.demo import DEMO_RINGBA_ACCOUNT_ID, demo_ringba_api_token
+    from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
+    from integrations.models import RingbaAdjustment
+
+    receiver = RingbaReceiver(
+        port=RECEIVER_PORT,
+        behaviour=Behaviour(one_conversion_per_call=True),
+        api_tokens={DEMO_RINGBA_ACCOUNT_ID: demo_ringba_api_token()},
+    ).start()
+    worker = start_worker(env, "faults-worker-4")
+    uuid = f"ADJ-{time.time_ns()}"
+    try:
+        time.sleep(1.5)
+        call = convert(demo, "+12125550177", uuid)
+        paid = deliveries_settled([call], 60)
+        receiver.behaviour.api_delay = 3
+        http(
+            "POST",
+            f"/api/v1/calls/{call}",
+            {"offer_converted": False, "return_reason": "fault drill"},
+            token=demo.api_token,
+        )
+        deadline = time.monotonic() + 30
+        while not receiver.api_hits() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.kill()  # SIGKILL while the override is at the partner's Ringba
+        worker.wait(10)
+        receiver.behaviour.api_delay = 0
+        replacement = start_worker(env, "faults-worker-4b")
+        deadline = time.monotonic() + 90
+        adjusted = False
+        while time.monotonic() < deadline and not adjusted:
+            adjusted = RingbaAdjustment.objects.filter(
+                call__call_uuid=call, status="adjusted"
+            ).exists()
+            time.sleep(0.25)
+        replacement.terminate()
+        replacement.wait(10)
+    finally:
+        receiver.stop()
+    adjustments = list(RingbaAdjustment.objects.filter(call__call_uuid=call))
+    attempts = [
+        (a.number, a.status_code, a.error[:60])
+        for adjustment in adjustments
+        for a in adjustment.attempts.order_by("number")
+    ]
+    held = receiver.conversion_amounts.get(uuid)
+    return {
+        "paid_first": paid,
+        "adjustments": len(adjustments),
+        "status": [adjustment.status for adjustment in adjustments],
+        "api_requests": len(receiver.api_hits()),
+        "attempts": attempts,
+        "ringba_holds": held,
+        "holds": paid and adjusted and len(adjustments) == 1 and held == 0.0,
+    }
+
+
 def main() -> None:
     os.environ.update(
         {
@@ -277,6 +341,7 @@ def main() -> None:
             ("receiver_down_and_back", receiver_down_and_back),
             ("postgres_restart", postgres_restart),
             ("worker_killed_mid_delivery", worker_killed_mid_delivery),
+            ("worker_killed_mid_adjustment", worker_killed_mid_adjustment),
         ]:
             print(f"== {name}", flush=True)
             report[name] = scenario(demo, env)

@@ -65,6 +65,8 @@ def configure_env() -> dict:
         "RINGBA_WEBHOOK_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
         # The demo offer's Ringba IDE trigger enriches the same stand-in at call start.
         "RINGBA_ENRICH_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
+        # Returns and adjustments after payment go to the stand-in's API (make faults).
+        "RINGBA_API_BASE_URL": f"http://127.0.0.1:{RECEIVER_PORT}/v2",
         "POSTBACK_ALLOWED_HOSTS": "127.0.0.1",
         "POSTBACK_ALLOW_PRIVATE_IPS": "true",
         # The bench's Ringba stand-in is on loopback; outside the bench this stays an error.

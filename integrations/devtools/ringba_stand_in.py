@@ -56,6 +56,8 @@ class Behaviour:
     body: str = "ok"
     # As Ringba: a call id converts once; a later postback for it answers 404.
     one_conversion_per_call: bool = False
+    # Seconds the REST API waits before answering (a worker killed mid-adjustment).
+    api_delay: float = 0.0
 
 
 class RingbaReceiver:
@@ -234,6 +236,8 @@ class RingbaReceiver:
                 body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
                 hit = receiver._record(self, body)
                 if hit is not None and hit.path.startswith(API_PREFIX):
+                    if receiver.behaviour.api_delay:
+                        time.sleep(receiver.behaviour.api_delay)
                     status, answer = receiver._answer_api(
                         hit, self.headers.get("Authorization", "")
                     )

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from integrations.devtools.demo import DEMO_RINGBA_ACCOUNT_ID, demo_ringba_api_token
 from integrations.devtools.ringba_stand_in import RingbaReceiver
 from tests.processes import free_port, manage, process_env, start, stop, wait_for_http
 
@@ -17,8 +18,11 @@ def stack(tmp_path):
         f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
         RINGBA_WEBHOOK_BASE_URL=receiver.base_url,
         RINGBA_ENRICH_BASE_URL=receiver.base_url,
+        RINGBA_API_BASE_URL=receiver.api_base_url,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
     )
+    # The demo partner's Ringba account answers the adjustment API with its token.
+    receiver.api_tokens[DEMO_RINGBA_ACCOUNT_ID] = demo_ringba_api_token(env["SECRET_KEY"])
     migrate = manage("migrate", env=env)
     assert migrate.returncode == 0, migrate.stderr
     facts = json.loads(manage("seed_demo", "--json", env=env).stdout)
@@ -65,6 +69,15 @@ def test_pixel_call_conversion_postback_over_http(stack):
     assert set(query) == {"call_id", "call_revenue", "sale_successful"}
     assert query["call_id"][0].startswith("SIM")
     assert query["call_revenue"] == ["12.50"] and query["sale_successful"] == ["true"]
+
+
+def test_a_return_after_payment_reaches_the_partners_ringba_once_over_http(stack):
+    result = simulate(stack, "--return")
+    assert "PASS: the loop closed" in result.stdout
+    [override] = stack["receiver"].api_hits()
+    body = json.loads(override.body)
+    assert override.authorized and body["newConversionAmount"] == 0
+    assert stack["receiver"].conversion_amounts[body["inboundCallId"]] == 0.0
 
 
 def test_simulate_call_refuses_to_talk_to_anything_but_a_local_receiver(tmp_path):

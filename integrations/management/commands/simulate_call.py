@@ -5,6 +5,10 @@
 3. convert it for the traffic source (update_call),
 4. wait until the postback reaches the local Ringba stand-in, and check it.
 
+With ``--return``, the call is then returned (``offer_converted=false`` with a
+``return_reason``) and the partner's Ringba is expected to get one override of
+the conversion to 0 through its API (the stand-in checks the demo partner's token).
+
 With ``--finalized``, the Lead-to-Call path (SPEC §12) instead: a Finalized pixel to
 the demo schedule, the dialer's claim, the callback call reported with
 ``schedule_lead``, its conversion, and the postback for the original Ringba call id.
@@ -62,6 +66,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--payout", default="12.50")
         parser.add_argument("--timeout", type=float, default=15.0)
+        parser.add_argument(
+            "--return",
+            dest="return_call",
+            action="store_true",
+            help="After the postback, return the call and expect one override to 0 at the "
+            "partner's Ringba API.",
+        )
         parser.add_argument(
             "--finalized",
             action="store_true",
@@ -136,7 +147,39 @@ class Command(BaseCommand):
             enrichment["received_at"] < postback["received_at"],
         )
         self._expect_delivery_log(6, base, call["call_uuid"], demo.api_token)
+        if options["return_call"]:
+            self._expect_return(
+                7, base, receiver, call["call_uuid"], ringba_call_uuid, demo, options
+            )
         self.stdout.write(self.style.SUCCESS(f"PASS: the loop closed for call {call['call_uuid']}"))
+
+    def _expect_return(self, step, base, receiver, call_uuid, ringba_call_uuid, demo, options):
+        """Return the paid call; wait for the one override to 0 at the partner's Ringba API."""
+        status, body = _request(
+            "POST",
+            f"{base}/api/v1/calls/{call_uuid}",
+            {"offer_converted": False, "return_reason": "simulated return"},
+            token=demo.api_token,
+        )
+        self._step(step, f"return → {status}", status == 200 and not body["offer_converted"])
+        deadline = time.monotonic() + options["timeout"]
+        found = []
+        while time.monotonic() < deadline and not found:
+            _, hits = _request("GET", f"{receiver}/__hits")
+            found = [
+                hit
+                for hit in hits or []
+                if hit["path"].endswith("/calls/payments/override")
+                and json.loads(hit["body"] or "{}").get("inboundCallId") == ringba_call_uuid
+            ]
+            time.sleep(0.1)
+        sent = json.loads(found[0]["body"]) if found else {}
+        self._step(
+            f"{step}b",
+            f"the partner's Ringba set to {sent.get('newConversionAmount', 'nothing')} "
+            f"({len(found)} override(s), token accepted: {bool(found and found[0]['authorized'])})",
+            len(found) == 1 and sent.get("newConversionAmount") == 0 and found[0]["authorized"],
+        )
 
     def _expect_enrichment(self, receiver, call_uuid, caller, options) -> dict:
         """Wait for the IDE trigger's Enrich Call Data request for the call (step 2b)."""
