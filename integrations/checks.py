@@ -89,3 +89,25 @@ def check_public_base_url_https(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_field_encryption_keys(app_configs, **kwargs):
+    """Each FIELD_ENCRYPTION_KEYS entry must be a Fernet key, or no partner token can be stored."""
+    from .secrets_at_rest import valid_key
+
+    bad = [
+        position
+        for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1)
+        if key and not valid_key(key)
+    ]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"FIELD_ENCRYPTION_KEYS entry {', '.join(map(str, bad))} is not a Fernet key.",
+            hint='Make one with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+            id="integrations.E006",
+        )
+    ]

@@ -33,3 +33,12 @@ def test_default_secret_key_without_debug_fails_deploy_check(settings):
 
 def test_safe_settings_pass(settings):
     assert _check_ids({"DEBUG": False, "POSTBACK_ALLOW_PRIVATE_IPS": False}, settings) == ""
+
+
+def test_a_field_encryption_key_that_is_not_a_fernet_key_is_an_error(settings):
+    from cryptography.fernet import Fernet
+
+    report = _check_ids(
+        {"FIELD_ENCRYPTION_KEYS": [Fernet.generate_key().decode(), "not-a-key"]}, settings
+    )
+    assert "integrations.E006" in report and "entry 2 " in report
