@@ -18,10 +18,10 @@ def test_concurrent_postbacks_keep_one_connection_each_and_reuse_it(settings):
     peers, lock = set(), threading.Lock()
     record = receiver._record
 
-    def record_peer(handler):
+    def record_peer(handler, *args):
         with lock:
             peers.add(handler.client_address)
-        return record(handler)
+        return record(handler, *args)
 
     receiver._record = record_peer
     start = threading.Barrier(IN_FLIGHT)
