@@ -229,7 +229,8 @@ def enrichment(offer: Offer, source: TrafficSource) -> dict | None:
     """What the partner sets up in Ringba to receive the IDE trigger's call data, or None.
 
     Ringba stores an Enrich Call Data parameter only under a URL parameter whose
-    name matches exactly, so the page lists the names the trigger sends.
+    name matches exactly, so the page lists the names the trigger sends — apart from
+    Ringba's own system fields (``callerid``), which exist already.
     """
     trigger = (
         EventTrigger.objects.filter(
@@ -246,6 +247,8 @@ def enrichment(offer: Offer, source: TrafficSource) -> dict | None:
     ).first()
     names = [name for name, _ in parse_qsl(urlsplit(trigger.url_template).query)]
     return {
-        "parameters": names,
+        # Ringba fills its system fields itself: the partner creates only the others.
+        "parameters": [name for name in names if name not in ringba.ENRICH_SYSTEM_FIELDS],
+        "system_fields": [name for name in names if name in ringba.ENRICH_SYSTEM_FIELDS],
         "number_id": mapping.value if mapping else "",
     }

@@ -33,11 +33,23 @@ RINGBA_TEMPLATE_URL = (
 ENRICH_TEMPLATE_SLUG = "ringba-ide"
 ENRICH_ID_TOKEN_NAME = "ringba_number_id"
 CANONICAL_ENRICH_BASE_URL = "https://display.ringba.com"
-# "%2B1": a literal "+" in a query string reads as a space; Ringba wants +1XXXXXXXXXX.
+# The caller's own E.164 number ([caller_id]; its "+" is percent-encoded when
+# rendered). The first template sent "+1" and the national digits, which made a UK
+# caller +442079460123 into the US number +12079460123: someone else's call.
 ENRICH_TEMPLATE_URL = (
     f"{CANONICAL_ENRICH_BASE_URL}/enrich/[{ENRICH_ID_TOKEN_NAME}]"
-    "?callerid=%2B1[caller_id_short]&trackdrive_call_uuid=[call_uuid]"
+    "?callerid=[caller_id]&trackdrive_call_uuid=[call_uuid]"
 )
+# Enrichment parameters Ringba fills itself: the partner creates no URL parameter.
+ENRICH_SYSTEM_FIELDS = frozenset({"callerid"})
+# "+1", "%2B1" or "1" written before the national digits: right only for US callers.
+_US_PREFIX_BEFORE_SHORT = re.compile(r"(?:%2B|\+)?1\[caller_id_short\]", re.IGNORECASE)
+
+
+def prefixes_us_country_code(url_template: str) -> bool:
+    """Return whether a URL template writes +1 before the caller's national digits."""
+    return bool(_US_PREFIX_BEFORE_SHORT.search(url_template or ""))
+
 
 # Tags as Ringba writes them into pixel bodies; a value still shaped like one means
 # Ringba had nothing to put there.

@@ -13,6 +13,9 @@ from django.apps import apps
 def reinstall_shipped_rows() -> None:
     import_module("integrations.migrations.0002_ringba_trigger_template").install(apps, None)
     import_module("integrations.migrations.0033_ringba_ide_template").install(apps, None)
+    import_module("integrations.migrations.0039_enrichment_in_e164").send_callers_own_number(
+        apps, None
+    )
     import_module("integrations.migrations.0003_account_managers_group").create_group(apps, None)
     import_module("integrations.migrations.0007_account_managers_keep_delivery_log").revoke(
         apps, None

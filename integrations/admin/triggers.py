@@ -22,7 +22,7 @@ from ..models import (
     TrafficSource,
     TriggerTemplate,
 )
-from ..ringba import ENRICH_TEMPLATE_SLUG
+from ..ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
@@ -144,6 +144,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     search_fields = ["name", "url_template"]
     readonly_fields = [
         "template",
+        "caller_id_check",
         "signing",
         "effective_tokens",
         "last_success_at",
@@ -164,6 +165,7 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                 "fields": [
                     "http_method",
                     "url_template",
+                    "caller_id_check",
                     "body_format",
                     "body_template",
                     "header_templates",
@@ -266,6 +268,17 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
             )
 
     @admin.display(description="numbers that override its mappings")
+    @admin.display(description="caller id")
+    def caller_id_check(self, trigger):
+        if not prefixes_us_country_code(trigger.url_template if trigger else ""):
+            return "—"
+        return format_html(
+            '<strong class="errornote">This URL writes +1 before the caller\'s national '
+            "digits: a caller from outside the US/Canada becomes a different number (a "
+            "stranger's call in Ringba). Send [caller_id], the caller's own E.164 number, "
+            "instead.</strong>"
+        )
+
     def effective_tokens(self, trigger):
         return token_overrides.effective_tokens_table(
             token_overrides.overrides_for_trigger(trigger)

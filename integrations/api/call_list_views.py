@@ -2,8 +2,9 @@
 
 Two ways to page, as TrackDrive has them:
 - **cursor** (the default): start with ``cursor=-1`` (or none), send back
-  ``metadata.next_cursor`` until it is 0. A cursor is a call id; the walk is by id,
-  which is creation order, so calls made meanwhile never shift a page.
+  ``metadata.next_cursor`` until it is 0 (``cursor=0`` answers an empty page). A
+  cursor is a call id; the walk is by id, which is creation order, so calls made
+  meanwhile never shift a page.
 - **page** / ``per_page``: numbered pages with ``total_count``, for small sets
   (up to MAX_PAGE pages deep; past that, use the cursor).
 
@@ -155,7 +156,9 @@ def _cursor_page(calls, params):
     descending = params["order_dir"] == "desc"
     if cursor > 0:
         calls = calls.filter(id__lt=cursor) if descending else calls.filter(id__gt=cursor)
-    rows = list(calls[: per_page + 1])
+    # 0 is the next_cursor of the last page: a client that sends it back has read
+    # everything, and must not start over (TrackDrive's SDK loops until it sees 0).
+    rows = list(calls[: per_page + 1]) if cursor != 0 else []
     more = len(rows) > per_page
     rows = rows[:per_page]
     return rows, {

@@ -91,3 +91,23 @@ def test_a_long_get_pixel_is_read_and_a_too_long_one_is_refused_in_json(served):
     assert head.startswith("HTTP/1.1 414")
     assert "application/json" in head
     assert "POST" in json.loads(body)["errors"][0]
+
+
+def test_headers_too_large_are_refused_in_json(served):
+    """431 came back as gunicorn's HTML page; API clients read JSON (issue 32, item 4)."""
+    with socket.create_connection(("127.0.0.1", served["port"]), timeout=30) as sock:
+        request = (
+            "GET /api/v1/calls HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"X-Filler-{n}: {'v' * 100}\r\n" for n in range(120))
+            + "\r\n"
+        )
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert b"Content-Type: application/json" in head
+    refusal = json.loads(body)
+    assert refusal["success"] is False and refusal["status"] == "rejected"
+    assert "headers" in refusal["errors"][0]

@@ -55,7 +55,7 @@ def test_the_template_asks_only_for_the_partners_ringba_number_id(
     assert trigger.event == Event.CALL_STARTED and trigger.http_method == "GET"
     assert trigger.url_template == (
         "https://display.ringba.com/enrich/[ringba_number_id]"
-        "?callerid=%2B1[caller_id_short]&trackdrive_call_uuid=[call_uuid]"
+        "?callerid=[caller_id]&trackdrive_call_uuid=[call_uuid]"
         "&first_name=[first_name]{}&zip_code=[zip_code]{}"
     )
     [mapping] = trigger.mappings.all()
@@ -180,9 +180,13 @@ def test_the_partner_page_says_what_to_set_up_in_ringba_for_enrichment(
     )
     html = _partner_page(client, offer, source)
     assert 'id="enrich"' in html and "<code>RN-123</code>" in html
-    names = ["callerid", "trackdrive_call_uuid", "first_name", "zip_code"]
+    # callerid is Ringba's own system field: the partner creates the others (issue 32, 9).
+    names = ["trackdrive_call_uuid", "first_name", "zip_code"]
     for position, name in enumerate(names, start=1):
         assert f'<code id="enrich-{position}">{name}</code>' in html
+    assert '<code id="enrich-4">' not in html
+    assert "Nothing to create for\n      <code>callerid</code>" in html
+    assert "Inbound Data Enrichment URL" in html
 
     other = factories.TrafficSourceFactory()
     offer.traffic_sources.add(other)
