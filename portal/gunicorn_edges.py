@@ -7,16 +7,17 @@ working directory.
   partners and dialers put credentials there (``lead_token`` in Ringba GET pixels,
   ``auth_token`` and ``offer_token`` from TrackDrive clients). The values of every
   name in ``integrations.credentials`` are written as ``[redacted]``.
-- ``JsonErrorWorker``: a request line over ``limit_request_line`` is refused by
-  gunicorn before Django runs; it answered an HTML page. The API's clients read
-  JSON, so that refusal is JSON and says what to do instead (POST).
+- ``JsonErrorWorker``: a request line over ``limit_request_line`` (414) or headers
+  over gunicorn's limits (431) are refused by gunicorn before Django runs; it
+  answered an HTML page. The API's clients read JSON, so those refusals are JSON
+  and say what to do instead.
 """
 
 import json
 
 from gunicorn import util
 from gunicorn.glogging import Logger
-from gunicorn.http.errors import LimitRequestLine
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import ThreadWorker
 
 from integrations import credentials
@@ -44,30 +45,53 @@ class RedactingLogger(Logger):
         return atoms
 
 
+# Refusals gunicorn makes before Django runs, answered as the API answers: JSON that
+# says what to change. (status line, message) per error class.
+_JSON_REFUSALS = {
+    LimitRequestLine: (
+        "414 URI Too Long",
+        "request: the request line is longer than {line} bytes; send the pixel as POST with "
+        "a JSON body (Ringba: Advanced Instructions, method POST)",
+    ),
+    LimitRequestHeaders: (
+        "431 Request Header Fields Too Large",
+        "request: the headers are too large (at most {fields} headers of {field_size} bytes "
+        "each); send fewer or shorter headers — the API needs only Authorization and "
+        "Content-Type",
+    ),
+}
+
+
 class JsonErrorWorker(ThreadWorker):
-    """gunicorn's threaded worker, refusing an over-long request line with JSON."""
+    """gunicorn's threaded worker, refusing over-long request lines and headers with JSON."""
 
     def handle_error(self, req, client, addr, exc):
-        if not isinstance(exc, LimitRequestLine):
+        refusal = next(
+            (value for kind, value in _JSON_REFUSALS.items() if isinstance(exc, kind)), None
+        )
+        if refusal is None:
             return super().handle_error(req, client, addr, exc)
-        self.log.warning("Request line too long from ip=%s: %s", addr[0], exc)
-        limit = self.cfg.limit_request_line
+        self.log.warning("Refused request from ip=%s: %s", addr[0], exc)
+        status_line, message = refusal
         body = json.dumps(
             {
                 "success": False,
                 "status": "rejected",
                 "errors": [
-                    f"request: the request line is longer than {limit} bytes; send the pixel "
-                    "as POST with a JSON body (Ringba: Advanced Instructions, method POST)"
+                    message.format(
+                        line=self.cfg.limit_request_line,
+                        fields=self.cfg.limit_request_fields,
+                        field_size=self.cfg.limit_request_field_size,
+                    )
                 ],
             }
         ).encode()
         head = (
-            "HTTP/1.1 414 URI Too Long\r\nConnection: close\r\n"
+            f"HTTP/1.1 {status_line}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode("latin1")
         try:
             util.write_nonblock(client, head + body)
         except Exception:  # the client is gone: nothing more to tell it
-            self.log.debug("could not send the 414 to %s", addr[0])
+            self.log.debug("could not send the refusal to %s", addr[0])
         return None
