@@ -6,7 +6,8 @@ the place they land in, so a value can never change the request's shape:
   text (quotes and backslashes escaped) by re-serialising the parsed template.
 - form: ``name=[token]&…``; each value is percent-encoded.
 - headers: ``{"Name": "template"}``; a rendered value holding a line break or NUL
-  is refused (header injection), and the delivery is skipped saying so.
+  is refused (header injection), as is one HTTP cannot carry (text outside
+  Latin-1, control characters), and the delivery is skipped saying so.
 """
 
 import json
@@ -32,6 +33,10 @@ RESERVED_HEADERS = frozenset(
     | {"webhook-id", "webhook-timestamp", "webhook-signature"}
 )
 _UNSAFE_HEADER_VALUE = re.compile(r"[\r\n\x00]")
+# What else a header value cannot carry: anything outside Latin-1 (HTTP/1.1 sends
+# bytes, and urllib3 encodes header values as Latin-1) and the other control characters.
+_UNCARRIABLE = re.compile(r"[^\t\x20-\x7e\xa0-\xff]")
+_SHOWN_CHARACTERS = 5
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,23 @@ def render_request(
         value = _substitute(str(template), context, lambda v: v, missing)
         if _UNSAFE_HEADER_VALUE.search(value):
             refused = refused or f"header {name}: its value holds a line break or NUL"
+        elif _UNCARRIABLE.search(value):
+            # Decided here, not by a send that fails and retries until the delivery
+            # fails (counted against the host): no retry can make it sendable.
+            shown = ", ".join(map(repr, dict.fromkeys(_UNCARRIABLE.findall(value))))
+            refused = refused or (
+                f"header {name}: its value holds characters an HTTP header cannot carry "
+                f"({_first(shown)}); send that token in the body instead"
+            )
         headers[name] = value
     return RenderedRequest(
         body=body, headers=headers, missing=tuple(dict.fromkeys(missing)), refused=refused
     )
+
+
+def _first(shown: str) -> str:
+    parts = shown.split(", ")
+    return ", ".join(parts[:_SHOWN_CHARACTERS]) + (", …" if len(parts) > _SHOWN_CHARACTERS else "")
 
 
 def _render_json(node, context, missing):

@@ -103,6 +103,44 @@ def test_a_token_that_would_break_a_header_skips_the_delivery(receiver, calls_cl
     assert receiver.requests == []
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("张伟 €", "'张', '伟', '€'"),
+        ("hi 😀", "'😀'"),
+        ("a\u2028b", "'\\u2028'"),
+        ("a\x01b", "'\\x01'"),
+    ],
+)
+def test_a_value_http_cannot_carry_in_a_header_skips_with_a_reason_never_retries(
+    receiver, calls_client, ringba_setup, value, shown
+):
+    """Issue 32, item 8: such a value made the delivery retry until it failed, counted
+    against the host; it is decided at render time now, in words."""
+    from integrations.models import DestinationHealth
+
+    factories.NumberTokenFactory(number=ringba_setup["number"], key="who", value=value)
+    _trigger(receiver, header_templates={"X-Caller-Name": "[who]"})
+    delivery = _start_call(calls_client, ringba_setup)
+    assert delivery.status == DeliveryStatus.SKIPPED
+    assert delivery.skip_reason == (
+        f"header X-Caller-Name: its value holds characters an HTTP header cannot carry "
+        f"({shown}); send that token in the body instead"
+    )
+    assert attempt_delivery(delivery_id=delivery.pk) is None
+    assert receiver.requests == [] and not DestinationHealth.objects.exists()
+
+
+def test_latin1_text_still_travels_in_a_header(receiver, calls_client, ringba_setup):
+    factories.NumberTokenFactory(number=ringba_setup["number"], key="who", value="José Müller")
+    _trigger(receiver, header_templates={"X-Caller-Name": "[who]"})
+    delivery = _start_call(calls_client, ringba_setup)
+    assert delivery.status == DeliveryStatus.PENDING, delivery.skip_reason
+    attempt_delivery(delivery_id=delivery.pk)
+    [request] = receiver.requests
+    assert request.headers["X-Caller-Name"] == "José Müller"  # read back as Latin-1
+
+
 def test_a_missing_token_in_the_body_skips_like_one_in_the_url(
     receiver, calls_client, ringba_setup
 ):
