@@ -54,3 +54,11 @@ def valid_key(key: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
+
+
+def hint(secret: str) -> str:
+    """Return how a stored secret is shown after it was made: its kind and last four."""
+    if not secret:
+        return ""
+    prefix = secret.split("_", 1)[0] + "_" if "_" in secret[:8] else ""
+    return f"{prefix}…{secret[-4:]}"

@@ -23,6 +23,7 @@ from ..models import (
     TriggerTemplate,
 )
 from ..ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
+from ..secrets_at_rest import hint
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
@@ -214,13 +215,15 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     def signing(self, trigger):
         if not trigger.signing_secret:
             return "Not signed."
-        current = format_html("<code>{}</code> (current)", trigger.signing_secret)
-        if not trigger.previous_signing_secret:
-            return current
+        # Shown once, when made (the rotate action's message); here only their ends.
+        current, *previous = [hint(secret) for secret in trigger.signing_secrets]
+        shown = format_html("<code>{}</code> (current)", current)
+        if not previous:
+            return shown
         return format_html(
             "{}<br><code>{}</code> (previous: still signing until the rotation is finished)",
-            current,
-            trigger.previous_signing_secret,
+            shown,
+            previous[0],
         )
 
     @admin.action(
@@ -228,12 +231,22 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
     )
     def rotate_signing_secret(self, request, queryset):
         for trigger in queryset:
-            trigger_signing.rotate(trigger.pk)
+            rotated = trigger_signing.rotate(trigger.pk)
             self.log_change(request, trigger, "Signing secret made or rotated")
+            self.message_user(
+                request,
+                format_html(
+                    "{}: new signing secret <code>{}</code> — copy it now, it is stored "
+                    "encrypted and not shown again.",
+                    trigger.name,
+                    rotated.new_secret,
+                ),
+                messages.WARNING,
+            )
         self.message_user(
             request,
-            "New signing secret(s) made; give each receiver its trigger's new secret (on "
-            "the trigger's page), then finish the rotation. Until then both sign.",
+            "Give each receiver its trigger's new secret, then finish the rotation. Until "
+            "then both sign (a second rotation before that keeps the receiver's secret).",
             messages.SUCCESS,
         )
 

@@ -61,6 +61,13 @@ class TriggerTemplate(models.Model):
         return self.name
 
 
+def decrypted_secrets(*ciphertexts: str) -> list[str]:
+    """Return the signing secrets stored as ``ciphertexts`` (empty ones left out)."""
+    from ..secrets_at_rest import decrypt
+
+    return [decrypt(text) for text in ciphertexts if text]
+
+
 class EventTrigger(models.Model):
     """A rule: on an event, when the conditions hold, send the rendered URL.
 
@@ -115,11 +122,10 @@ class EventTrigger(models.Model):
         help_text='{"X-Api-Key": "[partner_api_key]"}; tokens as in the URL.',
     )
     # Standard Webhooks signing (integrations.signing): empty means unsigned. The
-    # previous secret keeps signing too until the rotation is finished.
-    signing_secret = models.CharField(max_length=100, blank=True, default="", db_default="")
-    previous_signing_secret = models.CharField(
-        max_length=100, blank=True, default="", db_default=""
-    )
+    # previous secret keeps signing too until the rotation is finished. Both are
+    # stored encrypted (integrations.secrets_at_rest); a new secret is shown once.
+    signing_secret = models.TextField(blank=True, default="", db_default="")
+    previous_signing_secret = models.TextField(blank=True, default="", db_default="")
     active = models.BooleanField(default=True)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -165,7 +171,8 @@ class EventTrigger(models.Model):
 
     @property
     def signing_secrets(self) -> list[str]:
-        return [secret for secret in (self.signing_secret, self.previous_signing_secret) if secret]
+        """The secrets that sign, decrypted: the current one, then the previous one."""
+        return decrypted_secrets(self.signing_secret, self.previous_signing_secret)
 
     def clean(self):
         self._check_conditions()

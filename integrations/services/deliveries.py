@@ -40,6 +40,7 @@ from ..models import (
     EventTrigger,
     PostbackDelivery,
 )
+from ..models.triggers import decrypted_secrets
 from ..postbacks import Verdict
 from . import delivery_store, payments
 
@@ -121,15 +122,14 @@ def request_of(delivery: PostbackDelivery) -> dict:
     body = (delivery.body or "").encode()
     headers = dict(delivery.request_headers or {})  # Content-Type included with a body
     if delivery.signed:
-        secrets = (
+        stored = (
             EventTrigger.objects.filter(pk=delivery.trigger_id)
             .values_list("signing_secret", "previous_signing_secret")
             .first()
         )
-        if secrets and any(secrets):
-            headers.update(
-                signing.signed_headers(list(secrets), signing.message_id(delivery.pk), body)
-            )
+        secrets = decrypted_secrets(*stored) if stored else []
+        if secrets:
+            headers.update(signing.signed_headers(secrets, signing.message_id(delivery.pk), body))
     return {"body": body, "headers": headers}
 
 

@@ -196,7 +196,7 @@ def test_signed_requests_verify_with_the_reference_library_and_keep_their_id_on_
     trigger = _trigger(
         receiver, http_method="POST", body_format="json", body_template='{"c": "[call_uuid]"}'
     )
-    secret = trigger_signing.rotate(trigger.pk).signing_secret
+    secret = trigger_signing.rotate(trigger.pk).new_secret
     assert secret.startswith("whsec_")
     delivery = _start_call(calls_client, ringba_setup)
     assert delivery.signed
@@ -219,8 +219,9 @@ def test_during_a_rotation_both_secrets_verify_then_only_the_new_one(
     receiver, calls_client, ringba_setup
 ):
     trigger = _trigger(receiver)
-    old = trigger_signing.rotate(trigger.pk).signing_secret
-    new = trigger_signing.rotate(trigger.pk).signing_secret
+    old = trigger_signing.rotate(trigger.pk).new_secret
+    assert trigger_signing.finish_rotation(trigger.pk) is False  # nothing to finish yet
+    new = trigger_signing.rotate(trigger.pk).new_secret
     first = _start_call(calls_client, ringba_setup, caller="7194440001")
     attempt_delivery(delivery_id=first.pk)
     [during] = receiver.requests
@@ -240,3 +241,42 @@ def test_during_a_rotation_both_secrets_verify_then_only_the_new_one(
     third = _start_call(calls_client, ringba_setup, caller="7194440003")
     attempt_delivery(delivery_id=third.pk)
     assert "webhook-signature" not in {name.lower() for name in receiver.requests[-1].headers}
+
+
+def test_a_second_rotation_before_finishing_keeps_the_receivers_secret(
+    receiver, calls_client, ringba_setup
+):
+    """Issue 32, item 7: it overwrote the secret the receiver held; every webhook after
+    it failed verification."""
+    trigger = _trigger(receiver)
+    held_by_receiver = trigger_signing.rotate(trigger.pk).new_secret
+    trigger_signing.finish_rotation(trigger.pk)
+    trigger_signing.rotate(trigger.pk)  # rotation started…
+    newest = trigger_signing.rotate(trigger.pk).new_secret  # …and again before finishing
+
+    delivery = _start_call(calls_client, ringba_setup)
+    attempt_delivery(delivery_id=delivery.pk)
+    [request] = receiver.requests
+    Webhook(held_by_receiver).verify(request.body, request.headers, json_parse=False)
+    Webhook(newest).verify(request.body, request.headers, json_parse=False)
+
+
+def test_signing_secrets_are_encrypted_at_rest_and_shown_once(admin_client, receiver):
+    from django.urls import reverse
+
+    from integrations.models import EventTrigger
+
+    trigger = _trigger(receiver)
+    response = admin_client.post(
+        reverse("admin:integrations_eventtrigger_changelist"),
+        {"action": "rotate_signing_secret", "_selected_action": [trigger.pk]},
+        follow=True,
+    )
+    shown = [str(message) for message in response.context["messages"]]
+    [secret] = [word for text in shown for word in text.split("<code>")[1:2]]
+    secret = secret.split("</code>")[0]
+    assert secret.startswith("whsec_")
+    stored = EventTrigger.objects.get(pk=trigger.pk)
+    assert secret not in stored.signing_secret and stored.signing_secrets == [secret]
+    page = admin_client.get(reverse("admin:integrations_eventtrigger_change", args=[trigger.pk]))
+    assert secret not in page.text and f"whsec_…{secret[-4:]}" in page.text
