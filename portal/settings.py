@@ -205,6 +205,9 @@ RINGBA_WEBHOOK_BASE_URL = env.str(
 RINGBA_ENRICH_BASE_URL = env.str(
     "RINGBA_ENRICH_BASE_URL", default="https://display.ringba.com"
 ).rstrip("/")
+# A call-start delivery (Ringba's Enrich Call Data) is useful only before the call
+# reaches Ringba: not sent, nor retried, after this many seconds (per trigger: its own).
+CALL_START_DEADLINE_SECONDS = env.int("CALL_START_DEADLINE_SECONDS", default=30)
 # Ringba's REST API: returns and adjustments after payment (SPEC §16).
 RINGBA_API_BASE_URL = env.str("RINGBA_API_BASE_URL", default="https://api.ringba.com/v2").rstrip(
     "/"

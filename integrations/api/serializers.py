@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from ..models import Call, Lead, PostbackAttempt, PostbackDelivery, ScheduleLeadState
+from ..models import Call, Event, Lead, PostbackAttempt, PostbackDelivery, ScheduleLeadState
 from ..services.calls import MAX_CALL_SECONDS
 from ..services.paid import paid_postback
 from ..tokens import call_context
@@ -311,9 +311,33 @@ class CallSerializer(serializers.ModelSerializer):
             "tokens",
             "version",
             "paid_postback",
+            "enrichment",
         ]
 
     schedule_lead = serializers.SerializerMethodField()
+    enrichment = serializers.SerializerMethodField(
+        help_text="The call-start deliveries (Ringba's Enrich Call Data) and where each "
+        "stands: pending (with the moment it stops being worth sending), delivered, "
+        "failed or skipped (expired — not sent). A dialer may wait for 'delivered' "
+        "before routing the call to Ringba."
+    )
+
+    def get_enrichment(self, call) -> list[dict]:
+        deliveries = PostbackDelivery.objects.filter(
+            call=call, event=Event.CALL_STARTED, is_test=False
+        ).order_by("pk")
+        return [
+            {
+                "delivery_id": delivery.pk,
+                "status": delivery.status,
+                "send_by": delivery.expires_at,
+                "delivered_at": delivery.delivered_at,
+                "reason": delivery.skip_reason or delivery.last_error,
+            }
+            for delivery in deliveries.only(
+                "status", "expires_at", "delivered_at", "skip_reason", "last_error"
+            )
+        ]
     paid_postback = serializers.SerializerMethodField(
         help_text="The conversion postback Ringba accepted for this call (one per call id), "
         "or null; 'note' says when the stored payout is not what was paid."

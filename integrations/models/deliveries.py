@@ -65,6 +65,8 @@ class PostbackDelivery(models.Model):
     request_key = models.CharField(max_length=64, blank=True, editable=False)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Useful only until then (a call-start enrichment): not sent or retried after it.
+    expires_at = models.DateTimeField(null=True, blank=True)
     # The worker that claimed the current attempt; its final write must still match.
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     # When a task was last handed to the queue, and its id: the sweeper re-queues a

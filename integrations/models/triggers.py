@@ -126,6 +126,15 @@ class EventTrigger(models.Model):
     # stored encrypted (integrations.secrets_at_rest); a new secret is shown once.
     signing_secret = models.TextField(blank=True, default="", db_default="")
     previous_signing_secret = models.TextField(blank=True, default="", db_default="")
+    deadline_seconds = models.PositiveIntegerField(
+        "send within (seconds)",
+        null=True,
+        blank=True,
+        help_text="A delivery not sent by then is recorded 'expired — not sent' and never "
+        "retried. Empty: call-start triggers use CALL_START_DEADLINE_SECONDS (Ringba attaches "
+        "enrichment to the caller's next call, so late data lands on the wrong call); other "
+        "events retry on the full schedule.",
+    )
     active = models.BooleanField(default=True)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)

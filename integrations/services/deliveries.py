@@ -171,7 +171,11 @@ def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
         )
     if delay is None:
         return {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
-    return {"status": DeliveryStatus.RETRYING, "next_attempt_at": now + timedelta(seconds=delay)}
+    retry_at = now + timedelta(seconds=delay)
+    if delivery.expires_at is not None and retry_at > delivery.expires_at:
+        # Its retry would come after the deadline: no later attempt is worth making.
+        return {"status": DeliveryStatus.FAILED, "next_attempt_at": None, "expired": True}
+    return {"status": DeliveryStatus.RETRYING, "next_attempt_at": retry_at}
 
 
 def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
@@ -179,11 +183,14 @@ def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
     delivery, attempt, health = claimed.delivery, claimed.attempt, claimed.health
     now = timezone.now()
     state = _next_state(delivery, outcome, now)
+    expired = state.pop("expired", False)
     attempt.duration_ms = outcome.duration_ms
     attempt.status_code = outcome.status_code
     attempt.response_body = outcome.body
     attempt.error = outcome.error
     last_error = "" if outcome.verdict is Verdict.DELIVERED else outcome.error
+    if expired:
+        last_error = f"expired — not retried past its deadline; last: {outcome.error}"[:500]
     changes = {
         **state,
         "last_error": last_error,

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.dispatch import receiver
@@ -210,7 +211,32 @@ def fire_call_event(*, call, event: str, cause: str = "") -> list[PostbackDelive
     )
     if event == Event.CALL_OFFER_CONVERTED:
         _hold(call, written)
+    _set_deadlines(written, event=event, triggers=triggers)
     return written
+
+
+def _set_deadlines(written: list[PostbackDelivery], *, event: str, triggers) -> None:
+    """Give each delivery its trigger's deadline (call-start ones a default one)."""
+    deadlines = {trigger.pk: deadline_of(trigger, event) for trigger in triggers}
+    now = timezone.now()
+    by_moment: dict = {}
+    for delivery in written:
+        seconds = deadlines.get(delivery.trigger_id)
+        if seconds is None or delivery.status != DeliveryStatus.PENDING:
+            continue
+        delivery.expires_at = now + timedelta(seconds=seconds)
+        by_moment.setdefault(delivery.expires_at, []).append(delivery.pk)
+    for moment, ids in by_moment.items():  # one UPDATE for the usual single deadline
+        PostbackDelivery.objects.filter(pk__in=ids).update(expires_at=moment)
+
+
+def deadline_of(trigger, event: str) -> int | None:
+    """Seconds a delivery of ``trigger`` stays worth sending; None for no deadline."""
+    if trigger.deadline_seconds is not None:
+        return trigger.deadline_seconds
+    if event == Event.CALL_STARTED:
+        return settings.CALL_START_DEADLINE_SECONDS
+    return None
 
 
 def _hold(call, written: list[PostbackDelivery]) -> None:

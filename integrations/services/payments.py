@@ -5,7 +5,9 @@
   becomes a ``Payment``, a fact nothing rewrites. It is recorded even when the
   attempt's claim was fenced off meanwhile (an un-convert while the request was at
   Ringba): Ringba kept it all the same.
-- ``send_gate``: whether a conversion postback may still go is decided here, once,
+- ``send_gate``: whether a message may still go is decided here, once: a delivery
+  past its deadline (a call-start enrichment) is expired, never sent; and whether
+  a conversion postback may still go is decided
   when its attempt is claimed, under the call's row lock — the worker, Re-send,
   recover and Rebuild all reach the claim through ``deliveries.attempt_delivery``.
   A call no longer converted, or already paid at Ringba, skips the postback with
@@ -114,9 +116,12 @@ def send_gate(delivery_id: int):
     """
     row = (
         PostbackDelivery.objects.filter(pk=delivery_id)
-        .only("event", "is_test", "call_id", "url")
+        .only("event", "is_test", "call_id", "url", "expires_at")
         .first()
     )
+    if row is not None and row.expires_at is not None and row.expires_at <= timezone.now():
+        yield _expire(row)
+        return
     if row is None or row.event not in MONEY_EVENTS or row.is_test or row.call_id is None:
         yield ""
         return
@@ -138,6 +143,26 @@ def send_gate(delivery_id: int):
                 updated_at=timezone.now(),
             )
         yield reason
+
+
+EXPIRED = (
+    "expired — not sent: it was worth sending only until {moment:%H:%M:%S} UTC (Ringba "
+    "attaches enrichment to the caller's next call, so late data would land on the wrong one)"
+)
+
+
+def _expire(row: PostbackDelivery) -> str:
+    """Record a delivery past its deadline as expired; return the reason."""
+    reason = EXPIRED.format(moment=row.expires_at)
+    PostbackDelivery.objects.filter(pk=row.pk, status__in=DUE_STATUSES).update(
+        status=DeliveryStatus.SKIPPED,
+        skip_reason=reason[:500],
+        next_attempt_at=None,
+        claim_token="",
+        enqueued_at=None,
+        updated_at=timezone.now(),
+    )
+    return reason
 
 
 def _refusal(delivery: PostbackDelivery, call: Call | None) -> str:
