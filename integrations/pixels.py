@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # a type only; the configuration is read from the cache by th
 CONSUMED_FIELDS = {
     "lead_token",
     "offer_lead_token",
+    "schedule_lead_token",
     "traffic_source_id",
     "caller_id",
     CALL_UUID_TOKEN_NAME,
@@ -47,8 +48,9 @@ class CleanPixel:
     """A pixel that passed every rule, ready to be stored as a lead."""
 
     config: "OfferConfig"
-    traffic_source_pk: int
-    traffic_source_public_id: int
+    # None for a lead sent without traffic_source_id (TrackDrive's POST /api/v1/leads).
+    traffic_source_pk: int | None
+    traffic_source_public_id: int | None
     caller_id: str
     ringba_call_uuid: str | None
     tokens: dict
@@ -84,9 +86,13 @@ def fold_consumed_names(params: dict) -> dict:
 
 
 def lead_token_of(params: dict) -> str | None:
-    """Return the pixel's lead token (either spelling, any case), stripped, or None."""
+    """Return the pixel's lead token (any of TrackDrive's names, any case), stripped, or None."""
     folded = fold_consumed_names(params)
-    token = folded.get("lead_token") or folded.get("offer_lead_token")
+    token = (
+        folded.get("lead_token")
+        or folded.get("offer_lead_token")
+        or folded.get("schedule_lead_token")
+    )
     if not isinstance(token, str):
         return None
     return token.strip() or None
@@ -105,15 +111,24 @@ def require_lead_token(params: dict) -> str:
     return lead_token
 
 
-def clean_pixel(params: dict, config: "OfferConfig") -> CleanPixel:
-    """Return the pixel as a CleanPixel for ``config``'s offer; raise Rejected (invalid)."""
+def clean_pixel(params: dict, config: "OfferConfig", *, source_required: bool = True) -> CleanPixel:
+    """Return the pixel as a CleanPixel for ``config``'s offer; raise Rejected (invalid).
+
+    ``source_required``: Ringba's pixel must name its partner (``traffic_source_id``);
+    TrackDrive's ``POST /api/v1/leads`` may leave it out, and the lead then takes
+    its partner from the call it attaches to.
+    """
     params = fold_consumed_names(params)
 
     errors: list[str] = []
     warnings: list[str] = []
-    traffic_source_public_id, traffic_source_pk = _clean_traffic_source(
-        params.get("traffic_source_id"), config, errors
-    )
+    sent_source = params.get("traffic_source_id")
+    if not source_required and _missing(sent_source) and not is_unreplaced_tag(sent_source):
+        traffic_source_public_id, traffic_source_pk = None, None
+    else:
+        traffic_source_public_id, traffic_source_pk = _clean_traffic_source(
+            sent_source, config, errors
+        )
     caller_id = _clean_caller_id(params.get("caller_id"), errors)
     ringba_call_uuid = _clean_ringba_call_uuid(params.get(CALL_UUID_TOKEN_NAME), errors, warnings)
     tokens = _clean_tokens(params, warnings)

@@ -129,10 +129,19 @@ def lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers
         "caller_id_short": national_digits(lead.caller_id),
         "offer_id": str(lead.offer_id),
         "offer_name": lead.offer.name,
-        "traffic_source_id": str(lead.traffic_source.traffic_source_id),
-        "traffic_source_name": lead.traffic_source.name,
+        **_source_tokens(lead.traffic_source),
     }
     return [(PIXEL, lead.tokens or {}), (FIELD_MAPPING, mapping_tokens or {}), (SYSTEM, computed)]
+
+
+def _source_tokens(source) -> dict[str, str]:
+    """A partner's system tokens; none yet for a lead sent without traffic_source_id."""
+    if source is None:
+        return {}
+    return {
+        "traffic_source_id": str(source.traffic_source_id),
+        "traffic_source_name": source.name,
+    }
 
 
 def schedule_lead_layers(lead, *, mapping_tokens: dict[str, str] | None = None) -> Layers:

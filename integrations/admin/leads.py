@@ -41,8 +41,11 @@ class LeadAdmin(CsvExportMixin, ReadOnlyMixin, BigTableAdmin):
         ("ringba_call_uuid", lambda lead: lead.ringba_call_uuid),
         ("caller_id", lambda lead: lead.caller_id),
         ("offer", lambda lead: lead.offer.name),
-        ("traffic_source", lambda lead: lead.traffic_source.name),
-        ("traffic_source_id", lambda lead: lead.traffic_source.traffic_source_id),
+        ("traffic_source", lambda lead: lead.traffic_source.name if lead.traffic_source else ""),
+        (
+            "traffic_source_id",
+            lambda lead: lead.traffic_source.traffic_source_id if lead.traffic_source else "",
+        ),
         ("call_uuid", lambda lead: lead.call.call_uuid if hasattr(lead, "call") else ""),
         ("warnings", lambda lead: len(lead.warnings or [])),
     )

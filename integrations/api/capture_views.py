@@ -65,10 +65,11 @@ class JsonOnly(BaseContentNegotiation):
 
 PIXEL_METHODS = frozenset({"GET", "POST", "HEAD"})
 _ALLOW = "GET, POST, HEAD, OPTIONS"
+_ALLOW_WITH_PUT = "GET, POST, PUT, HEAD, OPTIONS"  # TrackDrive's /api/v1/leads
 _render_json = JSONRenderer().render  # DRF's bytes, exactly as the other endpoints answer
 
 
-def answer_pixel(request: HttpRequest) -> HttpResponse:
+def answer_pixel(request: HttpRequest, *, source_required: bool = True) -> HttpResponse:
     """Answer a pixel (GET, POST or HEAD) as a plain Django view.
 
     The pixel is the product's hot path: DRF's request wrapping, content
@@ -76,18 +77,20 @@ def answer_pixel(request: HttpRequest) -> HttpResponse:
     nothing (issue 13). The answers are DRF's, byte for byte: the same JSON
     renderer, the same exception handler, the same Allow and Retry-After headers.
     OPTIONS and the methods answered 405 still go through ``LeadCaptureView``.
+    ``source_required``: False on TrackDrive's ``/api/v1/leads``, where a lead may
+    leave ``traffic_source_id`` out.
     """
     try:
-        response = _capture(request)
+        response = _capture(request, source_required=source_required)
     except Exception as exc:  # the API's exception handler decides; unknown ones re-raise
         response = _refuse(request, exc)
-    response["Allow"] = _ALLOW
+    response["Allow"] = _ALLOW if source_required else _ALLOW_WITH_PUT
     if request.method == "HEAD":
         response.content = b""  # HTTP forbids a body on HEAD
     return response
 
 
-def _capture(request: HttpRequest) -> HttpResponse:
+def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     # Parse and check before throttling: the throttle counts per offer and source.
     body = read_body(request)
     request.capture_body = body  # kept with the rejection if parsing refuses it
@@ -130,10 +133,17 @@ def _capture(request: HttpRequest) -> HttpResponse:
         if request.method == "HEAD":
             # Link checkers and probes: the pixel is checked as GET would check it,
             # and nothing is stored.
-            check_pixel(params=request.capture_params, config=request.capture_config)
+            check_pixel(
+                params=request.capture_params,
+                config=request.capture_config,
+                source_required=source_required,
+            )
             return _json_response({"success": True, "status": "valid", "errors": []}, 200)
         result = capture_lead(
-            params=request.capture_params, raw=request.capture_raw, config=request.capture_config
+            params=request.capture_params,
+            raw=request.capture_raw,
+            config=request.capture_config,
+            source_required=source_required,
         )
     except Rejected:
         if not throttle.allow_refusal(request):
@@ -219,14 +229,17 @@ class LeadCaptureView(APIView):
     parser_classes: list = []
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnly
+    # Ringba's pixel names its partner; TrackDrive's /api/v1/leads may not (the alias).
+    source_required = True
+    pixel_methods = PIXEL_METHODS
 
     @classmethod
     def as_view(cls, **initkwargs):
         drf_view = super().as_view(**initkwargs)
 
         def view(request, *args, **kwargs):
-            if request.method in PIXEL_METHODS:
-                return answer_pixel(request)
+            if request.method in cls.pixel_methods:
+                return answer_pixel(request, source_required=cls.source_required)
             return drf_view(request, *args, **kwargs)
 
         view.cls, view.initkwargs = drf_view.cls, drf_view.initkwargs
@@ -234,7 +247,7 @@ class LeadCaptureView(APIView):
         return view
 
     def head(self, request, *args, **kwargs):
-        return answer_pixel(request._request)
+        return answer_pixel(request._request, source_required=self.source_required)
 
     @extend_schema(
         operation_id="leads_capture",
@@ -250,7 +263,7 @@ class LeadCaptureView(APIView):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return answer_pixel(request._request)
+        return answer_pixel(request._request, source_required=self.source_required)
 
     @extend_schema(
         operation_id="leads_capture_get",
@@ -260,7 +273,7 @@ class LeadCaptureView(APIView):
         auth=[],
     )
     def get(self, request, *args, **kwargs):
-        return answer_pixel(request._request)
+        return answer_pixel(request._request, source_required=self.source_required)
 
 
 @extend_schema_view(
@@ -268,4 +281,23 @@ class LeadCaptureView(APIView):
     get=extend_schema(operation_id="leads_alias_get", summary="Alias of /api/v1/leads/capture"),
 )
 class LeadCaptureAliasView(LeadCaptureView):
-    """``/api/v1/leads``: the same endpoint under TrackDrive's shorter path."""
+    """``/api/v1/leads``: the same endpoint as TrackDrive documents it.
+
+    Only ``lead_token`` (or ``offer_lead_token`` / ``schedule_lead_token``) and
+    ``caller_id`` are required: a lead without ``traffic_source_id`` belongs to the
+    offer and takes its partner from the caller's call (its tracking number). PUT
+    is accepted as POST, as TrackDrive does.
+    """
+
+    source_required = False
+    pixel_methods = PIXEL_METHODS | {"PUT"}
+
+    @extend_schema(
+        operation_id="leads_alias_put",
+        summary="TrackDrive's PUT /api/v1/leads (the same as POST)",
+        request={"application/json": PixelSerializer},
+        responses={201: CaptureResponseSerializer, 200: CaptureResponseSerializer, **_ERRORS},
+        auth=[],
+    )
+    def put(self, request, *args, **kwargs):
+        return answer_pixel(request._request, source_required=False)

@@ -338,6 +338,7 @@ class CallSerializer(serializers.ModelSerializer):
                 "status", "expires_at", "delivered_at", "skip_reason", "last_error"
             )
         ]
+
     paid_postback = serializers.SerializerMethodField(
         help_text="The conversion postback Ringba accepted for this call (one per call id), "
         "or null; 'note' says when the stored payout is not what was paid."

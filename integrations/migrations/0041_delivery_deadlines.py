@@ -4,25 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0040_signing_secrets_encrypted'),
+        ("integrations", "0040_signing_secrets_encrypted"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='eventtrigger',
-            name='deadline_seconds',
-            field=models.PositiveIntegerField(blank=True, help_text="A delivery not sent by then is recorded 'expired — not sent' and never retried. Empty: call-start triggers use CALL_START_DEADLINE_SECONDS (Ringba attaches enrichment to the caller's next call, so late data lands on the wrong call); other events retry on the full schedule.", null=True, verbose_name='send within (seconds)'),
+            model_name="eventtrigger",
+            name="deadline_seconds",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="A delivery not sent by then is recorded 'expired — not sent' and never retried. Empty: call-start triggers use CALL_START_DEADLINE_SECONDS (Ringba attaches enrichment to the caller's next call, so late data lands on the wrong call); other events retry on the full schedule.",
+                null=True,
+                verbose_name="send within (seconds)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaleventtrigger',
-            name='deadline_seconds',
-            field=models.PositiveIntegerField(blank=True, help_text="A delivery not sent by then is recorded 'expired — not sent' and never retried. Empty: call-start triggers use CALL_START_DEADLINE_SECONDS (Ringba attaches enrichment to the caller's next call, so late data lands on the wrong call); other events retry on the full schedule.", null=True, verbose_name='send within (seconds)'),
+            model_name="historicaleventtrigger",
+            name="deadline_seconds",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="A delivery not sent by then is recorded 'expired — not sent' and never retried. Empty: call-start triggers use CALL_START_DEADLINE_SECONDS (Ringba attaches enrichment to the caller's next call, so late data lands on the wrong call); other events retry on the full schedule.",
+                null=True,
+                verbose_name="send within (seconds)",
+            ),
         ),
         migrations.AddField(
-            model_name='postbackdelivery',
-            name='expires_at',
+            model_name="postbackdelivery",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

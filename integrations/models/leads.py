@@ -14,8 +14,15 @@ class Lead(models.Model):
     offer = models.ForeignKey(
         "Offer", on_delete=models.PROTECT, related_name="leads", db_index=False
     )
+    # Empty for a TrackDrive-style lead sent without traffic_source_id: it belongs to
+    # the offer, and takes its partner from the call it attaches to.
     traffic_source = models.ForeignKey(
-        "TrafficSource", on_delete=models.PROTECT, related_name="leads", db_index=False
+        "TrafficSource",
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
+        null=True,
+        blank=True,
     )
     caller_id = models.CharField(max_length=20)
     # NULL, not "", when absent: NULLs stay outside the unique idempotency constraint.

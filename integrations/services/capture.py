@@ -41,12 +41,16 @@ class CaptureResult:
     lead: Lead
     created: bool
     call: Call | None
-    traffic_source_id: int  # the partner's public id
+    traffic_source_id: int | None  # the partner's public id (None: from the call, later)
     warnings: list[str] = field(default_factory=list)
 
 
 def capture_lead(
-    *, params: dict, raw: RawRequest, config: OfferConfig | None = None
+    *,
+    params: dict,
+    raw: RawRequest,
+    config: OfferConfig | None = None,
+    source_required: bool = True,
 ) -> CaptureResult | ScheduleCapture:
     """Validate and store one pixel; return the lead and whether it is new.
 
@@ -59,7 +63,7 @@ def capture_lead(
     A Lead-to-Call schedule's token stores a schedule lead instead (SPEC §12),
     which never attaches to a direct call.
     """
-    pixel = _clean(params, config)
+    pixel = _clean(params, config, source_required=source_required)
     config = pixel.config
     if config.schedule_id is not None:
         return add_from_pixel(pixel, raw, params)
@@ -145,21 +149,25 @@ def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
         return None
 
 
-def check_pixel(*, params: dict, config: OfferConfig | None = None) -> CleanPixel:
+def check_pixel(
+    *, params: dict, config: OfferConfig | None = None, source_required: bool = True
+) -> CleanPixel:
     """Validate a pixel exactly as ``capture_lead`` would, and store nothing.
 
     Raises Rejected as capture would (a duplicate-policy refusal excepted: that
     needs the stored leads). For HEAD requests: probes and link checkers.
     """
-    return _clean(params, config)
+    return _clean(params, config, source_required=source_required)
 
 
-def _clean(params: dict, config: OfferConfig | None) -> CleanPixel:
+def _clean(params: dict, config: OfferConfig | None, *, source_required: bool) -> CleanPixel:
     lead_token = require_lead_token(params)
     config = config or get_offer_config(lead_token)
     if config is None or not config.active:
         raise Rejected(RejectionKind.UNAUTHORIZED, ["lead_token: lead_token is invalid"])
-    return clean_pixel(params, config)
+    if config.schedule_id is not None:
+        source_required = True  # a schedule lead is worked for one partner
+    return clean_pixel(params, config, source_required=source_required)
 
 
 def _new_lead(pixel: CleanPixel, raw: RawRequest) -> Lead:

@@ -12,7 +12,9 @@ still slipped through, e.g. a process killed between two statements.
 
 Candidate rules, whatever the timing:
 - same offer, same caller, same traffic source (a call on a number assigned to
-  another partner is never a candidate), neither side attached yet;
+  another partner is never a candidate), neither side attached yet; a lead sent
+  without a traffic source (TrackDrive's ``POST /api/v1/leads``) belongs to the
+  offer, takes any of its partners' calls, and then that call's partner;
 - within the offer's match window, nearest in time wins;
 - for a new pixel, a call that ended, or converted, more than
   MATCH_ENDED_TOLERANCE_SECONDS before the pixel arrived is a repeat caller's
@@ -25,7 +27,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .. import events
@@ -66,11 +68,13 @@ def candidate_call_for_lead(lead: Lead, *, window_seconds: int) -> Call | None:
     """Return the call ``lead`` should attach to under the rules above, or None."""
     window = timedelta(seconds=window_seconds)
     too_old = lead.received_at - tolerance()
+    # A lead sent without a partner (TrackDrive's POST /api/v1/leads) takes the call's.
+    same_partner = {"traffic_source_id": lead.traffic_source_id} if lead.traffic_source_id else {}
     calls = (
         Call.objects.filter(
             offer_id=lead.offer_id,
             caller_id=lead.caller_id,
-            traffic_source_id=lead.traffic_source_id,
+            **same_partner,
             lead__isnull=True,
             schedule_lead__isnull=True,  # a schedule's callback belongs to its schedule lead
             started_at__gte=lead.received_at - window,
@@ -88,9 +92,9 @@ def candidate_lead_for_call(call: Call, *, window_seconds: int) -> Lead | None:
     """Return the unattached lead ``call`` should take, nearest in time, or None."""
     window = timedelta(seconds=window_seconds)
     leads = Lead.objects.filter(
+        Q(traffic_source_id=call.traffic_source_id) | Q(traffic_source__isnull=True),
         offer_id=call.offer_id,
         caller_id=call.caller_id,
-        traffic_source_id=call.traffic_source_id,
         call__isnull=True,
         is_test=False,
         received_at__gte=call.started_at - window,
@@ -99,17 +103,27 @@ def candidate_lead_for_call(call: Call, *, window_seconds: int) -> Lead | None:
     return _nearest(list(leads), call.started_at, "received_at")
 
 
-def _attach(*, call_id: int, lead_id: int) -> bool:
+def _attach(*, call_id: int, lead_id: int, sourceless: bool = False) -> bool:
     """Set the call's lead if both are still free; False if either was taken meanwhile."""
     try:
         with savepoint_if_nested():
-            return bool(
+            attached = bool(
                 Call.objects.filter(pk=call_id, lead__isnull=True).update(
                     lead_id=lead_id, updated_at=timezone.now()
                 )
             )
+            if attached and sourceless:
+                take_partner_of_call(lead_id=lead_id, call_id=call_id)
+            return attached
     except IntegrityError:  # the lead was attached to another call meanwhile
         return False
+
+
+def take_partner_of_call(*, lead_id: int, call_id: int) -> None:
+    """Give a lead sent without a partner the partner of the call it attached to."""
+    Lead.objects.filter(pk=lead_id, traffic_source__isnull=True).update(
+        traffic_source_id=Subquery(Call.objects.filter(pk=call_id).values("traffic_source_id")[:1])
+    )
 
 
 def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
@@ -126,8 +140,11 @@ def match_lead(lead: Lead, *, window_seconds: int) -> Call | None:
     with transaction.atomic(savepoint=False):
         lock_caller(offer_id=lead.offer_id, caller_id=lead.caller_id)
         call = candidate_call_for_lead(lead, window_seconds=window_seconds)
-        if call is None or not _attach(call_id=call.pk, lead_id=lead.pk):
+        sourceless = lead.traffic_source_id is None
+        if call is None or not _attach(call_id=call.pk, lead_id=lead.pk, sourceless=sourceless):
             return None
+        if sourceless:
+            lead.traffic_source_id = call.traffic_source_id
         if call.offer_converted or call.buyer_converted or connection.vendor == "postgresql":
             # On PostgreSQL the attach may have waited on the call's row lock while a
             # conversion committed: what was read above is stale, so read it again
@@ -178,8 +195,11 @@ def match_call(call: Call, *, window_seconds: int) -> Lead | None:
     Call inside the transaction that inserts the call, after ``lock_caller``.
     """
     lead = candidate_lead_for_call(call, window_seconds=window_seconds)
-    if lead is None or not _attach(call_id=call.pk, lead_id=lead.pk):
+    sourceless = lead is not None and lead.traffic_source_id is None
+    if lead is None or not _attach(call_id=call.pk, lead_id=lead.pk, sourceless=sourceless):
         return None
+    if sourceless:
+        lead.traffic_source_id = call.traffic_source_id
     call.lead = lead
     return lead
 
@@ -212,14 +232,14 @@ def reconcile_unmatched(*, lookback_seconds: int, limit: int = 200) -> int:
         Q(buyer_converted=False) | Q(buyer_converted_at__gte=too_old),
         offer_id=OuterRef("offer_id"),
         caller_id=OuterRef("caller_id"),
-        traffic_source_id=OuterRef("traffic_source_id"),
         lead__isnull=True,
         schedule_lead__isnull=True,
         started_at__gte=since,
     )
+    same_partner = free_calls.filter(traffic_source_id=OuterRef("traffic_source_id"))
     waiting = (
         Lead.objects.filter(received_at__gte=since, call__isnull=True, is_test=False)
-        .filter(Exists(free_calls))
+        .filter(Exists(same_partner) | (Q(traffic_source__isnull=True) & Exists(free_calls)))
         .select_related("offer")
         .order_by("received_at", "pk")
     )
