@@ -280,18 +280,18 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
                 self, request, stale, "of this trigger", trigger__id__exact=form.instance.pk
             )
 
-    @admin.display(description="numbers that override its mappings")
     @admin.display(description="caller id")
     def caller_id_check(self, trigger):
         if not prefixes_us_country_code(trigger.url_template if trigger else ""):
             return "—"
         return format_html(
-            '<strong class="errornote">This URL writes +1 before the caller\'s national '
-            "digits: a caller from outside the US/Canada becomes a different number (a "
-            "stranger's call in Ringba). Send [caller_id], the caller's own E.164 number, "
-            "instead.</strong>"
+            '<strong class="errornote">{}</strong>',
+            "This URL writes +1 before the caller's national digits: a caller from outside "
+            "the US/Canada becomes a different number (a stranger's call in Ringba). Send "
+            "[caller_id], the caller's own E.164 number, instead.",
         )
 
+    @admin.display(description="numbers that override its mappings")
     def effective_tokens(self, trigger):
         return token_overrides.effective_tokens_table(
             token_overrides.overrides_for_trigger(trigger)

@@ -35,6 +35,22 @@ def database_queue(settings):
 
 
 @pytest.fixture
+def own_signal_handlers():
+    """Put back the process's signal handlers after a worker changed them.
+
+    The library's db_worker installs SIGINT/SIGTERM handlers and never restores
+    them: after this test, Ctrl-C no longer stopped ``make test`` (issue 34, item 14).
+    """
+    import signal
+
+    names = [name for name in ("SIGINT", "SIGTERM", "SIGQUIT") if hasattr(signal, name)]
+    saved = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    yield
+    for name, handler in saved.items():
+        signal.signal(getattr(signal, name), handler)
+
+
+@pytest.fixture
 def signals_seen():
     seen = []
 
@@ -94,7 +110,7 @@ def _run_ours(worker_id, threads=1):
 
 
 def test_our_worker_leaves_the_rows_and_signals_the_librarys_worker_does(
-    database_queue, signals_seen
+    database_queue, signals_seen, own_signal_handlers
 ):
     theirs = _enqueue_one_of_each()
     call_command(
@@ -195,3 +211,10 @@ def _uuid(result):
 
 def _in_an_hour():
     return timezone.now() + timedelta(hours=1)
+
+
+def test_the_process_keeps_its_ctrl_c_after_the_librarys_worker_ran(database_queue):
+    """Run last in this module's order of concern: the fixture above restored SIGINT."""
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

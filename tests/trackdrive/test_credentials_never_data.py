@@ -66,7 +66,7 @@ def test_the_php_sdks_auth_token_never_becomes_a_lead_or_call_token(ringba_setup
 
 @pytest.mark.parametrize(
     "name",
-    ["auth_token", "AUTH_TOKEN", "Api_Key", "offer_token", " api_key ", "schedule_lead_token"],
+    ["auth_token", "AUTH_TOKEN", "Api_Key", "offer_token", " api_key "],
 )
 def test_no_spelling_of_a_credential_name_is_stored_as_a_token(client, base_pixel, name):
     body = {**base_pixel, name: KEY, "zip_code": "90210"}
