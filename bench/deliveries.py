@@ -57,18 +57,42 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def make_due(trigger, base_url: str, count: int, prefix: str) -> None:
+def make_due(trigger, base_url: str, count: int, prefix: str, demo=None) -> None:
+    """Queue ``count`` due deliveries; with ``demo``, each the conversion of its own call.
+
+    Conversion postbacks are what a worker mostly sends: each passes the send gate
+    (the call's row lock, the payment check) and records a payment. Without ``demo``
+    the rows belong to no call, as the benchmark measured before the gate existed.
+    """
     from django.utils import timezone
 
-    from integrations.models import DeliveryStatus, PostbackDelivery
+    from integrations.models import Call, DeliveryStatus, PostbackDelivery
 
     now = timezone.now()
+    calls = [None] * count
+    if demo is not None:
+        number = demo.numbers[0]
+        calls = Call.objects.bulk_create(
+            [
+                Call(
+                    number=number,
+                    offer=demo.offer,
+                    traffic_source=demo.source,
+                    caller_id=f"+1212{index:07d}",
+                    offer_converted=True,
+                    payout="10.00",
+                    offer_converted_at=now,
+                )
+                for index in range(count)
+            ]
+        )
     PostbackDelivery.objects.bulk_create(
         [
             PostbackDelivery(
                 trigger=trigger,
                 event=trigger.event,
-                url=f"{base_url}/hook/{prefix}-{index}",
+                call=calls[index],
+                url=f"{base_url}/hook/{prefix}-{index}?call_id={prefix}-{index}&call_revenue=10.00",
                 status=DeliveryStatus.PENDING,
                 next_attempt_at=now,
             )
@@ -77,7 +101,7 @@ def make_due(trigger, base_url: str, count: int, prefix: str) -> None:
     )
 
 
-def rate(env, demo, receiver, *, threads: int, count: int) -> dict:
+def rate(env, demo, receiver, *, threads: int, count: int, conversions: bool = False) -> dict:
     """Deliveries per second for one worker with ``threads`` threads.
 
     All tasks are queued before the worker starts (as web requests queue each
@@ -88,7 +112,13 @@ def rate(env, demo, receiver, *, threads: int, count: int) -> dict:
     from integrations.tasks import enqueue_delivery
 
     prefix = f"rate{threads}-{time.time_ns()}"
-    make_due(demo.trigger, f"http://127.0.0.1:{RECEIVER_PORT}", count, prefix)
+    make_due(
+        demo.trigger,
+        f"http://127.0.0.1:{RECEIVER_PORT}",
+        count,
+        prefix,
+        demo=demo if conversions else None,
+    )
     for delivery_id in PostbackDelivery.objects.filter(url__contains=prefix).values_list(
         "pk", flat=True
     ):
@@ -171,6 +201,13 @@ def main() -> None:
         threads = settings.POSTBACK_WORKER_THREADS
         report["pool"] = rate(env, demo, receiver, threads=threads, count=args.count)
         print(f"  threads={threads}: {report['pool']}", flush=True)
+        report["pool_conversions"] = rate(
+            env, demo, receiver, threads=threads, count=args.count, conversions=True
+        )
+        print(
+            f"  threads={threads}, each the conversion of a call: {report['pool_conversions']}",
+            flush=True,
+        )
         print("Healthy partner's latency beside a partner that never answers:", flush=True)
         report["dead_partner"] = latency_with_dead_partner(
             env, demo, receiver, dead_backlog=200, conversions=args.conversions
@@ -186,6 +223,8 @@ def main() -> None:
         f"| one worker, one at a time (baseline) | {report['one_at_a_time']['per_second']}/s |\n"
         f"| one worker, {threads} threads | {report['pool']['per_second']}/s "
         f"({report['pool_vs_one_at_a_time']}x) |\n"
+        f"| one worker, {threads} threads, conversions of calls | "
+        f"{report['pool_conversions']['per_second']}/s |\n"
         f"| duplicates | {report['pool']['duplicates'] + report['one_at_a_time']['duplicates']} |\n"
         f"| healthy p50 alone / beside a dead partner | "
         f"{report['dead_partner']['alone_p50_s']} s / "

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from ..db import instance_from_row, quoted_columns
-from ..models import DUE_STATUSES, PostbackAttempt, PostbackDelivery
+from ..db import instance_from_row, prepared_cursor, quoted_columns
+from ..models import DUE_STATUSES, Call, Event, Payment, PostbackAttempt, PostbackDelivery
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,15 @@ class Claim:
 
 
 _CLAIM = """
-WITH claimed AS (
+WITH gate AS (
+    -- The send gate in SQL, for the common case: the call still converted and not
+    -- paid yet, under its row lock (an un-convert waits, or is waited for).
+    SELECT c.id FROM {call} AS c
+    WHERE c.id = (SELECT d0.call_id FROM {delivery} AS d0 WHERE d0.id = %s)
+        AND c.offer_converted
+        AND NOT EXISTS (SELECT 1 FROM {payment} AS p WHERE p.call_id = c.id)
+    FOR UPDATE OF c
+), claimed AS (
     UPDATE {delivery} AS d
     SET claim_token = %s,
         next_attempt_at = clock_timestamp() + make_interval(secs => %s),
@@ -55,6 +63,10 @@ WITH claimed AS (
     FROM {trigger} AS t
     WHERE d.id = %s AND d.status = ANY(%s) AND d.next_attempt_at <= clock_timestamp()
         AND t.id = d.trigger_id AND t.paused_at IS NULL
+        AND (%s OR (
+            (d.expires_at IS NULL OR d.expires_at > clock_timestamp())
+            AND (NOT ({money}) OR EXISTS (SELECT 1 FROM gate))
+        ))
     RETURNING {columns}, t.consecutive_failures, t.last_success_at,
         (SELECT count(*) FROM {attempt} AS a WHERE a.delivery_id = d.id AND a.in_flight)
             AS unknown_before
@@ -69,6 +81,15 @@ SELECT claimed.*, sending.id, sending.started_at FROM claimed, sending
 """
 
 
+# A conversion of a call: the deliveries the send gate decides for. The common claim
+# passes them in SQL when the call is converted and unpaid (and a deadline is not
+# past); anything else falls back to ``payments.send_gate``, which says why.
+_MONEY_SQL = f"d.event = '{Event.CALL_OFFER_CONVERTED}' AND NOT d.is_test AND d.call_id IS NOT NULL"
+_GATED = Q(event=Event.CALL_OFFER_CONVERTED, is_test=False, call__isnull=False) | Q(
+    expires_at__isnull=False
+)
+
+
 @lru_cache(maxsize=1)
 def _claim_sql() -> str:
     trigger = PostbackDelivery._meta.get_field("trigger").related_model
@@ -76,22 +97,33 @@ def _claim_sql() -> str:
         delivery=PostbackDelivery._meta.db_table,
         trigger=trigger._meta.db_table,
         attempt=PostbackAttempt._meta.db_table,
+        call=Call._meta.db_table,
+        payment=Payment._meta.db_table,
         columns=quoted_columns(PostbackDelivery._meta.concrete_fields, alias="d"),
+        money=_MONEY_SQL,
     )
 
 
-def claim(delivery_id: int, *, token: str, lease_seconds: float, manual: bool) -> Claim | None:
+def claim(
+    delivery_id: int, *, token: str, lease_seconds: float, manual: bool, gated: bool = True
+) -> Claim | None:
     """Claim the delivery if it is due and put its attempt on record, in flight.
 
     Returns None when it is not due. A delivery of a paused trigger is not
     claimed: it stays due and waits. "Due" and the lease are measured on the
-    database's clock, never a worker's.
+    database's clock, never a worker's. ``gated=False``: the gate is checked here
+    (PostgreSQL: in the same statement, under the call's row lock; SQLite: only
+    deliveries with nothing to gate are claimed), and None sends the caller to
+    ``payments.send_gate``; ``gated=True``: the caller has passed the gate.
     """
     if connection.vendor != "postgresql":
-        return _claim_with_orm(delivery_id, token=token, lease_seconds=lease_seconds, manual=manual)
-    with connection.cursor() as cursor:
+        return _claim_with_orm(
+            delivery_id, token=token, lease_seconds=lease_seconds, manual=manual, gated=gated
+        )
+    with prepared_cursor() as cursor:  # planned once per connection, not per claim
         cursor.execute(
-            _claim_sql(), [token, lease_seconds, delivery_id, list(DUE_STATUSES), manual]
+            _claim_sql(),
+            [delivery_id, token, lease_seconds, delivery_id, list(DUE_STATUSES), gated, manual],
         )
         row = cursor.fetchone()
     if row is None:
@@ -112,16 +144,17 @@ def claim(delivery_id: int, *, token: str, lease_seconds: float, manual: bool) -
     return Claim(delivery, TriggerHealth(failures, last_success), attempt, unknown_before)
 
 
-def _claim_with_orm(delivery_id, *, token, lease_seconds, manual) -> Claim | None:
+def _claim_with_orm(delivery_id, *, token, lease_seconds, manual, gated) -> Claim | None:
     # SQLite runs in this process: its clock is this machine's.
     now = timezone.now()
     with transaction.atomic():
-        claimed = PostbackDelivery.objects.filter(
+        due = PostbackDelivery.objects.filter(
             pk=delivery_id,
             status__in=DUE_STATUSES,
             next_attempt_at__lte=now,
             trigger__paused_at__isnull=True,
-        ).update(
+        )
+        claimed = (due if gated else due.exclude(_GATED)).update(
             claim_token=token,
             next_attempt_at=now + timedelta(seconds=lease_seconds),
             attempt_count=F("attempt_count") + 1,
@@ -195,7 +228,7 @@ def record(
         ),
         attempt.pk,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # one plan per connection and verdict
         cursor.execute(sql, params)
         row = cursor.fetchone()
     attempt.stray = True if row is None else row[0]

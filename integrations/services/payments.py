@@ -17,11 +17,12 @@
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import events, ringba
+from ..db import prepared_cursor
 from ..models import (
     DUE_STATUSES,
     Call,
@@ -69,12 +70,66 @@ def record_payment(
     )
     # The call's unique payment: a second 2xx for it (a duplicate Ringba let through)
     # or a retry's credit of the same attempt leaves the first one as it is.
-    Payment.objects.bulk_create([payment], ignore_conflicts=True)
-    recorded = Payment.objects.filter(attempt_id=attempt.pk).first()
-    if recorded is not None:
-        call_id = recorded.call_id
+    call_now = _insert(payment)
+    if call_now is None:
+        return None
+    converted, payout = call_now
+    # The common case — the call stands converted at the paid amount — needs nothing
+    # more; a difference (returned, corrected meanwhile) is settled by ``adjustments``.
+    if not converted or payment.amount is None or payout != payment.amount:
+        call_id = payment.call_id
         transaction.on_commit(lambda: events.payment_recorded.send(sender=Payment, call_id=call_id))
-    return recorded
+    return payment
+
+
+_INSERT = """
+WITH recorded AS (
+    INSERT INTO {payment} (call_id, delivery_id, attempt_id, ringba_call_id, amount, paid_at,
+                           evidence)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id, call_id
+)
+SELECT recorded.id, c.offer_converted, c.payout
+FROM recorded JOIN {call} AS c ON c.id = recorded.call_id
+"""
+
+
+def _insert(payment: Payment) -> tuple[bool, object] | None:
+    """Insert ``payment`` unless the call has one; return the call's (converted, payout).
+
+    One statement on PostgreSQL (a worker sends from many threads; each round trip
+    costs a trip through the GIL). None when nothing was inserted.
+    """
+    if connection.vendor != "postgresql":
+        Payment.objects.bulk_create([payment], ignore_conflicts=True)
+        stored = Payment.objects.filter(attempt_id=payment.attempt_id).first()
+        if stored is None:
+            return None
+        payment.pk = stored.pk
+        return Call.objects.filter(pk=payment.call_id).values_list(
+            "offer_converted", "payout"
+        ).first() or (False, None)
+    sql = _INSERT.format(payment=Payment._meta.db_table, call=Call._meta.db_table)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                payment.call_id,
+                payment.delivery_id,
+                payment.attempt_id,
+                payment.ringba_call_id,
+                payment.amount,
+                payment.paid_at,
+                payment.evidence,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    payment.pk = row[0]
+    payment._state.adding, payment._state.db = False, connection.alias
+    return row[1], row[2]
 
 
 def credited_attempt(delivery_id: int, *, before: int) -> PostbackAttempt | None:
@@ -126,9 +181,11 @@ def send_gate(delivery_id: int):
         yield ""
         return
     with transaction.atomic():
+        # The call's row lock, and whether Ringba was paid, in one statement.
         call = (
-            Call.objects.select_for_update()
+            Call.objects.select_for_update(of=("self",))
             .filter(pk=row.call_id)
+            .annotate(paid=Exists(Payment.objects.filter(call_id=OuterRef("pk"))))
             .only("offer_converted", "version")
             .first()
         )
@@ -171,7 +228,7 @@ def _refusal(delivery: PostbackDelivery, call: Call | None) -> str:
             "not sent: the call is no longer converted (un-converted before this postback "
             "could go); nothing is owed to the partner for it"
         )
-    if not ringba.is_webhook_url(delivery.url):
+    if not call.paid or not ringba.is_webhook_url(delivery.url):
         return ""
     paid = Payment.objects.filter(call_id=delivery.call_id).select_related("attempt").first()
     if paid is None:
