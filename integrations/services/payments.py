@@ -191,14 +191,7 @@ def send_gate(delivery_id: int):
         )
         reason = _refusal(row, call)
         if reason:
-            PostbackDelivery.objects.filter(pk=delivery_id, status__in=DUE_STATUSES).update(
-                status=DeliveryStatus.SKIPPED,
-                skip_reason=reason[:500],
-                next_attempt_at=None,
-                claim_token="",
-                enqueued_at=None,
-                updated_at=timezone.now(),
-            )
+            _skip(delivery_id, reason)
         yield reason
 
 
@@ -211,7 +204,13 @@ EXPIRED = (
 def _expire(row: PostbackDelivery) -> str:
     """Record a delivery past its deadline as expired; return the reason."""
     reason = EXPIRED.format(moment=row.expires_at)
-    PostbackDelivery.objects.filter(pk=row.pk, status__in=DUE_STATUSES).update(
+    _skip(row.pk, reason)
+    return reason
+
+
+def _skip(delivery_id: int, reason: str) -> None:
+    """Record a due delivery the gate refused as skipped, with the reason in words."""
+    PostbackDelivery.objects.filter(pk=delivery_id, status__in=DUE_STATUSES).update(
         status=DeliveryStatus.SKIPPED,
         skip_reason=reason[:500],
         next_attempt_at=None,
@@ -219,7 +218,6 @@ def _expire(row: PostbackDelivery) -> str:
         enqueued_at=None,
         updated_at=timezone.now(),
     )
-    return reason
 
 
 def _refusal(delivery: PostbackDelivery, call: Call | None) -> str:

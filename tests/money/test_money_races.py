@@ -16,11 +16,9 @@ from django.db import connections
 from django.utils import timezone
 
 from integrations import events
-from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
-from integrations.models import AdjustmentMode, DeliveryStatus, PostbackDelivery, RingbaAdjustment
+from integrations.models import DeliveryStatus, PostbackDelivery, RingbaAdjustment
 from integrations.services import adjustments, deliveries
 from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
-from integrations.services.partner_credentials import set_ringba_token
 from integrations.services.rebuild import rebuild_delivery
 from tests import factories
 from tests.races import run_rounds
@@ -31,31 +29,6 @@ pytestmark = [
 ]
 
 ROUNDS = 12
-ACCOUNT, TOKEN = "RA-race", "race-token-0123456789"
-
-
-@pytest.fixture
-def ringba(settings):
-    server = RingbaReceiver(
-        behaviour=Behaviour(one_conversion_per_call=True), api_tokens={ACCOUNT: TOKEN}
-    ).start()
-    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
-    settings.RINGBA_API_BASE_URL = server.api_base_url
-    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def partner(ringba, ringba_setup, ringba_trigger):
-    source = ringba_setup["source"]
-    source.adjustment_mode = AdjustmentMode.PARTNER_TOKEN
-    source.ringba_account_id = ACCOUNT
-    source.save()
-    set_ringba_token(source=source, token=TOKEN, who="test")
-    factories.MappingFactory(trigger=ringba_trigger, traffic_source=source, value="HOOK")
-    return ringba_setup
 
 
 def _call(setup, index: int):

@@ -16,7 +16,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import (
     AdjustmentMode,
     AdjustmentStatus,
@@ -30,39 +29,20 @@ from integrations.models import (
 )
 from integrations.services import adjustments, deliveries
 from integrations.services.calls import CallUpdate, update_call
-from integrations.services.partner_credentials import set_ringba_token
 from tests import factories
+
+from .conftest import ACCOUNT, TOKEN
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNT, TOKEN = "RA-partner-1", "partner-granted-token-0123456789"
-
 
 @pytest.fixture
-def ringba(settings):
-    server = RingbaReceiver(
-        behaviour=Behaviour(one_conversion_per_call=True), api_tokens={ACCOUNT: TOKEN}
-    ).start()
-    settings.RINGBA_WEBHOOK_BASE_URL = server.base_url
-    settings.RINGBA_API_BASE_URL = server.api_base_url
-    settings.POSTBACK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.POSTBACK_ALLOW_PRIVATE_IPS = True
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def call(ringba, ringba_setup, ringba_trigger):
-    source = ringba_setup["source"]
-    source.adjustment_mode = AdjustmentMode.PARTNER_TOKEN
-    source.ringba_account_id = ACCOUNT
-    source.save()
-    set_ringba_token(source=source, token=TOKEN, who="test")
-    factories.MappingFactory(trigger=ringba_trigger, traffic_source=source, value="HOOK")
+def call(partner):
+    source = partner["source"]
     lead = factories.LeadFactory(
-        offer=ringba_setup["offer"], traffic_source=source, ringba_call_uuid="RGB-R"
+        offer=partner["offer"], traffic_source=source, ringba_call_uuid="RGB-R"
     )
-    return factories.CallFactory(number=ringba_setup["number"], lead=lead)
+    return factories.CallFactory(number=partner["number"], lead=lead)
 
 
 def _post(client, call, **fields):

@@ -54,6 +54,17 @@ def _request(method: str, url: str, body: dict | None = None, token: str | None 
         ) from None
 
 
+def _wait_for_hits(receiver: str, wanted, *, timeout: float) -> list[dict]:
+    """Poll the stand-in's ``/__hits`` until one matches ``wanted``; return the matches."""
+    deadline = time.monotonic() + timeout
+    found = []
+    while time.monotonic() < deadline and not found:
+        _, hits = _request("GET", f"{receiver}/__hits")
+        found = [hit for hit in hits or [] if wanted(hit)]
+        time.sleep(0.05)
+    return found
+
+
 class Command(BaseCommand):
     help = "Simulate pixel → call → conversion over HTTP and wait for the Ringba postback."
 
@@ -162,17 +173,14 @@ class Command(BaseCommand):
             token=demo.api_token,
         )
         self._step(step, f"return → {status}", status == 200 and not body["offer_converted"])
-        deadline = time.monotonic() + options["timeout"]
-        found = []
-        while time.monotonic() < deadline and not found:
-            _, hits = _request("GET", f"{receiver}/__hits")
-            found = [
-                hit
-                for hit in hits or []
-                if hit["path"].endswith("/calls/payments/override")
+        found = _wait_for_hits(
+            receiver,
+            lambda hit: (
+                hit["path"].endswith("/calls/payments/override")
                 and json.loads(hit["body"] or "{}").get("inboundCallId") == ringba_call_uuid
-            ]
-            time.sleep(0.1)
+            ),
+            timeout=options["timeout"],
+        )
         sent = json.loads(found[0]["body"]) if found else {}
         self._step(
             f"{step}b",
@@ -183,17 +191,14 @@ class Command(BaseCommand):
 
     def _expect_enrichment(self, receiver, call_uuid, caller, options) -> dict:
         """Wait for the IDE trigger's Enrich Call Data request for the call (step 2b)."""
-        deadline = time.monotonic() + options["timeout"]
-        found = []
-        while time.monotonic() < deadline and not found:
-            _, hits = _request("GET", f"{receiver}/__hits")
-            found = [
-                hit
-                for hit in hits or []
-                if hit["path"].startswith("/enrich/")
+        found = _wait_for_hits(
+            receiver,
+            lambda hit: (
+                hit["path"].startswith("/enrich/")
                 and hit["query"].get("trackdrive_call_uuid") == call_uuid
-            ]
-            time.sleep(0.05)
+            ),
+            timeout=options["timeout"],
+        )
         ok = (
             len(found) == 1
             and found[0]["path"] == f"/enrich/{RINGBA_NUMBER_ID}"
