@@ -23,7 +23,7 @@ from ..models import (
     TriggerTemplate,
 )
 from ..ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
-from ..secrets_at_rest import hint
+from ..secrets_at_rest import SecretUnreadable, hint
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
@@ -216,7 +216,10 @@ class EventTriggerAdmin(ConfigHistoryAdmin):
         if not trigger.signing_secret:
             return "Not signed."
         # Shown once, when made (the rotate action's message); here only their ends.
-        current, *previous = [hint(secret) for secret in trigger.signing_secrets]
+        try:
+            current, *previous = [hint(secret) for secret in trigger.signing_secrets]
+        except SecretUnreadable:
+            return "Stored, but no key in FIELD_ENCRYPTION_KEYS opens it: rotate the secret."
         shown = format_html("<code>{}</code> (current)", current)
         if not previous:
             return shown

@@ -42,6 +42,7 @@ from ..models import (
 )
 from ..models.triggers import decrypted_secrets
 from ..postbacks import Verdict
+from ..secrets_at_rest import SecretUnreadable
 from . import delivery_store, payments
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,15 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
     delivery = claimed.delivery
     if claimed.unknown_before:
         delivery_store.mark_unknown(delivery.pk, before=claimed.attempt, note=UNKNOWN_OUTCOME)
+    try:
+        request = request_of(delivery)
+    except SecretUnreadable as exc:
+        # No retry can sign it: failed now, in words, and not counted against the host.
+        refused = postbacks.Outcome(
+            Verdict.FAILED, 0, error=f"not sent: {exc}; rotate the trigger's signing secret"
+        )
+        _record(claimed, refused, token=token, counts_for_health=False)
+        return delivery
     host = postbacks.destination(delivery.url)
     if not HOST_SLOTS.try_acquire(host, wait=WAIT_FOR_SLOT_SECONDS):
         # Its task ends here, so the row no longer has one (enqueued_at cleared):
@@ -110,7 +120,7 @@ def attempt_delivery(*, delivery_id: int, manual: bool = False) -> PostbackDeliv
         return None
     outcome = None
     try:
-        outcome = postbacks.send(delivery.http_method, delivery.url, **request_of(delivery))
+        outcome = postbacks.send(delivery.http_method, delivery.url, **request)
     finally:
         HOST_SLOTS.release(host, failed=outcome is None or outcome.host_at_fault)
     _record(claimed, _as_known(claimed, outcome), token=token)
@@ -183,7 +193,9 @@ def _next_state(delivery: PostbackDelivery, outcome, now) -> dict:
     return {"status": DeliveryStatus.RETRYING, "next_attempt_at": retry_at}
 
 
-def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
+def _record(
+    claimed: delivery_store.Claim, outcome, *, token: str, counts_for_health: bool = True
+) -> None:
     """Fill the attempt in, and the delivery's new state if the claim still holds."""
     delivery, attempt, health = claimed.delivery, claimed.attempt, claimed.health
     now = timezone.now()
@@ -209,7 +221,12 @@ def _record(claimed: delivery_store.Claim, outcome, *, token: str) -> None:
             _record_payment(claimed, outcome)
     else:
         holds = delivery_store.record(delivery, token=token, changes=changes, attempt=attempt)
-    if holds and not delivery.is_test and _health_changes(health, outcome, now):
+    if (
+        holds
+        and counts_for_health
+        and not delivery.is_test
+        and _health_changes(health, outcome, now)
+    ):
         _update_trigger_health(delivery.trigger_id, outcome, now)
         _update_destination_health(postbacks.destination(delivery.url), outcome, now)
     if holds:

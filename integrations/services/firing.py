@@ -148,7 +148,7 @@ def plan_delivery(*, trigger, layers: Layers, cause: str = "", check_conditions:
         rendered.url,
         body=request.body,
         headers=request.headers,
-        signed=bool(trigger.signing_secrets),
+        signed=bool(trigger.signing_secret),  # stored encrypted: no need to open it here
         explanation=explain(trigger, layers, context, cause=cause),
     )
     return plan.skipped(reason) if reason is not None else plan

@@ -280,3 +280,34 @@ def test_signing_secrets_are_encrypted_at_rest_and_shown_once(admin_client, rece
     assert secret not in stored.signing_secret and stored.signing_secrets == [secret]
     page = admin_client.get(reverse("admin:integrations_eventtrigger_change", args=[trigger.pk]))
     assert secret not in page.text and f"whsec_…{secret[-4:]}" in page.text
+
+
+def test_a_signing_secret_no_key_opens_fails_the_delivery_in_words(
+    receiver, calls_client, ringba_setup, settings
+):
+    from cryptography.fernet import Fernet
+
+    from integrations.models import DestinationHealth
+
+    trigger = _trigger(receiver)
+    trigger_signing.rotate(trigger.pk)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    delivery = _start_call(calls_client, ringba_setup)
+    attempt_delivery(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "rotate the trigger's signing secret" in delivery.last_error
+    assert receiver.requests == [] and not DestinationHealth.objects.exists()
+
+
+def test_the_trigger_page_says_when_no_key_opens_its_secret(admin_client, receiver, settings):
+    from cryptography.fernet import Fernet
+    from django.urls import reverse
+
+    trigger = _trigger(receiver)
+    trigger_signing.rotate(trigger.pk)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    page = admin_client.get(reverse("admin:integrations_eventtrigger_change", args=[trigger.pk]))
+    assert page.status_code == 200
+    assert "no key in FIELD_ENCRYPTION_KEYS opens it" in page.text
