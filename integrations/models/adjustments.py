@@ -66,10 +66,6 @@ class RingbaAdjustment(models.Model):
     def __str__(self):
         return f"Ringba adjustment {self.pk}: {self.from_amount} → {self.to_amount}"
 
-    @property
-    def is_return(self) -> bool:
-        return self.to_amount == 0
-
 
 class RingbaAdjustmentAttempt(models.Model):
     """One request made to Ringba's API for an adjustment, with what came back."""
