@@ -7,6 +7,8 @@ that changes how a task is claimed, run or recorded shows up here.
 """
 
 import ast
+import contextlib
+import signal
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -34,20 +36,26 @@ def database_queue(settings):
     settings.TASKS = DATABASE_QUEUE
 
 
-@pytest.fixture
-def own_signal_handlers():
+@contextlib.contextmanager
+def signal_handlers_kept():
     """Put back the process's signal handlers after a worker changed them.
 
     The library's db_worker installs SIGINT/SIGTERM handlers and never restores
-    them: after this test, Ctrl-C no longer stopped ``make test`` (issue 34, item 14).
+    them: after such a test, Ctrl-C no longer stopped ``make test`` (issue 34, item 14).
     """
-    import signal
-
     names = [name for name in ("SIGINT", "SIGTERM", "SIGQUIT") if hasattr(signal, name)]
     saved = {name: signal.getsignal(getattr(signal, name)) for name in names}
-    yield
-    for name, handler in saved.items():
-        signal.signal(getattr(signal, name), handler)
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+@pytest.fixture
+def own_signal_handlers():
+    with signal_handlers_kept():
+        yield
 
 
 @pytest.fixture
@@ -214,7 +222,17 @@ def _in_an_hour():
 
 
 def test_the_process_keeps_its_ctrl_c_after_the_librarys_worker_ran(database_queue):
-    """Run last in this module's order of concern: the fixture above restored SIGINT."""
-    import signal
-
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    before = signal.getsignal(signal.SIGINT)
+    with signal_handlers_kept():
+        call_command(
+            "db_worker",
+            "--batch",
+            "--queue-name=*",
+            "--no-startup-delay",
+            "--no-reload",
+            "--worker-id=library",
+            verbosity=0,
+        )
+        changed = signal.getsignal(signal.SIGINT)
+    assert changed is not before  # the library did take Ctrl-C over…
+    assert signal.getsignal(signal.SIGINT) is before  # …and the process has it back
