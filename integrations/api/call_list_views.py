@@ -26,7 +26,7 @@ from ..admin.csv_export import safe_cell
 from ..models import Call, TrafficSource
 from .calls_views import CALL_ERRORS, CallCreateView, CallsApiView
 from .errors import Rejected
-from .stats_views import SPACED_OFFSET, parse_moment
+from .moments import trackdrive_moment
 
 PER_PAGE_DEFAULT = 25
 PER_PAGE_MAX = 100
@@ -130,9 +130,11 @@ class CallListView(CallsApiView):
 def _filtered(params):
     calls = Call.objects.select_related("number", "offer", "traffic_source", "lead")
     if "created_at_from" in params:
-        calls = calls.filter(created_at__gte=_moment(params["created_at_from"], "created_at_from"))
+        since = trackdrive_moment(params["created_at_from"], "created_at_from")
+        calls = calls.filter(created_at__gte=since)
     if "created_at_to" in params:
-        calls = calls.filter(created_at__lte=_moment(params["created_at_to"], "created_at_to"))
+        until = trackdrive_moment(params["created_at_to"], "created_at_to")
+        calls = calls.filter(created_at__lte=until)
     if "offer_id" in params:
         calls = calls.filter(offer_id=params["offer_id"])
     if "traffic_source_id" in params:
@@ -145,10 +147,6 @@ def _filtered(params):
             calls = calls.filter(**{flag: params[flag]})
     descending = params["order_dir"] == "desc"
     return calls.order_by("-id" if descending else "id")
-
-
-def _moment(text: str, name: str):
-    return parse_moment(SPACED_OFFSET.sub(r"\1", text.strip()), name)
 
 
 def _cursor_page(calls, params):

@@ -1,7 +1,8 @@
 """``GET /api/v1/stats``: the dashboard's numbers over the API (SPEC §13).
 
-Also served as ``GET /api/v1/calls/stats`` (TrackDrive's path, where the period may
-be named ``created_at_from`` / ``created_at_to``).
+TrackDrive's own ``GET /api/v1/calls/stats`` (its groupings, from the raw calls) is
+``call_stats_views``. Here the period may also be named ``created_at_from`` /
+``created_at_to``, as TrackDrive names it.
 
 TrackDrive's calls/stats style: a period (``start`` inclusive, ``end`` exclusive,
 dates or date-times in TIME_ZONE; the last 7 days by default), ``group_by`` day,
@@ -10,7 +11,6 @@ hour, offer or traffic_source, ``stat`` count, payout or revenue (or all), and o
 like the calls API.
 """
 
-import re
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
@@ -23,6 +23,7 @@ from ..services.rollups import floor_hour
 from ..services.stats import AMOUNTS, COUNTS, GROUPS, MAX_PERIOD, stats
 from .calls_views import CallsApiView
 from .errors import Rejected
+from .moments import parse_moment, trackdrive_moment
 from .serializers import rejection_responses
 
 STATS = ("all", "count", "payout", "revenue")
@@ -76,28 +77,6 @@ class StatsResponseSerializer(serializers.Serializer):
     rows = StatsRowSerializer(many=True)
 
 
-def parse_moment(text: str, name: str) -> datetime:
-    """A date (midnight in TIME_ZONE) or an ISO date-time; Rejected (422) otherwise."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise Rejected(422, [f"{name}: {text!r} is not a date (YYYY-MM-DD) or date-time"]) from None
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        # Year 1 or 9999 overflows once moved to UTC or widened to whole hours.
-        raise Rejected(422, [f"{name}: must be a date between {FIRST_YEAR} and {LAST_YEAR}"])
-    if len(text) == 10:
-        moment = datetime.combine(moment.date(), time.min)
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
-# TrackDrive writes dates as "2016-01-01 12:25:15 -0500": a space before the offset.
-SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
-
-# The years a period may name: none of the portal's rows is older, and arithmetic
-# near datetime's limits (year 1, year 9999) overflows.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
 STATS_SCHEMA = {
     "summary": "Pixels, calls, conversions, payout and postbacks for a period",
     "parameters": [StatsQuerySerializer],
@@ -124,22 +103,17 @@ class StatsView(CallsApiView):
         if not query.is_valid():
             raise serializers.ValidationError(query.errors)
         params = query.validated_data
+        moments = {}
         for trackdrive_name, name in (("created_at_from", "start"), ("created_at_to", "end")):
             if trackdrive_name in params:
                 if name in params:
                     raise Rejected(422, [f"{trackdrive_name}: send either it or {name}"])
-                params[name] = SPACED_OFFSET.sub(r"\1", params.pop(trackdrive_name).strip())
+                moments[name] = trackdrive_moment(params[trackdrive_name], trackdrive_name)
+            elif name in params:
+                moments[name] = parse_moment(params[name], name)
         today = datetime.combine(timezone.localdate(), time.min)
-        end = (
-            parse_moment(params["end"], "end")
-            if "end" in params
-            else (timezone.make_aware(today + timedelta(days=1)))
-        )
-        start = (
-            parse_moment(params["start"], "start")
-            if "start" in params
-            else (end - timedelta(days=7))
-        )
+        end = moments.get("end") or timezone.make_aware(today + timedelta(days=1))
+        start = moments.get("start") or end - timedelta(days=7)
         # Rollups are hourly: the period is widened to whole hours.
         start, end = (
             floor_hour(start),
@@ -191,11 +165,3 @@ def _wanted(stat: str) -> tuple[str, ...]:
 
 def _pick(figures: dict, wanted: tuple[str, ...]) -> dict:
     return {name: str(figures[name]) if name in AMOUNTS else figures[name] for name in wanted}
-
-
-class CallStatsView(StatsView):
-    """The same figures at TrackDrive's path, ``/api/v1/calls/stats`` (its own operation)."""
-
-    @extend_schema(operation_id="calls_stats", **STATS_SCHEMA)
-    def get(self, request):
-        return super().get(request)

@@ -2,11 +2,12 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from .call_list_views import CallCsvView, CallsView
+from .call_stats_views import CallStatsSlashView, CallStatsView
 from .caller_views import CallUpdateByCallerView
 from .calls_views import CallDetailView, CallEventsView, CallUpdateView
 from .capture_views import LeadCaptureAliasView, LeadCaptureView
 from .schedules_views import ScheduleClaimView, ScheduleLeadOptOutView
-from .stats_views import CallStatsView, StatsView
+from .stats_views import StatsView
 
 urlpatterns = [
     path("v1/leads/capture", LeadCaptureView.as_view(), name="leads-capture"),
@@ -21,6 +22,7 @@ urlpatterns = [
     ),
     # Before calls/<id>: "stats" is this path, not a call.
     path("v1/calls/stats", CallStatsView.as_view(), name="calls-stats"),
+    path("v1/calls/stats/", CallStatsSlashView.as_view(), name="calls-stats-slash"),
     path("v1/calls/<str:call_id>", CallDetailView.as_view(), name="calls-detail"),
     path("v1/calls/<str:call_id>/events", CallEventsView.as_view(), name="calls-events"),
     path("v1/stats", StatsView.as_view(), name="stats"),

@@ -226,13 +226,13 @@ def test_the_list_as_csv_with_the_cursor_in_a_header(calls_client, ringba_setup)
 # --- stats and events ---------------------------------------------------------------------------
 
 
-def test_calls_stats_counts_revenue_under_trackdrives_path_and_names(calls_client, ringba_setup):
+def test_dashboard_stats_take_trackdrives_period_names(calls_client, ringba_setup):
     call = _call(ringba_setup)
     calls_client.put(f"/api/v1/calls/{call.pk}", {"buyer_converted": True, "revenue": "30"})
     rollups.refresh(timezone.now() - timedelta(hours=1), timezone.now() + timedelta(hours=1))
     since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S -0500")
     body = calls_client.get(
-        "/api/v1/calls/stats", {"stat": "revenue", "group_by": "offer", "created_at_from": since}
+        "/api/v1/stats", {"stat": "revenue", "group_by": "offer", "created_at_from": since}
     ).json()
     assert body["totals"] == {"buyer_conversions": 1, "revenue": "30.00"}
     assert body["rows"][0]["label"] == ringba_setup["offer"].name
