@@ -5,8 +5,9 @@ allow-list (read with urllib3's parser, the one that sends), connect-time addres
 filtering (requests-hardened, so DNS tricks and redirects cannot reach private
 networks), no redirects, timeouts, a wall-clock deadline on the whole attempt, a
 product User-Agent, a 2 KB cap on what is read back, a body safe to store, and the
-verdict on each response. ``send`` never raises. Nothing else in the project
-imports ``requests``.
+verdict on each response. ``send`` never raises. ``fetch`` reads a larger answer
+(a page of a partner's Ringba call log) through the same guard. Nothing else in the
+project imports ``requests``.
 """
 
 import contextlib
@@ -279,6 +280,47 @@ def send(method: str, url: str, *, body: bytes = b"", headers: dict | None = Non
         return Outcome(Verdict.RETRY, _elapsed_ms(started), error=note)
     progress.body_error = f"{note} (the body was cut off)"
     return _judge(progress, started)
+
+
+class FetchFailed(Exception):
+    """A page could not be read: the reason in words (never the credentials)."""
+
+
+def fetch(
+    method: str, url: str, *, body: bytes = b"", headers: dict | None = None, max_bytes: int
+) -> tuple[int, bytes]:
+    """Send one request and return (status, body), the body read up to ``max_bytes``.
+
+    The guard is ``send``'s (allow-list, no private addresses, no redirects,
+    timeouts); a body longer than ``max_bytes`` is refused rather than cut, since a
+    cut page would silently drop rows.
+    """
+    try:
+        check_url_allowed(url)
+    except HostNotAllowed as exc:
+        raise FetchFailed(str(exc)) from None
+    session = _session(
+        settings.POSTBACK_ALLOW_PRIVATE_IPS,
+        settings.POSTBACK_CONNECT_TIMEOUT,
+        settings.POSTBACK_READ_TIMEOUT,
+        settings.POSTBACK_PER_HOST_CONCURRENCY,
+    )
+    try:
+        with session.request(
+            method, url, data=body or None, headers=headers, stream=True, allow_redirects=False
+        ) as response:
+            data = response.raw.read(max_bytes + 1, decode_content=True) or b""
+            status = response.status_code
+    except InvalidIPAddress as exc:
+        raise FetchFailed(f"refused: {exc} is a private, loopback or link-local address") from None
+    except requests.RequestException as exc:
+        error = with_detail(_summary(exc, url), _short(exc))
+        raise FetchFailed(sanitize_text(error, 500)) from None
+    except Exception as exc:  # a truncated or undecodable body
+        raise FetchFailed(f"the answer could not be read: {_short(exc)}") from None
+    if len(data) > max_bytes:
+        raise FetchFailed(f"the answer is larger than {max_bytes} bytes")
+    return status, data
 
 
 def _request(

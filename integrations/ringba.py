@@ -191,6 +191,35 @@ def buyer_override_request(
     }
 
 
+# Ringba's call-log API (public docs; CallLogsGetCallLogsApi): a partner's calls for a
+# period, ``size`` (at most 1000) at a time from ``offset``; columns by their ids.
+CALL_LOG_PATH = "/{account}/calllogs"
+CALL_LOG_PAGE_SIZE = 1000
+CALL_LOG_COLUMNS = (
+    "inboundCallId",
+    "callDt",
+    "inboundPhoneNumber",
+    "hasConverted",
+    "conversionAmount",
+)
+
+
+def call_log_request(
+    *, base_url: str, account_id: str, start, end, offset: int, size: int = CALL_LOG_PAGE_SIZE
+) -> tuple[str, dict]:
+    """Return (URL, JSON body) for one page of the partner's call log in [start, end)."""
+    url = base_url.rstrip("/") + CALL_LOG_PATH.format(account=quote(account_id, safe=""))
+    return url, {
+        "reportStart": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reportEnd": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "offset": offset,
+        "size": min(size, CALL_LOG_PAGE_SIZE),
+        "orderByColumns": [{"column": "callDt", "direction": "asc"}],
+        "valueColumns": [{"column": column} for column in CALL_LOG_COLUMNS],
+        "formatDateTime": False,
+    }
+
+
 def localize_ringba_url(url_template: str) -> str:
     """Point a template URL at this deployment's Ringba hosts.
 

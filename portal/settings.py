@@ -212,6 +212,12 @@ CALL_START_DEADLINE_SECONDS = env.int("CALL_START_DEADLINE_SECONDS", default=30)
 RINGBA_API_BASE_URL = env.str("RINGBA_API_BASE_URL", default="https://api.ringba.com/v2").rstrip(
     "/"
 )
+# Reconciliation with partners' Ringba (docs/money.md): the days a run covers, how
+# often the worker runs it for partners with an API token (0: never), and how many
+# open differences make the trigger health page alert.
+RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=10)
+RECONCILE_EVERY_HOURS = env.float("RECONCILE_EVERY_HOURS", default=24)
+RECONCILE_ALERT_THRESHOLD = env.int("RECONCILE_ALERT_THRESHOLD", default=10)
 # Our own Ringba buyer account, for partners whose adjustments are requested from it.
 RINGBA_BUYER_ACCOUNT_ID = env.str("RINGBA_BUYER_ACCOUNT_ID", default="")
 RINGBA_BUYER_API_TOKEN = env.str("RINGBA_BUYER_API_TOKEN", default="")

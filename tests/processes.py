@@ -42,6 +42,8 @@ def process_env(database_url: str, **extra: str) -> dict:
             "POSTBACK_ALLOW_PRIVATE_IPS": "true",
             "POSTBACK_ALLOWED_HOSTS": "127.0.0.1",
             "CAPTURE_THROTTLE_RATE": "",
+            # No scheduled reconciliation: its requests would count among the stand-in's.
+            "RECONCILE_EVERY_HOURS": "0",
             "PYTHONUNBUFFERED": "1",
         }
     )

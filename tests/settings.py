@@ -25,6 +25,7 @@ TASKS = {
     }
 }
 CAPTURE_THROTTLE_RATE = None
+RECONCILE_EVERY_HOURS = 0  # tests/money/test_reconciliation_admin.py turns it on
 CAPTURE_INVALID_TOKEN_RATE = None  # the throttle tests turn these on
 CAPTURE_REFUSED_RATE = None
 API_AUTH_FAILURE_RATE = None  # tests/api/test_failed_logins.py turns it on

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     leads,
     numbers,
     offers,
+    reconciliation,
     rejections,
     schedules,
     traffic_sources,

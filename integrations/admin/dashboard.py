@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..models import Offer, StatsHour, TrafficSource
 from ..services import rollups
+from ..services.reconciliation import open_differences
 from ..services.rollups import floor_hour
 from ..services.stats import stats
 from ..services.trigger_health import failing_hosts
@@ -32,6 +33,8 @@ class Dashboard:
     totals: dict
     charts: list
     failing_hosts: list
+    # Rows of each partner's latest reconciliation that differ, not reviewed yet.
+    open_differences: int = 0
     counted_at: datetime | None = None  # when the period's rollups were last counted
     periods: tuple = PERIODS
 
@@ -101,6 +104,7 @@ def build(params) -> Dashboard:
         totals=result.totals,
         charts=charts,
         failing_hosts=list(failing_hosts()),
+        open_differences=open_differences(),
         counted_at=StatsHour.objects.filter(hour__gte=start, hour__lt=end).aggregate(
             at=Max("counted_at")
         )["at"],

@@ -5,7 +5,9 @@ the IDE trigger's) and, under ``/v2``, the REST API's call adjustments
 (``/{accountId}/calls/payments/override``, ``…/calls/payments``, ``…/calls/void``,
 ``/{buyerAccountId}/calls/requestConversionOverride``), which check
 ``Authorization: Token <apiToken>`` against ``api_tokens`` and keep each call id's
-conversion amount as Ringba would (never below zero).
+conversion amount as Ringba would (never below zero), and the call log
+(``/{accountId}/calllogs``): the calls put in ``call_log`` plus one per conversion
+received, with its amount as adjusted since, so a demo reconciles to "matched".
 
 Used by ``manage.py ringba_receiver`` for demos and by the tests and benchmarks as
 the real HTTP server postbacks go to. It can be told to answer with a chosen
@@ -19,6 +21,7 @@ import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,6 +40,7 @@ class Hit:
 
 API_PREFIX = "/v2/"
 _API_ROUTES = {
+    "calllogs": "call_log",
     "calls/payments/override": "override",
     "calls/payments": "relative",
     "calls/void": "void",
@@ -76,6 +80,9 @@ class RingbaReceiver:
         # The REST API: account id → the API token it accepts; call id → its conversion.
         self.api_tokens = dict(api_tokens or {})
         self.conversion_amounts: dict[str, float] = {}
+        # Calls the call log lists besides the conversions received (Ringba's columns).
+        self.call_log: list[dict] = []
+        self._converted_at: dict[str, float] = {}  # call id → when its conversion came
         self._connections: set = set()  # open keep-alive sockets, cut by stop()
         self._lock = threading.Lock()
         self._echo = echo
@@ -170,6 +177,11 @@ class RingbaReceiver:
             request = json.loads(hit.body or "{}")
         except ValueError:
             return 400, {"message": "The request body is not valid JSON."}
+        if kind == "call_log":
+            try:
+                return 200, self._call_log_page(request)
+            except (KeyError, TypeError, ValueError) as exc:
+                return 400, {"message": f"reportStart and reportEnd are required: {exc}"}
         call_id = str(request.get("inboundCallId") or "")
         with self._lock:
             current = self.conversion_amounts.get(call_id)
@@ -191,6 +203,40 @@ class RingbaReceiver:
             self.conversion_amounts[call_id] = round(amount, 2)
         return 200, {"isSuccessful": True, "conversionAmount": round(amount, 2)}
 
+    def _call_log_page(self, request: dict) -> dict:
+        """One page of the call log in [reportStart, reportEnd), oldest first."""
+
+        def epoch_ms(text) -> int:
+            moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
+
+        start, end = epoch_ms(request["reportStart"]), epoch_ms(request["reportEnd"])
+        offset, size = int(request.get("offset") or 0), min(int(request.get("size") or 100), 1000)
+        with self._lock:
+            listed = {record["inboundCallId"]: dict(record) for record in self.call_log}
+            for call_id, amount in self.conversion_amounts.items():
+                record = listed.setdefault(
+                    call_id,
+                    {
+                        "inboundCallId": call_id,
+                        "callDt": int(self._converted_at.get(call_id, time.time()) * 1000),
+                        "inboundPhoneNumber": "",
+                    },
+                )
+                record["hasConverted"] = True
+                record["conversionAmount"] = amount
+        records = sorted(
+            (r for r in listed.values() if start <= r["callDt"] < end), key=lambda r: r["callDt"]
+        )
+        return {
+            "report": {
+                "records": records[offset : offset + size],
+                "totalCount": len(records),
+                "partialResult": False,
+            },
+            "isSuccessful": True,
+        }
+
     def _next_status(self, hit: Hit | None = None) -> int:
         with self._lock:
             if self.behaviour.statuses:
@@ -207,6 +253,7 @@ class RingbaReceiver:
                     self.conversion_amounts[call_id] = float(hit.query.get("call_revenue", 0))
                 except ValueError:
                     self.conversion_amounts[call_id] = 0.0
+                self._converted_at[call_id] = hit.received_at
             return status
 
     def _handler_class(self):

@@ -16,6 +16,12 @@ from .numbers import Number, NumberToken
 from .offers import ContactField, DuplicatePolicy, Offer
 from .payments import Payment
 from .preferences import UserPreferences
+from .reconciliation import (
+    Difference,
+    ReconciliationRow,
+    ReconciliationRun,
+    ReconciliationSource,
+)
 from .rejections import RejectedPixel
 from .schedules import (
     OPEN_STATES,
@@ -41,6 +47,7 @@ __all__ = [
     "CustomFieldMapping",
     "DeliveryStatus",
     "DestinationHealth",
+    "Difference",
     "DuplicatePolicy",
     "Event",
     "EventTrigger",
@@ -56,6 +63,9 @@ __all__ = [
     "Payment",
     "PostbackAttempt",
     "PostbackDelivery",
+    "ReconciliationRow",
+    "ReconciliationRun",
+    "ReconciliationSource",
     "RejectedPixel",
     "RingbaAdjustment",
     "RingbaAdjustmentAttempt",

@@ -66,12 +66,16 @@ def held_at_ringba(payment: Payment) -> Decimal:
     return payment.amount if payment.amount is not None else Decimal(0)
 
 
-def settle(call: Call, *, reason: str, entry=None) -> RingbaAdjustment | None:
+def settle(
+    call: Call, *, reason: str, entry=None, seen_at_ringba: Decimal | None = None
+) -> RingbaAdjustment | None:
     """Write the adjustment that brings Ringba to the call's amount now; None if none is due.
 
     The caller holds the call's row lock in an open transaction. An adjustment
     not yet claimed by a worker is superseded by the new one (its amount is out of
-    date); one in flight finishes first (the claim waits for it).
+    date); one in flight finishes first (the claim waits for it). ``seen_at_ringba``
+    is what the partner's Ringba was found to hold (a reconciliation), when that
+    differs from what we sent.
     """
     payment = Payment.objects.filter(call=call).select_related("call__traffic_source").first()
     if payment is None:
@@ -89,11 +93,12 @@ def settle(call: Call, *, reason: str, entry=None) -> RingbaAdjustment | None:
     in_flight = RingbaAdjustment.objects.filter(call=call, status__in=ADJUSTMENT_DUE).exclude(
         claim_token=""
     )
-    held = (
-        in_flight.order_by("-id").values_list("to_amount", flat=True).first()
-        if in_flight.exists()
-        else held_at_ringba(payment)
-    )
+    if in_flight.exists():
+        held = in_flight.order_by("-id").values_list("to_amount", flat=True).first()
+    elif seen_at_ringba is not None:
+        held = seen_at_ringba
+    else:
+        held = held_at_ringba(payment)
     if held == target:
         return None
     source = call.traffic_source

@@ -38,7 +38,7 @@ def check(now: datetime | None = None) -> dict[str, int]:
     alerted = paused = 0
     threshold = settings.TRIGGER_ALERT_AFTER_FAILURES
     for trigger in _claim_alerts(EventTrigger, threshold, now):
-        _tell(
+        tell_account_managers(
             f"Postbacks failing: {trigger.name}",
             f"The trigger “{trigger.name}” has failed {trigger.consecutive_failures} "
             f"times in a row (since {trigger.failing_since:%Y-%m-%d %H:%M:%S %Z}).\n"
@@ -47,7 +47,7 @@ def check(now: datetime | None = None) -> dict[str, int]:
         )
         alerted += 1
     for host in _claim_alerts(DestinationHealth, threshold, now):
-        _tell(
+        tell_account_managers(
             f"Postbacks failing at {host.host}",
             f"Postbacks to {host.host} have failed {host.consecutive_failures} times in a "
             f"row (since {host.failing_since:%Y-%m-%d %H:%M:%S %Z}), whichever trigger "
@@ -67,7 +67,7 @@ def check(now: datetime | None = None) -> dict[str, int]:
             paused_at=now, pause_reason=reason
         ):
             logger.warning("trigger %s paused: %s", trigger.pk, reason)
-            _tell(
+            tell_account_managers(
                 f"Trigger paused: {trigger.name}",
                 f"{reason}\n\nIts deliveries wait and are sent when the trigger is resumed "
                 f"(admin: Event triggers, action “Resume”).\n\n{_failing_link(trigger)}",
@@ -124,7 +124,7 @@ def _failing_link(trigger) -> str:
     )
 
 
-def _tell(subject: str, body: str) -> None:
+def tell_account_managers(subject: str, body: str) -> None:
     """Email the account managers (and TRIGGER_ALERT_EMAILS); log when there is nobody."""
     recipients = set(settings.TRIGGER_ALERT_EMAILS)
     recipients.update(

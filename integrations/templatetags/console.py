@@ -1,10 +1,12 @@
 """Template tags of the operations console's home page."""
 
 from django import template
+from django.conf import settings
 
 from ..admin.checklist import offer_checklist
 from ..admin.dashboard import build as build_dashboard
 from ..error_summaries import summary_of
+from ..services.reconciliation import open_differences
 from ..services.trigger_health import failing_hosts, failing_triggers
 
 register = template.Library()
@@ -27,8 +29,14 @@ def trigger_health_banner(context):
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("integrations.view_eventtrigger"):
-        return {"triggers": [], "hosts": []}
-    return {"triggers": list(failing_triggers()[:5]), "hosts": list(failing_hosts()[:5])}
+        return {"triggers": [], "hosts": [], "differences": 0}
+    differences = open_differences()
+    return {
+        "triggers": list(failing_triggers()[:5]),
+        "hosts": list(failing_hosts()[:5]),
+        # Past the threshold only: a few open differences are a normal month.
+        "differences": differences if differences >= settings.RECONCILE_ALERT_THRESHOLD else 0,
+    }
 
 
 @register.inclusion_tag("admin/integrations/dashboard.html", takes_context=True)

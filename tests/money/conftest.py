@@ -37,3 +37,11 @@ def partner(ringba, ringba_setup, ringba_trigger):
     set_ringba_token(source=source, token=TOKEN, who="test")
     factories.MappingFactory(trigger=ringba_trigger, traffic_source=source, value="HOOK")
     return ringba_setup
+
+
+@pytest.fixture
+def books(partner, ringba_trigger):
+    """Our calls, one per reconciliation label, and the partner's call log (call_logs)."""
+    from .call_logs import make_books
+
+    return make_books(partner, ringba_trigger)

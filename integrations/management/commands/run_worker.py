@@ -23,7 +23,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
 from ...db import leader
-from ...services import adjustments, rollups, schedules, trigger_health
+from ...services import adjustments, reconciliation, rollups, schedules, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
@@ -34,6 +34,9 @@ logger = logging.getLogger("integrations.worker")
 
 
 PRUNE_EVERY = 24 * 3600.0
+# How often a sweeper looks for partners due a scheduled reconciliation with their
+# Ringba (RECONCILE_EVERY_HOURS decides who is due); the run itself takes a thread.
+RINGBA_RECONCILE_CHECK_EVERY = 600.0
 # Pairs left apart are rare (a lost race, a crash between commits); looking for
 # them every few seconds would cost the sending threads that share this process.
 RECONCILE_EVERY = 10.0
@@ -48,10 +51,15 @@ ROLLUP_WINDOWS = (
 class Sweeper:
     """What one sweep does; remembers when this process last reconciled and pruned."""
 
-    def __init__(self):
+    def __init__(self, *, background: bool = False):
+        # Long work (a partner's reconciliation) in a thread of its own when sweeping
+        # forever; inline for one sweep (``--batch``), which must finish it.
+        self.background = background
         self.last_reconcile = None
         self.last_prune = None
         self.last_rollups: dict[timedelta, float] = {}
+        self.last_ringba_check = None
+        self.ringba_thread: threading.Thread | None = None
 
     def sweep_once(self) -> None:
         """Queue due deliveries; now and then attach pairs left apart, check trigger
@@ -72,11 +80,44 @@ class Sweeper:
             if any(worked.values()):
                 logger.info("schedule leads: %s", worked)
         self._refresh_rollups(now)
+        self._reconcile_with_ringba(now)
         if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
             self.last_prune = now
             with leader(PRUNE_LOCK) as leading:
                 if leading:  # the others skip this day: one prune at a time, no deadlocks
                     prune()
+
+    def _reconcile_with_ringba(self, now: float) -> None:
+        """Start the partners' scheduled reconciliations in a thread of their own.
+
+        A month of a busy partner takes most of a minute; the sweeper must keep
+        queueing due retries meanwhile. One worker at a time (an advisory lock).
+        """
+        if self.ringba_thread is not None and self.ringba_thread.is_alive():
+            return
+        if self.last_ringba_check is not None and (
+            now - self.last_ringba_check < RINGBA_RECONCILE_CHECK_EVERY
+        ):
+            return
+        self.last_ringba_check = now
+        if not reconciliation.partners_due():
+            return
+
+        def run():
+            try:
+                with leader(RINGBA_RECONCILE_LOCK) as leading:
+                    if leading:
+                        reconciliation.run_scheduled()
+            except Exception:
+                logger.exception("scheduled Ringba reconciliation failed")
+            finally:
+                if self.background:
+                    close_old_connections()
+
+        if not self.background:
+            return run()
+        self.ringba_thread = threading.Thread(target=run, name="ringba-reconcile", daemon=True)
+        self.ringba_thread.start()
 
     def _refresh_rollups(self, now: float) -> None:
         """Recount the dashboard's recent hours; wider windows less often."""
@@ -90,6 +131,7 @@ class Sweeper:
 
 # Session advisory lock held by the one worker that prunes (any number may run).
 PRUNE_LOCK = 4403
+RINGBA_RECONCILE_LOCK = 4404
 
 
 def sweep_once() -> None:
@@ -99,7 +141,7 @@ def sweep_once() -> None:
 
 def sweep_forever(interval: float, stop: threading.Event) -> None:
     """Sweep every ``interval`` seconds until ``stop`` is set."""
-    sweeper = Sweeper()
+    sweeper = Sweeper(background=True)
     while not stop.is_set():
         try:
             close_old_connections()
