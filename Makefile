@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECEIVER_PORT ?= 8025
 
-.PHONY: venv run test lint format bench bench-deliveries bench-admin faults clean
+.PHONY: venv run test lint format bench bench-deliveries bench-admin bench-reconcile faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-deliveries: venv
 
 bench-admin: venv
 	cd bench && ../$(BIN)/python admin_pages.py
+
+bench-reconcile: venv
+	cd bench && ../$(BIN)/python reconcile.py
 
 faults: venv
 	$(BIN)/python bench/faults.py

@@ -80,6 +80,24 @@ def test_a_return_after_payment_reaches_the_partners_ringba_once_over_http(stack
     assert stack["receiver"].conversion_amounts[body["inboundCallId"]] == 0.0
 
 
+def test_the_demo_reconciles_with_the_stand_ins_call_log_over_http(stack):
+    simulate(stack)
+    simulate(stack, "--return")
+    result = manage(
+        "reconcile_ringba",
+        "--traffic-source",
+        str(stack["facts"]["traffic_source_id"]),
+        "--json",
+        env=stack["env"],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = json.loads(result.stdout)
+    # One conversion paid, one paid and returned (set to 0 at Ringba): both agree.
+    assert printed["counts"]["matched"] == 2
+    assert sum(printed["counts"].values()) == 2
+    assert {row["their_amount"] for row in printed["rows"]} == {"12.50", "0.00"}
+
+
 def test_simulate_call_refuses_to_talk_to_anything_but_a_local_receiver(tmp_path):
     env = process_env(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     result = manage("simulate_call", "--receiver-url", "https://webhook.ringba.com", env=env)

@@ -9,7 +9,7 @@ same labels.
 import io
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -149,3 +149,46 @@ def test_a_private_address_is_refused_before_any_connection(books, settings, mon
     )
     assert "private, loopback or link-local" in run.error
     assert attempted == []
+
+
+def test_what_the_worker_paid_reconciles_to_matched_from_the_stand_ins_log(
+    partner, ringba, calls_client
+):
+    """The demo's loop: conversions paid through the real worker, one returned after it."""
+    from integrations.models import PostbackDelivery, RingbaAdjustment
+    from integrations.services import adjustments, deliveries
+    from tests import factories
+
+    paid_ids = []
+    for index in range(3):
+        lead = factories.LeadFactory(
+            offer=partner["offer"], traffic_source=partner["source"], ringba_call_uuid=f"W-{index}"
+        )
+        call = factories.CallFactory(number=partner["number"], lead=lead)
+        response = calls_client.post(f"/api/v1/calls/{call.call_uuid}", {"offer_converted": "1"})
+        assert response.status_code == 200, response.content
+        for delivery in PostbackDelivery.objects.filter(call=call):
+            deliveries.attempt_delivery(delivery_id=delivery.pk)
+        paid_ids.append(call)
+    returned = calls_client.post(
+        f"/api/v1/calls/{paid_ids[0].call_uuid}",
+        {"offer_converted": "false", "return_reason": "IVR hang-up"},
+    )
+    assert returned.status_code == 200, returned.content
+    for adjustment in RingbaAdjustment.objects.all():
+        adjustments.attempt_adjustment(adjustment_id=adjustment.pk)
+    assert ringba.conversion_amounts == {"W-0": 0.0, "W-1": 12.5, "W-2": 12.5}
+
+    today = datetime.now(UTC).date()
+    start = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    run = reconcile(
+        partner["source"],
+        read_api(partner["source"], start=start, end=end),
+        origin="api",
+        period_from=today,
+        period_to=today,
+    )
+    assert run.error == ""
+    assert run.counts == {"matched": 3}
+    assert (run.our_total, run.their_total) == (Decimal("25.00"), Decimal("25.00"))
