@@ -189,29 +189,8 @@ def record_paid(delivery, *, amount: str | None = None) -> "models.Payment":
     As the worker does (``services.payments.record_payment``), without a receiver;
     the amount is the URL's ``call_revenue`` unless given.
     """
+    from integrations.devtools.reconciliation_showcase import record_paid as paid
     from integrations.ringba import webhook_conversion
 
-    now = timezone.now()
     url = delivery.url or f"https://webhook.ringba.com/hook/t?call_id=RGB&call_revenue={amount}"
-    amount = amount or webhook_conversion(url)[1] or "0"
-    attempt = models.PostbackAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempt_count + 1,
-        url=url,
-        started_at=now,
-        status_code=200,
-    )
-    models.PostbackDelivery.objects.filter(pk=delivery.pk).update(
-        status=models.DeliveryStatus.DELIVERED,
-        delivered_at=now,
-        attempt_count=attempt.number,
-        next_attempt_at=None,
-    )
-    return models.Payment.objects.create(
-        call_id=delivery.call_id,
-        delivery=delivery,
-        attempt=attempt,
-        amount=Decimal(amount),
-        paid_at=now,
-        evidence="Ringba answered 200",
-    )
+    return paid(delivery, amount=amount or webhook_conversion(url)[1] or "0", url=url)

@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,6 +41,7 @@ from ..ringba import (
 from ..services.api_clients import hash_key, install_key
 from ..services.partner_credentials import set_ringba_token
 from ..services.triggers import create_trigger_from_template
+from .reconciliation_showcase import ensure_showcase
 
 OFFER_NAME = "Demo Offer: Final Expense"
 SCHEDULE_NAME = "Demo Schedule: Missed Calls"
@@ -75,6 +77,8 @@ class Demo:
     admin_password: str
     api_token: str
     schedule: Schedule
+    # The second partner's Ringba call log to upload (seed_demo(reconciliation_showcase=True)).
+    reconciliation_csv: Path | None = None
 
 
 # The demo partner's Ringba account at the local stand-in (returns and adjustments).
@@ -96,8 +100,13 @@ def demo_admin_password() -> str:
 
 
 @transaction.atomic
-def seed_demo() -> Demo:
-    """Create (or find) the demo rows and return them."""
+def seed_demo(*, reconciliation_showcase: bool = False) -> Demo:
+    """Create (or find) the demo rows and return them.
+
+    With ``reconciliation_showcase``, also a second partner whose books differ from
+    its Ringba call log once in every way (``reconciliation_showcase``), and that
+    log as a CSV under ``var/`` to upload in Reconcile now.
+    """
     source, _ = TrafficSource.objects.get_or_create(
         name=SOURCE_NAME, defaults={"company": "Demo Publisher LLC"}
     )
@@ -137,6 +146,11 @@ def seed_demo() -> Demo:
     _ensure_ringba_account(source)
     password = demo_admin_password()
     _ensure_admin(password)
+    showcase_csv = None
+    if reconciliation_showcase:
+        _, showcase_csv = ensure_showcase(
+            offer=offer, trigger=trigger, directory=Path(settings.BASE_DIR) / "var"
+        )
     return Demo(
         offer=offer,
         source=source,
@@ -146,6 +160,7 @@ def seed_demo() -> Demo:
         admin_password=password,
         api_token=_ensure_api_client(),
         schedule=_ensure_schedule(offer, source),
+        reconciliation_csv=showcase_csv,
     )
 
 

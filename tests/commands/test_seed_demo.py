@@ -59,3 +59,42 @@ def test_seed_demo_twice_changes_nothing(capsys):
 def test_the_printed_admin_password_logs_in(client, capsys):
     facts = _seed_json(capsys)
     assert client.login(username=facts["admin_username"], password=facts["admin_password"])
+
+
+def test_the_reconciliation_showcase_shows_every_label_once(capsys, settings, tmp_path):
+    from integrations.devtools.reconciliation_showcase import (
+        SHOWCASE_PREFIX,
+        expected_labels,
+        period_of,
+    )
+    from integrations.models import Call, Difference
+
+    settings.BASE_DIR = tmp_path
+    call_command("seed_demo", "--json", "--reconciliation-showcase")
+    facts = json.loads(capsys.readouterr().out)
+    path = tmp_path / "var" / "demo-partner-b-ringba-calls.csv"
+    assert facts["reconciliation_csv"] == str(path)
+    calls = Call.objects.count()
+    call_command("seed_demo", "--reconciliation-showcase")  # idempotent: the books once
+    assert Call.objects.count() == calls
+    capsys.readouterr()
+
+    source = TrafficSource.objects.get(name="Demo Partner B (differences)")
+    day = Call.objects.get(lead__ringba_call_uuid=f"{SHOWCASE_PREFIX}-A").started_at
+    start, end = period_of(day)
+    call_command(
+        "reconcile_ringba",
+        "--traffic-source",
+        str(source.traffic_source_id),
+        "--csv",
+        str(path),
+        "--from",
+        start.isoformat(),
+        "--to",
+        end.isoformat(),
+        "--json",
+    )
+    printed = json.loads(capsys.readouterr().out)
+    labels = {row["ringba_call_id"]: row["label"] for row in printed["rows"]}
+    assert labels == expected_labels(SHOWCASE_PREFIX)
+    assert all(printed["counts"][label] >= 1 for label in Difference.values)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0)
-        demo = seed_demo()
+        demo = seed_demo(reconciliation_showcase=True)
         port, receiver_port = options["port"], options["receiver_port"]
         manage = [sys.executable, "manage.py"]
         # Fixed argument lists of our own commands; nothing comes from user input.
@@ -57,6 +57,8 @@ class Command(BaseCommand):
                 f"Ringba stand-in: http://127.0.0.1:{receiver_port}\n"
                 f"Try the loop: .venv/bin/python manage.py simulate_call --base-url "
                 f"http://localhost:{port} --receiver-url http://127.0.0.1:{receiver_port}\n"
+                f"Reconcile: Admin → Reconciliation runs → Add, partner "
+                f"'Demo Partner B (differences)', upload {demo.reconciliation_csv}\n"
             )
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -15,10 +15,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--reconciliation-showcase",
+            action="store_true",
+            help="Also a second partner whose books differ from its Ringba call log in every "
+            "way, and that log as a CSV to upload in Admin → Reconciliation runs.",
+        )
 
     def handle(self, *args, **options):
         try:
-            demo = seed_demo()
+            demo = seed_demo(reconciliation_showcase=options["reconciliation_showcase"])
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         facts = {
@@ -37,6 +43,8 @@ class Command(BaseCommand):
             "schedule_id": demo.schedule.pk,
             "schedule_lead_token": demo.schedule.lead_token,
         }
+        if demo.reconciliation_csv:
+            facts["reconciliation_csv"] = str(demo.reconciliation_csv)
         if options["json"]:
             self.stdout.write(_dumps(facts))
             return
