@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECEIVER_PORT ?= 8025
 
-.PHONY: venv run test lint format bench bench-deliveries bench-admin bench-reconcile faults clean
+.PHONY: venv run test lint format bench bench-deliveries bench-admin bench-reconcile bench-enrichment faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-admin: venv
 
 bench-reconcile: venv
 	cd bench && ../$(BIN)/python reconcile.py
+
+bench-enrichment: venv
+	cd bench && ../$(BIN)/python enrichment.py
 
 faults: venv
 	$(BIN)/python bench/faults.py
