@@ -28,7 +28,7 @@ from django_tasks import TaskContext
 from django_tasks.base import TaskResultStatus
 from django_tasks.signals import task_finished, task_started
 
-from . import task_queue
+from . import task_queue, task_wakeup
 
 logger = logging.getLogger("integrations.worker")
 
@@ -101,6 +101,8 @@ class ConcurrentWorker:
         self._free = threading.BoundedSemaphore(threads)
         self._pool = None
         self._checked = threading.local()
+        # Idle waits end when a task is queued (PostgreSQL NOTIFY), else after interval.
+        self._waiter = task_wakeup.Waiter(self._stopped)
 
     # --- lifecycle -------------------------------------------------------------------
     def stop(self) -> None:
@@ -133,6 +135,7 @@ class ConcurrentWorker:
         finally:
             # In-flight attempts end within POSTBACK_ATTEMPT_DEADLINE; let them record.
             self._pool.shutdown(wait=True)
+            self._waiter.close()
 
     # --- claiming ------------------------------------------------------------------
     def _claim_loop(self) -> None:
@@ -157,7 +160,7 @@ class ConcurrentWorker:
                 if not self.queues.ready().exists():
                     return
             elif not claimed:
-                self._stopped.wait(self.interval)
+                self._waiter.wait(self.interval)
 
     def _reserve_threads(self) -> int:
         """Wait for a free thread, gather the others that are or soon become free.

@@ -10,8 +10,10 @@ import logging
 from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.signals import task_enqueued
+from django_tasks_db.backend import DatabaseBackend
 
-from . import events
+from . import events, task_wakeup
 from .models import DUE_STATUSES, PostbackDelivery
 from .services.adjustments import attempt_adjustment
 from .services.deliveries import attempt_delivery
@@ -66,3 +68,14 @@ def queue_due_adjustment(sender, *, adjustment_id: int, **kwargs):
         send_ringba_adjustment.enqueue(adjustment_id)
     except Exception:  # the row stays due; the sweeper announces it again
         logger.exception("could not queue Ringba adjustment %s; the sweeper will", adjustment_id)
+
+
+@receiver(task_enqueued, dispatch_uid="integrations.wake_idle_workers")
+def wake_idle_workers(sender, **kwargs):
+    """A queued task wakes an idle worker now instead of at its next poll (task_wakeup)."""
+    if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
+        return
+    try:
+        task_wakeup.announce_ready()
+    except Exception:  # the worker still polls: a lost wake-up only costs that
+        logger.warning("could not announce a queued task; workers will poll", exc_info=True)
