@@ -24,3 +24,4 @@ def reinstall_shipped_rows() -> None:
         apps, None
     )
     import_module("integrations.migrations.0022_account_managers_work_schedules").grant(apps, None)
+    import_module("integrations.migrations.0044_account_managers_reconcile").grant(apps, None)
