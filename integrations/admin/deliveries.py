@@ -11,6 +11,7 @@ from ..services.rebuild import REBUILDABLE, rebuild_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
+from .outcomes import status_pill
 from .why import delivery_why
 
 
@@ -172,8 +173,9 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_shown(self, delivery):
+        """The status as a pill coloured like the calls list's outcomes (outcomes.py)."""
         status = delivery.get_status_display()
-        return f"{status} (test fire)" if delivery.is_test else status
+        return status_pill(delivery.status, f"{status} (test fire)" if delivery.is_test else status)
 
     @admin.display(description="trigger", ordering="trigger__name")
     def trigger_short(self, delivery):

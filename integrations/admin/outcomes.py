@@ -17,6 +17,17 @@ NONE = "none"
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
+def pill_class(status: str) -> str:
+    """The pill colour of a delivery status: retrying covers pending (about to send)."""
+    if status in WAITING:
+        return "retrying"
+    return status if status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED) else "skipped"
+
+
+def status_pill(status: str, text: str) -> str:
+    return format_html('<span class="outcome outcome-{}">{}</span>', pill_class(status), text)
+
+
 def outcome_badge(status: str, delivery: PostbackDelivery) -> str:
     label = "retrying" if status in WAITING else status
     return format_html(
