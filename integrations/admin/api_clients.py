@@ -6,6 +6,8 @@ administrator names the client; the portal makes a user that may only use the
 calls API, and a key that is shown once and stored as a hash.
 """
 
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -15,11 +17,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from ..models import ApiClient
-from ..services.api_clients import create_client, revoke, rotate_key
+from ..secrets_at_rest import decrypt, encrypt
+from ..services.api_clients import IssuedKey, create_client, revoke, rotate_key
 from .history import ActionLogHistoryAdmin
 from .links import change_link, cut
 
 SCOPE_FIELDS = ["may_use_calls", "may_read_stats", "may_work_schedules"]
+KEYS_SESSION_PREFIX = "api-keys-to-show-"
 
 
 class ApiClientForm(forms.ModelForm):
@@ -27,6 +31,22 @@ class ApiClientForm(forms.ModelForm):
         model = ApiClient
         fields = ["name", "description", *SCOPE_FIELDS]
         widgets = {"description": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            # A new key may use nothing until someone says what: least privilege.
+            for name in SCOPE_FIELDS:
+                self.fields[name].initial = False
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not any(data.get(name) for name in SCOPE_FIELDS):
+            raise forms.ValidationError(
+                "Choose what the key may use (the calls API, stats, schedules): a key that "
+                "may use nothing is refused everywhere."
+            )
+        return data
 
 
 @admin.register(ApiClient)
@@ -147,6 +167,11 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.revoke_one),
                 name="integrations_apiclient_revoke",
             ),
+            path(
+                "keys/<str:token>/",
+                self.admin_site.admin_view(self.keys_view),
+                name="integrations_apiclient_keys",
+            ),
             *super().get_urls(),
         ]
 
@@ -172,7 +197,36 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
         return client
 
     def _show_keys(self, request, issued, *, created: bool):
-        """The one page that shows keys: rendered, never redirected to or stored."""
+        """Hand the new keys to the page that shows them, across a redirect.
+
+        The page is a GET after the POST (a refresh must not create or rotate again):
+        the keys wait in the session, encrypted (secrets_at_rest), and the first GET
+        takes them out; the page can never show them a second time.
+        """
+        token = secrets.token_urlsafe(16)
+        request.session[f"{KEYS_SESSION_PREFIX}{token}"] = {
+            "created": created,
+            "keys": [[item.client.pk, encrypt(item.key)] for item in issued],
+        }
+        return redirect("admin:integrations_apiclient_keys", token)
+
+    def keys_view(self, request, token: str):
+        """The one page that shows keys, once: GET after the POST that made them."""
+        stash = request.session.pop(f"{KEYS_SESSION_PREFIX}{token}", None)
+        if stash is None:
+            self.message_user(
+                request,
+                "These keys were shown once and are not kept: rotate a key to get a new one.",
+                messages.WARNING,
+            )
+            return redirect("admin:integrations_apiclient_changelist")
+        clients = ApiClient.objects.in_bulk([pk for pk, _ in stash["keys"]])
+        issued = [
+            IssuedKey(client=clients[pk], key=decrypt(ciphertext))
+            for pk, ciphertext in stash["keys"]
+            if pk in clients
+        ]
+        created = stash["created"]
         response = TemplateResponse(
             request,
             "admin/integrations/apiclient/key_shown.html",

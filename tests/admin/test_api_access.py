@@ -21,8 +21,11 @@ def _create(admin_client, name="Acme dialer", **scopes) -> tuple[ApiClient, str]
     response = admin_client.post(
         reverse(ADD),
         {"name": name, "description": "Acme's outbound dialer", **(scopes or ALL_SCOPES)},
+        follow=True,
     )
-    assert response.status_code == 200  # the key page itself, not a redirect to it
+    # A GET after the POST (issue 34, item 10): a refresh must not create a client again.
+    [(shown_at, status)] = response.redirect_chain
+    assert status == 302 and "/keys/" in shown_at
     assert "no-store" in response["Cache-Control"]
     [issued] = response.context["issued"]
     return ApiClient.objects.get(name=name), issued.key
@@ -62,7 +65,9 @@ def test_rotating_replaces_the_key_and_revoking_refuses_it(admin_client):
     )
     assert "Yes, rotate" in asked.text and _calls_api(old).status_code == 404  # not yet
     response = admin_client.post(
-        changelist, {"action": "rotate_keys", "_selected_action": [client.pk], "confirm": "yes"}
+        changelist,
+        {"action": "rotate_keys", "_selected_action": [client.pk], "confirm": "yes"},
+        follow=True,
     )
     [issued] = response.context["issued"]
     assert _calls_api(old).status_code == 401
@@ -81,7 +86,7 @@ def test_the_clients_own_page_rotates_and_revokes_after_confirming(admin_client)
     revoke = reverse("admin:integrations_apiclient_revoke", args=[client.pk])
     assert rotate in page and revoke in page
     assert "Yes, rotate" in admin_client.get(rotate).text
-    [issued] = admin_client.post(rotate, {"confirm": "yes"}).context["issued"]
+    [issued] = admin_client.post(rotate, {"confirm": "yes"}, follow=True).context["issued"]
     assert _calls_api(old).status_code == 401 and _calls_api(issued.key).status_code == 404
     admin_client.post(revoke, {"confirm": "yes"})
     assert _calls_api(issued.key).status_code == 401
@@ -153,3 +158,39 @@ def test_a_rotation_through_the_admin_after_a_revocation_issues_nothing(admin_cl
     assert "issued" not in (response.context or {}) or not response.context["issued"]
     client.refresh_from_db()
     assert client.revoked_at is not None
+
+
+def test_the_key_page_is_a_get_that_shows_the_key_once(admin_client):
+    response = admin_client.post(reverse(ADD), {"name": "Refresher", **ALL_SCOPES}, follow=True)
+    [(shown_at, _)] = response.redirect_chain
+    [issued] = response.context["issued"]
+    assert issued.key in response.text
+    # The session kept it only between the POST and the GET (encrypted: the next test).
+    session = admin_client.session
+    assert not [name for name in session.keys() if name.startswith("api-keys-to-show-")]  # noqa: SIM118 - a SessionStore is not iterable
+    again = admin_client.get(shown_at, follow=True)  # a refresh, or the back button
+    assert issued.key not in again.text
+    assert "shown once and are not kept" in again.text
+    assert ApiClient.objects.filter(name="Refresher").count() == 1
+
+
+def test_the_stashed_key_is_never_in_the_session_in_clear(admin_client):
+    from integrations.secrets_at_rest import decrypt
+
+    response = admin_client.post(reverse(ADD), {"name": "Stash", **ALL_SCOPES})
+    assert response.status_code == 302
+    client = ApiClient.objects.get(name="Stash")
+    [stash] = [v for k, v in admin_client.session.items() if k.startswith("api-keys-to-show-")]
+    assert client.key_prefix not in str(stash)
+    [[client_pk, ciphertext]] = stash["keys"]
+    key = decrypt(ciphertext)
+    assert client_pk == client.pk
+    assert client.key_hash == hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_a_new_client_may_use_nothing_until_chosen(admin_client):
+    form = admin_client.get(reverse(ADD)).context["adminform"].form
+    assert not any(form[name].value() for name in ALL_SCOPES)
+    refused = admin_client.post(reverse(ADD), {"name": "Nothing"})
+    assert "Choose what the key may use" in refused.text
+    assert not ApiClient.objects.filter(name="Nothing").exists()
