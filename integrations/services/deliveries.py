@@ -32,6 +32,7 @@ from django_tasks_db.models import DBTaskResult
 
 from .. import events, postbacks, ringba, signing
 from ..db import database_clock
+from ..error_summaries import summary_of
 from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
 from ..models import (
     DUE_STATUSES,
@@ -240,16 +241,18 @@ def _record(
             "the delivery stays %s",
             delivery.pk,
             delivery.attempt_count,
-            outcome.status_code or outcome.error,
+            outcome.status_code or summary_of(outcome.error or ""),
             delivery.status,
         )
         return
+    # One short line per attempt: the error's summary, not urllib3's 300 characters
+    # (the whole text is on the attempt's row).
     logger.info(
         "delivery %s attempt %s: %s %s",
         delivery.pk,
         delivery.attempt_count,
         delivery.status,
-        outcome.status_code or outcome.error,
+        outcome.status_code or summary_of(outcome.error or ""),
     )
 
 

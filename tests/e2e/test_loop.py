@@ -1,5 +1,6 @@
 """The whole product as real processes: web server, worker, and simulate_call over HTTP."""
 
+import contextlib
 import json
 from urllib.parse import parse_qs
 
@@ -10,17 +11,18 @@ from integrations.devtools.ringba_stand_in import RingbaReceiver
 from tests.processes import free_port, manage, process_env, start, stop, wait_for_http
 
 
-@pytest.fixture
-def stack(tmp_path):
+@contextlib.contextmanager
+def running_stack(tmp_path, **overrides):
+    """Web server, worker and the Ringba stand-in as real processes, on SQLite."""
     receiver = RingbaReceiver().start()
     port = free_port()
-    env = process_env(
-        f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
-        RINGBA_WEBHOOK_BASE_URL=receiver.base_url,
-        RINGBA_ENRICH_BASE_URL=receiver.base_url,
-        RINGBA_API_BASE_URL=receiver.api_base_url,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-    )
+    urls = {
+        "RINGBA_WEBHOOK_BASE_URL": receiver.base_url,
+        "RINGBA_ENRICH_BASE_URL": receiver.base_url,
+        "RINGBA_API_BASE_URL": receiver.api_base_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    env = process_env(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", **(urls | overrides))
     # The demo partner's Ringba account answers the adjustment API with its token.
     receiver.api_tokens[DEMO_RINGBA_ACCOUNT_ID] = demo_ringba_api_token(env["SECRET_KEY"])
     migrate = manage("migrate", env=env)
@@ -34,6 +36,12 @@ def stack(tmp_path):
     finally:
         stop(web, worker)
         receiver.stop()
+
+
+@pytest.fixture
+def stack(tmp_path):
+    with running_stack(tmp_path) as running:
+        yield running
 
 
 def simulate(stack, *flags: str):
@@ -136,3 +144,26 @@ def test_an_unrouted_call_is_called_back_and_paid_over_http(stack):
     query = parse_qs(hit.raw_query)
     assert query["call_id"][0].startswith("SIM")  # the original Ringba call id
     assert query["call_revenue"] == ["12.50"] and query["sale_successful"] == ["true"]
+
+
+def test_simulate_call_says_why_the_postback_did_not_come(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every postback is refused
+    with running_stack(tmp_path, RINGBA_WEBHOOK_BASE_URL=dead) as running:
+        result = manage(
+            "simulate_call",
+            "--timeout",
+            "4",
+            "--base-url",
+            f"http://127.0.0.1:{running['port']}",
+            "--receiver-url",
+            running["receiver"].base_url,
+            env=running["env"],
+        )
+    assert result.returncode != 0
+    failed = next(line for line in result.stdout.splitlines() if "FAIL" in line)
+    assert "the portal says: postback #" in failed
+    assert f"Connection refused by {dead.removeprefix('http://')}" in failed
+    assert len(failed) < 300  # one readable line, not urllib3's text
+    worker_log = (tmp_path / "worker.log").read_text()
+    refused = [line for line in worker_log.splitlines() if "attempt 1: retrying" in line]
+    assert refused and all("HTTPConnectionPool" not in line for line in refused)

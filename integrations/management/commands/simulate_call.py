@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...devtools.demo import RINGBA_NUMBER_ID, seed_demo
+from ...error_summaries import summary_of
 from ...ringba import WEBHOOK_TOKEN_NAME
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -52,6 +53,28 @@ def _request(method: str, url: str, body: dict | None = None, token: str | None 
         raise CommandError(
             f"cannot reach {url} ({exc}); is the portal running (make run)?"
         ) from None
+
+
+CONVERSION = "call_offer_converted"
+
+
+def _why_not_sent(base: str, call_uuid: str, token: str, event: str) -> str:
+    """What the portal knows of the call's ``event`` deliveries, in one line."""
+    status, body = _request("GET", f"{base}/api/v1/calls/{call_uuid}/events", token=token)
+    if status != 200:
+        return f"the call's events could not be read ({status})"
+    found = [d for d in (body or {}).get("deliveries", []) if d["event"] == event]
+    if not found:
+        return f"no {event} postback was planned (is a trigger enabled for this partner?)"
+    parts = []
+    for delivery in found:
+        reason = summary_of(delivery.get("skip_reason") or delivery.get("last_error") or "")
+        attempts = len(delivery.get("attempts", []))
+        parts.append(
+            f"postback #{delivery['id']} {delivery['status']} after {attempts} attempt(s)"
+            + (f": {reason}" if reason else "")
+        )
+    return "; ".join(parts)
 
 
 def _wait_for_hits(receiver: str, wanted, *, timeout: float) -> list[dict]:
@@ -135,7 +158,13 @@ class Command(BaseCommand):
         self._step(
             2, f"call on {number.number} → {status}, lead attached: {bool(attached)}", attached
         )
-        enrichment = self._expect_enrichment(receiver, call["call_uuid"], caller, options)
+        enrichment = self._expect_enrichment(
+            receiver,
+            call["call_uuid"],
+            caller,
+            options,
+            why=lambda: _why_not_sent(base, call["call_uuid"], demo.api_token, "call_started"),
+        )
 
         status, converted = _request(
             "POST",
@@ -150,7 +179,13 @@ class Command(BaseCommand):
         )
 
         postback = self._expect_postback(
-            4, receiver, ringba_call_uuid, webhook_token, options["payout"], options["timeout"]
+            4,
+            receiver,
+            ringba_call_uuid,
+            webhook_token,
+            options["payout"],
+            options["timeout"],
+            why=lambda: _why_not_sent(base, call["call_uuid"], demo.api_token, CONVERSION),
         )
         self._step(
             5,
@@ -189,7 +224,7 @@ class Command(BaseCommand):
             len(found) == 1 and sent.get("newConversionAmount") == 0 and found[0]["authorized"],
         )
 
-    def _expect_enrichment(self, receiver, call_uuid, caller, options) -> dict:
+    def _expect_enrichment(self, receiver, call_uuid, caller, options, *, why) -> dict:
         """Wait for the IDE trigger's Enrich Call Data request for the call (step 2b)."""
         found = _wait_for_hits(
             receiver,
@@ -205,6 +240,8 @@ class Command(BaseCommand):
             and found[0]["query"].get("callerid") == caller
         )
         shown = f"{found[0]['path']}?{found[0]['raw_query']}" if found else "nothing"
+        if not found:
+            shown += f"; the portal says: {why()}"
         self._step("2b", f"call data enriched in the partner's Ringba: {shown}", ok)
         return found[0]
 
@@ -255,7 +292,13 @@ class Command(BaseCommand):
         )
         webhook_token = demo.trigger.mappings.get(traffic_source=demo.source).value
         self._expect_postback(
-            5, receiver, ringba_call_uuid, webhook_token, options["payout"], options["timeout"]
+            5,
+            receiver,
+            ringba_call_uuid,
+            webhook_token,
+            options["payout"],
+            options["timeout"],
+            why=lambda: _why_not_sent(base, call["call_uuid"], token, CONVERSION),
         )
         self._expect_delivery_log(6, base, call["call_uuid"], token)
         self.stdout.write(
@@ -264,8 +307,11 @@ class Command(BaseCommand):
             )
         )
 
-    def _expect_postback(self, step, receiver, ringba_call_uuid, webhook_token, payout, timeout):
-        """Wait for exactly one postback for the Ringba call id, with the expected query."""
+    def _expect_postback(
+        self, step, receiver, ringba_call_uuid, webhook_token, payout, timeout, *, why
+    ):
+        """Wait for exactly one postback for the Ringba call id, with the expected query;
+        when none came, ``why()`` says what the portal knows of it."""
         started = time.monotonic()
         hits = self._wait_for_hit(receiver, ringba_call_uuid, timeout)
         elapsed = time.monotonic() - started
@@ -280,11 +326,10 @@ class Command(BaseCommand):
             and parse_qs(hits[0]["raw_query"]) == expected_query
         )
         shown = f"{hits[0]['path']}?{hits[0]['raw_query']}" if hits else "nothing"
-        self._step(
-            step,
-            f"postback at the Ringba stand-in after {elapsed:.2f} s: {shown} ({len(hits)} hit(s))",
-            ok,
-        )
+        text = f"postback at the stand-in after {elapsed:.2f} s: {shown} ({len(hits)} hit(s))"
+        if not hits:
+            text += f"; the portal says: {why()}"
+        self._step(step, text, ok)
         return hits[0]
 
     def _expect_delivery_log(self, step, base, call_uuid, token):
