@@ -44,12 +44,29 @@ def bar_chart(
             )
         if index % every == 0:
             ticks.append((round(x0, 1), HEIGHT - 20, label[-5:]))
+    # Gridlines at each quarter of the top value, labelled, so a bar's value reads
+    # without hovering it.
+    grid = [
+        (
+            MARGIN_LEFT,
+            round(MARGIN_TOP + plot_h * (1 - quarter / 4), 1),
+            WIDTH,
+            round(MARGIN_TOP + plot_h * (1 - quarter / 4), 1),
+        )
+        for quarter in (1, 2, 3)
+    ]
+    # The top quarter's label would sit on the axis name: its line is enough.
+    grid_labels = [
+        (0, round(MARGIN_TOP + plot_h * (1 - quarter / 4) + 3, 1), _short(top * quarter / 4))
+        for quarter in (1, 2)
+        if top > 0
+    ]
     legend = format_html_join(
         " ", '<span class="chart-key {}">■</span> {}', ((css, name) for name, css, _ in series)
     )
     return format_html(
         '<figure class="chart"><figcaption>{} <span class="chart-legend">{}</span></figcaption>'
-        '<svg viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="none">'
+        '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}'
         '<text class="chart-axis" x="0" y="{}">{}</text>'
         '<text class="chart-axis chart-axis-name" x="0" y="{}">{}</text>'
         '<text class="chart-axis chart-axis-name" x="{}" y="{}" text-anchor="middle">{}</text>'
@@ -59,6 +76,10 @@ def bar_chart(
         WIDTH,
         HEIGHT,
         title,
+        format_html_join(
+            "", '<line class="chart-grid" x1="{}" y1="{}" x2="{}" y2="{}"></line>', grid
+        ),
+        format_html_join("", '<text class="chart-axis" x="{}" y="{}">{}</text>', grid_labels),
         MARGIN_TOP + 10,
         _short(top),
         MARGIN_TOP + 24,
@@ -84,4 +105,6 @@ def _short(value: float) -> str:
         return f"{value / 1_000_000:.1f}M"
     if value >= 1_000:
         return f"{value / 1_000:.1f}k"
-    return f"{value:g}"
+    if value >= 10:
+        return f"{value:.0f}"
+    return f"{round(value, 2):g}"

@@ -43,6 +43,12 @@ class OfferReadiness:
         if self.sources_without_token:
             names = ", ".join(source.name for source in self.sources_without_token)
             found.append(f"no Ringba webhook token for {names}")
+        for trigger in self.triggers:
+            # Not ready while its postbacks do not arrive: conversions are not being paid.
+            if trigger.paused_at:
+                found.append(f"conversion trigger paused: {trigger.name[:40]}")
+            elif trigger.consecutive_failures:
+                found.append(f"conversion postbacks failing {trigger.consecutive_failures} times")
         return found
 
     @property

@@ -8,11 +8,22 @@ day, else by day. Charts are inline SVG (admin/charts.py).
 import time as time_module
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Max
+from django.db.models import Count, Exists, Max, OuterRef, Sum
 from django.utils import timezone
 
-from ..models import Offer, StatsHour, TrafficSource
+from ..models import (
+    DUE_STATUSES,
+    Call,
+    DeliveryStatus,
+    Event,
+    Offer,
+    Payment,
+    PostbackDelivery,
+    StatsHour,
+    TrafficSource,
+)
 from ..services import rollups
 from ..services.reconciliation import open_differences
 from ..services.rollups import floor_hour
@@ -35,6 +46,8 @@ class Dashboard:
     failing_hosts: list
     # Rows of each partner's latest reconciliation that differ, not reviewed yet.
     open_differences: int = 0
+    # Conversions of the period whose postback has not reached Ringba: (count, payout).
+    at_stake: tuple = (0, Decimal("0.00"))
     counted_at: datetime | None = None  # when the period's rollups were last counted
     periods: tuple = PERIODS
 
@@ -79,10 +92,10 @@ def build(params) -> Dashboard:
             **axis,
         ),
         bar_chart(
-            "Payout",
+            "Payout ($)",
             labels,
             [("payout", "chart-c", series("payout"))],
-            **{**axis, "y_label": "payout"},
+            **{**axis, "y_label": "payout ($)"},
         ),
         bar_chart(
             "Postbacks",
@@ -105,10 +118,35 @@ def build(params) -> Dashboard:
         charts=charts,
         failing_hosts=list(failing_hosts()),
         open_differences=open_differences(),
+        at_stake=not_reported_yet(start, end, offer_id=offer_id, source_id=source_id),
         counted_at=StatsHour.objects.filter(hour__gte=start, hour__lt=end).aggregate(
             at=Max("counted_at")
         )["at"],
     )
+
+
+def not_reported_yet(start, end, *, offer_id=None, source_id=None) -> tuple[int, Decimal]:
+    """Calls of the period converted here whose conversion postback Ringba has not
+    accepted (pending, retrying or failed, no payment): how many, and their payout.
+
+    Read from the deliveries not delivered (a small set, by their status), never by
+    scanning the period's calls.
+    """
+    waiting = PostbackDelivery.objects.filter(
+        event=Event.CALL_OFFER_CONVERTED,
+        is_test=False,
+        status__in=[*DUE_STATUSES, DeliveryStatus.FAILED],
+        call__offer_converted=True,
+        call__started_at__gte=start,
+        call__started_at__lt=end,
+    ).exclude(Exists(Payment.objects.filter(call=OuterRef("call"))))
+    if offer_id is not None:
+        waiting = waiting.filter(call__offer_id=offer_id)
+    if source_id is not None:
+        waiting = waiting.filter(call__traffic_source_id=source_id)
+    calls = Call.objects.filter(pk__in=waiting.values("call_id"))
+    figures = calls.aggregate(count=Count("pk"), payout=Sum("payout"))
+    return figures["count"], (figures["payout"] or Decimal("0.00")).quantize(Decimal("0.01"))
 
 
 # The current hour is recounted when the dashboard is shown, at most this often per

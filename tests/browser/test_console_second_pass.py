@@ -172,7 +172,7 @@ def test_the_dashboard_says_when_it_counted_and_names_its_axes(
     # The current hour was counted as the page opened: today's calls are there.
     assert int(page.inner_text("#total-calls")) >= 4
     names = page.locator("#dashboard .chart-axis-name").all_text_contents()
-    assert names.count("day") == 3 and "count" in names and "payout" in names
+    assert names.count("day") == 3 and "count" in names and "payout ($)" in names
     assert page.evaluate(BAR_CONTRAST_JS) == []
     assert page.evaluate(CONTRAST_JS, ".chart-key, .chart-axis, .dashboard-counted") == []
     assert page.evaluate(OVERFLOW_JS) == []

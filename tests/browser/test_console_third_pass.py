@@ -94,3 +94,62 @@ def test_a_new_api_key_is_chosen_shown_once_and_copied(browser, live_server, con
     assert "shown once and are not kept" in page.inner_text(".messagelist")
     assert ApiClient.objects.filter(name=f"Copy dialer {scheme}").count() == 1
     context.close()
+
+
+SVG_RATIO_JS = """
+() => [...document.querySelectorAll('#dashboard .chart svg')].map((svg) => {
+  const box = svg.viewBox.baseVal, shown = svg.getBoundingClientRect();
+  return [box.width / box.height, shown.width / shown.height];
+})
+"""
+HEADER_HEIGHTS_JS = """
+() => [...document.querySelectorAll('table.failing-hosts th')].map(
+  (th) => Math.round(th.getBoundingClientRect().height))
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_dashboard_on_a_bad_day(browser, live_server, calls, scheme, screenshot, monkeypatch):
+    """Point 7: money at stake, an offer whose trigger fails is not "ready", the failing
+    hosts' headers on one line, charts scaled (not stretched) with gridlines and $."""
+    from django.utils import timezone
+
+    from integrations.models import DestinationHealth, EventTrigger
+
+    monkeypatch.setattr("integrations.admin.dashboard.LIVE_EVERY_SECONDS", 0)
+    trigger = calls["delivery"].trigger
+    EventTrigger.objects.filter(pk=trigger.pk).update(
+        consecutive_failures=18, failing_since=timezone.now()
+    )
+    DestinationHealth.objects.create(
+        host="127.0.0.1:8799",
+        consecutive_failures=25,
+        failing_since=timezone.now(),
+        last_error="Connection refused by 127.0.0.1:8799",
+    )
+    context, page = _signed_in(browser, live_server, scheme)
+    page.goto(f"{live_server.url}{reverse('admin:index')}?days=7")
+
+    stake = page.inner_text("#at-stake")
+    assert stake == "2 conversions, $25.00 not yet reported to Ringba"  # failed + pending
+    assert page.inner_text("#total-payout").startswith("$")
+    ready = page.locator("#offer-checklist tr", has_text=console_offer_name(calls)).inner_text()
+    assert "conversion postbacks failing 18 times" in ready and "✔ ready" not in ready
+    heights = page.evaluate(HEADER_HEIGHTS_JS)  # "Host" is one line: so is every header
+    assert len(heights) == 4 and len(set(heights)) == 1
+    for viewbox, shown in page.evaluate(SVG_RATIO_JS):
+        assert abs(viewbox - shown) < 0.02  # scaled as a whole
+    assert page.locator("#dashboard .chart-grid").count() >= 9  # three per chart
+    assert "payout ($)" in page.locator("#dashboard .chart-axis-name").all_text_contents()
+    assert page.evaluate(CONTRAST_JS, "#at-stake a, table.failing-hosts th") == []
+    assert page.evaluate(OVERFLOW_JS) == []
+    screenshot(page, f"third-pass-dashboard-{scheme}")
+    with page.expect_navigation():
+        page.click("#at-stake a")
+    assert page.locator("#result_list tbody tr").count() >= 1
+    assert "Failed" in page.inner_text("#result_list")
+    context.close()
+
+
+def console_offer_name(calls) -> str:
+    return calls["delivery"].call.offer.name
