@@ -20,11 +20,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import DeliveryStatus, DestinationHealth, EventTrigger, PostbackDelivery
+from ..models import (
+    DUE_STATUSES,
+    DeliveryStatus,
+    DestinationHealth,
+    EventTrigger,
+    PostbackDelivery,
+)
 from .deliveries import resend_delivery
 
 logger = logging.getLogger(__name__)
@@ -110,10 +117,35 @@ def failing_triggers():
 
 
 def failing_hosts():
-    """Destination hosts past the alert threshold, worst first (the banner, the dashboard)."""
-    return DestinationHealth.objects.filter(
-        consecutive_failures__gte=settings.TRIGGER_ALERT_AFTER_FAILURES
-    ).order_by("-consecutive_failures")[:10]
+    """Destination hosts past the alert threshold that postbacks still wait for, worst
+    first (the banner, the dashboard).
+
+    A host nothing pending targets any more (its trigger was pointed elsewhere, its
+    postbacks skipped or re-planned) is no longer a problem to show, although its
+    streak only ends with a success.
+    """
+    waiting_for_host = PostbackDelivery.objects.filter(
+        status__in=DUE_STATUSES, url__contains=Concat(Value("://"), OuterRef("host"))
+    )
+    return (
+        DestinationHealth.objects.filter(
+            consecutive_failures__gte=settings.TRIGGER_ALERT_AFTER_FAILURES
+        )
+        .filter(Exists(waiting_for_host))
+        .order_by("-consecutive_failures")[:10]
+    )
+
+
+def alert_recipients() -> set[str]:
+    """Who an alert is emailed to: TRIGGER_ALERT_EMAILS and the account managers'."""
+    recipients = set(settings.TRIGGER_ALERT_EMAILS)
+    recipients.update(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=ACCOUNT_MANAGERS)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return recipients
 
 
 def _failing_link(trigger) -> str:
@@ -125,14 +157,9 @@ def _failing_link(trigger) -> str:
 
 
 def tell_account_managers(subject: str, body: str) -> None:
-    """Email the account managers (and TRIGGER_ALERT_EMAILS); log when there is nobody."""
-    recipients = set(settings.TRIGGER_ALERT_EMAILS)
-    recipients.update(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=ACCOUNT_MANAGERS)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    """Email the account managers (and TRIGGER_ALERT_EMAILS); log when there is nobody
+    (the admin's banner says so too)."""
+    recipients = alert_recipients()
     if not recipients:
         logger.warning("no one to tell (%s): add emails to the account managers", subject)
         return

@@ -7,7 +7,7 @@ from ..admin.checklist import offer_checklist
 from ..admin.dashboard import build as build_dashboard
 from ..error_summaries import summary_of
 from ..services.reconciliation import open_differences
-from ..services.trigger_health import failing_hosts, failing_triggers
+from ..services.trigger_health import alert_recipients, failing_hosts, failing_triggers
 
 register = template.Library()
 
@@ -31,9 +31,16 @@ def trigger_health_banner(context):
     if user is None or not user.has_perm("integrations.view_eventtrigger"):
         return {"triggers": [], "hosts": [], "differences": 0}
     differences = open_differences()
+    triggers = list(failing_triggers()[:5])
+    hosts = list(failing_hosts()[:5])
+    # One line per problem: a host a failing trigger's error already names is said there.
+    for trigger in triggers:
+        trigger.failing_hosts = [host for host in hosts if host.host in trigger.last_error]
+    named = {host.host for trigger in triggers for host in trigger.failing_hosts}
     return {
-        "triggers": list(failing_triggers()[:5]),
-        "hosts": list(failing_hosts()[:5]),
+        "triggers": triggers,
+        "hosts": [host for host in hosts if host.host not in named],
+        "nobody_told": bool(triggers or hosts) and not alert_recipients(),
         # Past the threshold only: a few open differences are a normal month.
         "differences": differences if differences >= settings.RECONCILE_ALERT_THRESHOLD else 0,
     }

@@ -114,12 +114,16 @@ def test_the_dashboard_on_a_bad_day(browser, live_server, calls, scheme, screens
     hosts' headers on one line, charts scaled (not stretched) with gridlines and $."""
     from django.utils import timezone
 
-    from integrations.models import DestinationHealth, EventTrigger
+    from integrations.models import DUE_STATUSES, DestinationHealth, EventTrigger, PostbackDelivery
 
     monkeypatch.setattr("integrations.admin.dashboard.LIVE_EVERY_SECONDS", 0)
     trigger = calls["delivery"].trigger
     EventTrigger.objects.filter(pk=trigger.pk).update(
         consecutive_failures=18, failing_since=timezone.now()
+    )
+    # The pending postback goes to the failing host: the host's problem is still current.
+    PostbackDelivery.objects.filter(status__in=DUE_STATUSES).update(
+        url="http://127.0.0.1:8799/hook/x"
     )
     DestinationHealth.objects.create(
         host="127.0.0.1:8799",
