@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -16,11 +16,16 @@ from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
 from ..services.paid import paid_postback
 from ..tokens import call_context
 from .adjustments import adjustment_note, not_paid_yet
-from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
+from .big_tables import BigTableAdmin, ids_of, phone_variants
 from .csv_export import CsvExportMixin, postback_outcome
 from .history import ActionLogHistoryAdmin
 from .links import change_link, cut, format_html_join_or_dash, in_words
-from .outcomes import PostbackOutcomeFilter, outcome_badge
+from .outcomes import (
+    PostbackOutcomeFilter,
+    enrichment_state,
+    money_annotations,
+    ringba_paid,
+)
 from .why import call_why
 
 
@@ -51,6 +56,15 @@ class DeliveryInline(admin.TabularInline):
     @admin.display(description="delivery")
     def delivery_link(self, delivery):
         return change_link(delivery, f"#{delivery.pk}")
+
+
+NAME_CHARS = 12  # a name column's width at 1280 px, so that a call is one line
+
+
+def _cut_with_tooltip(name: str) -> str:
+    if len(name) <= NAME_CHARS:
+        return name
+    return format_html('<span title="{}">{}…</span>', name, name[: NAME_CHARS - 1])
 
 
 class CallAdminForm(forms.ModelForm):
@@ -155,14 +169,13 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
     # Fits 1280 px: conversions show as their amounts (— when not converted), ids cut.
     list_display = [
         "call_short",
-        "started_at",
+        "started_short",
         "caller_id",
-        "offer",
-        "traffic_source",
-        "duration_in_words",
+        "offer_short",
+        "source_short",
         "converted",
-        "lead_short",
-        "postback",
+        "paid_at_ringba",
+        "enrichment",
     ]
     list_filter = [
         ("started_at", DateRangeFilter),  # one "By started at": a range, not both
@@ -245,14 +258,9 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
         return False
 
     def list_annotations(self):
-        latest = PostbackDelivery.objects.filter(call=OuterRef("pk"), is_test=False).order_by(
-            "-created_at", "-id"
-        )
-        return {
-            "_deliveries": count_of(PostbackDelivery, "call", is_test=False),
-            "_postback_status": Subquery(latest.values("status")[:1]),
-            "_postback_id": Subquery(latest.values("pk")[:1]),
-        }
+        # What Ringba was paid and the enrichment, apart (issue 34, item 2): the
+        # latest postback of any trigger mixed a call start with a payment.
+        return money_annotations()
 
     def search_conditions(self, term):
         phones = phone_variants(term)
@@ -346,15 +354,29 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
             else "—"
         )
 
-    @admin.display(description="postback")
-    def postback(self, call):
-        """The latest real postback's outcome, coloured and linked (and how many there are)."""
-        if not call._postback_id:
-            return "—"
-        badge = outcome_badge(call._postback_status, PostbackDelivery(pk=call._postback_id))
-        if call._deliveries > 1:
-            return format_html("{} <small>of {}</small>", badge, call._deliveries)
-        return badge
+    @admin.display(description="started", ordering="started_at")
+    def started_short(self, call):
+        """Month, day and minute; the full moment in the tooltip."""
+        moment = timezone.localtime(call.started_at)
+        return format_html(
+            '<span title="{}">{}</span>', moment.isoformat(), moment.strftime("%m-%d %H:%M")
+        )
+
+    @admin.display(description="offer", ordering="offer__name")
+    def offer_short(self, call):
+        return _cut_with_tooltip(call.offer.name)
+
+    @admin.display(description="traffic source", ordering="traffic_source__name")
+    def source_short(self, call):
+        return _cut_with_tooltip(call.traffic_source.name)
+
+    @admin.display(description="Ringba paid")
+    def paid_at_ringba(self, call):
+        return ringba_paid(call)
+
+    @admin.display(description="enrichment")
+    def enrichment(self, call):
+        return enrichment_state(call)
 
     @admin.display(description="converted", ordering="offer_converted")
     def converted(self, call):

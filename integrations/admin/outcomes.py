@@ -5,16 +5,84 @@ calls with a real postback in that status (or none), answered through the
 deliveries' call index, never by scanning the table.
 """
 
+from decimal import Decimal
+
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.html import format_html
 
-from ..models import DeliveryStatus, PostbackDelivery
+from ..models import (
+    AdjustmentStatus,
+    DeliveryStatus,
+    Event,
+    Payment,
+    PostbackDelivery,
+    RingbaAdjustment,
+)
 from .links import change_url
 
 NONE = "none"
 # Pending is about to be sent: shown and filtered with the retrying ones.
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+# Adjustments whose amount Ringba holds (or will, once approved or entered by hand).
+APPLIED = (AdjustmentStatus.ADJUSTED, AdjustmentStatus.REQUESTED, AdjustmentStatus.DONE_BY_HAND)
+
+
+def money_annotations() -> dict:
+    """Per call: what Ringba was paid (payment, latest applied adjustment), the
+    conversion postback and the enrichment (latest of each). One subquery each."""
+    real = PostbackDelivery.objects.filter(call=OuterRef("pk"), is_test=False).order_by(
+        "-created_at", "-id"
+    )
+    conversion = real.filter(event=Event.CALL_OFFER_CONVERTED)
+    enrichment = real.filter(event=Event.CALL_STARTED)
+    adjusted = RingbaAdjustment.objects.filter(call=OuterRef("pk"), status__in=APPLIED).order_by(
+        "-finished_at", "-id"
+    )
+    return {
+        "_paid": Subquery(Payment.objects.filter(call=OuterRef("pk")).values("amount")[:1]),
+        "_held": Subquery(adjusted.values("to_amount")[:1]),
+        "_conversion_status": Subquery(conversion.values("status")[:1]),
+        "_conversion_id": Subquery(conversion.values("pk")[:1]),
+        "_enrichment_status": Subquery(enrichment.values("status")[:1]),
+        "_enrichment_id": Subquery(enrichment.values("pk")[:1]),
+    }
+
+
+def ringba_paid(call) -> str:
+    """What the partner's Ringba holds for the call, from the payment and adjustments;
+    before any payment, where the conversion postback stands. A call paid at Ringba
+    but no longer converted here (un-converted, returned) is flagged until Ringba
+    holds 0."""
+    if call._paid is not None:
+        held = Decimal(call._held if call._held is not None else call._paid)
+        shown = f"{held:.2f}"  # subqueries on SQLite lose the column's scale
+        if not call.offer_converted and held > 0:
+            return format_html(
+                '<span class="outcome outcome-failed" title="Ringba still holds {} for a call '
+                'no longer converted here (un-converted or returned): see its adjustments">'
+                "still paid {}</span>",
+                shown,
+                shown,
+            )
+        if call._held is not None:
+            word = "returned" if held == 0 else "adjusted"
+            return status_pill(DeliveryStatus.DELIVERED, f"{word} {shown}")
+        return status_pill(DeliveryStatus.DELIVERED, f"paid {shown}")
+    if call._conversion_id is None:
+        return "—"
+    return outcome_badge(call._conversion_status, PostbackDelivery(pk=call._conversion_id))
+
+
+def enrichment_state(call) -> str:
+    if call._enrichment_id is None:
+        return "—"
+    status = call._enrichment_status
+    label = {DeliveryStatus.SKIPPED: "not sent"}.get(status)
+    badge = outcome_badge(status, PostbackDelivery(pk=call._enrichment_id))
+    return badge if label is None else status_pill(status, label)
 
 
 def pill_class(status: str) -> str:
@@ -39,7 +107,10 @@ def outcome_badge(status: str, delivery: PostbackDelivery) -> str:
 
 
 class PostbackOutcomeFilter(admin.SimpleListFilter):
-    title = "postback outcome"
+    """By the conversion postback (the "Ringba paid" column): an enrichment's outcome
+    is its own column and says nothing of the payment."""
+
+    title = "conversion postback"
     parameter_name = "postback"
 
     def lookups(self, request, model_admin):
@@ -55,7 +126,9 @@ class PostbackOutcomeFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        real = PostbackDelivery.objects.filter(call=OuterRef("pk"), is_test=False)
+        real = PostbackDelivery.objects.filter(
+            call=OuterRef("pk"), is_test=False, event=Event.CALL_OFFER_CONVERTED
+        )
         if value == NONE:
             return queryset.filter(~Exists(real))
         statuses = WAITING if value == "retrying" else (value,)

@@ -97,8 +97,8 @@ def test_deliveries_are_found_by_call_uuid_ringba_call_uuid_or_id(manager_client
 def test_list_figures_are_per_row_on_the_visible_page(manager_client, rows):
     listed = _listed(manager_client, "postbackdelivery", status__exact="failed")
     assert [delivery._attempts for delivery in listed] == [1]
-    calls = {call.pk: call._deliveries for call in _listed(manager_client, "call")}
-    assert calls[rows["call"].pk] == 1
+    calls = {call.pk: call._conversion_status for call in _listed(manager_client, "call")}
+    assert calls[rows["call"].pk] == rows["delivery"].status
 
 
 def test_offers_and_sources_show_their_last_pixel_not_a_count(manager_client, rows):

@@ -75,7 +75,7 @@ def test_the_calls_list_shows_outcomes_and_the_call_page_says_why(
     assert green.inner_text() == "delivered"
     assert (
         page.locator("#result_list tr", has_text="+13125550103")
-        .locator("td.field-postback")
+        .locator("td.field-paid_at_ringba")
         .inner_text()
         == "—"
     )

@@ -3,6 +3,9 @@
 Point 1: outcomes read at a glance — the calls list's badges and the deliveries
 list's statuses are pills whose colours differ by outcome (the admin's link colour
 used to win in light mode) with AA contrast against their own background.
+Point 2: the calls list says what Ringba was paid (payment, adjustments) apart from
+the enrichment, flags a call paid at Ringba but not converted here, one line a call.
+Points 6-7 (banners, dashboard on a bad day): tests/admin/test_banners.py and below.
 Point 10: a new API key starts with no scope, is shown once on a GET after the POST,
 and its header and public key have copy buttons.
 """
@@ -157,3 +160,58 @@ def test_the_dashboard_on_a_bad_day(browser, live_server, calls, scheme, screens
 
 def console_offer_name(calls) -> str:
     return calls["delivery"].call.offer.name
+
+
+ROW_LINES_JS = """
+() => [...document.querySelectorAll('#result_list tbody tr')].map((tr) => {
+  const cell = tr.querySelector('td.field-caller_id');
+  const line = parseFloat(getComputedStyle(cell).lineHeight) || 18;
+  const padding = parseFloat(getComputedStyle(cell).paddingTop)
+    + parseFloat(getComputedStyle(cell).paddingBottom);
+  return Math.round((tr.getBoundingClientRect().height - padding) / line);
+})
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_calls_list_says_what_ringba_was_paid_apart_from_the_enrichment(
+    browser, live_server, calls, scheme, screenshot
+):
+    """Point 2: one column for what Ringba was paid (from the payment and adjustments),
+    one for the enrichment; a call paid at Ringba but not converted here is flagged;
+    each call is one line at 1280 px."""
+    from decimal import Decimal
+
+    from integrations.devtools.reconciliation_showcase import record_paid
+    from integrations.models import Call, DeliveryStatus, Event, PostbackDelivery
+
+    delivered = calls["delivered"]
+    record_paid(PostbackDelivery.objects.get(call=delivered), amount="12.50")
+    returned = calls["failing"]
+    record_paid(PostbackDelivery.objects.get(call=returned), amount="12.50")
+    Call.objects.filter(pk=returned.pk).update(offer_converted=False, payout=None)
+    PostbackDelivery.objects.create(
+        trigger=calls["delivery"].trigger,
+        call=calls["short"],
+        event=Event.CALL_STARTED,
+        status=DeliveryStatus.SKIPPED,
+        skip_reason="expired — not sent",
+    )
+    Call.objects.filter(pk=calls["short"].pk).update(payout=Decimal("0"))
+
+    context, page = _signed_in(browser, live_server, scheme)
+    page.goto(f"{live_server.url}{reverse('admin:integrations_call_changelist')}")
+
+    def cell(caller, column):
+        row = page.locator("#result_list tr", has_text=caller)
+        return row.locator(f"td.field-{column}").inner_text()
+
+    assert cell("+13125550101", "paid_at_ringba") == "paid 12.50"
+    assert cell("+13125550102", "paid_at_ringba") == "still paid 12.50"  # returned here
+    assert cell("+13125550103", "paid_at_ringba") == "—"
+    assert cell("+13125550103", "enrichment") == "not sent"
+    assert page.evaluate(CONTRAST_JS, "td.field-paid_at_ringba .outcome") == []
+    screenshot(page, f"third-pass-calls-list-{scheme}")
+    assert set(page.evaluate(ROW_LINES_JS)) == {1}
+    assert page.evaluate(OVERFLOW_JS) == []
+    context.close()
