@@ -1,12 +1,16 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from rangefilter.filters import DateRangeFilter
 
 from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
-from ..services.deliveries import resend_delivery
+from ..services.deliveries import resend_delivery, retry_now
 from ..services.rebuild import REBUILDABLE, rebuild_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
@@ -16,6 +20,8 @@ from .why import delivery_why
 
 
 class AttemptInline(admin.TabularInline):
+    """Each attempt as Stripe shows one: the request it sent, the answer it got."""
+
     model = PostbackAttempt
     extra = 0
     can_delete = False
@@ -23,14 +29,28 @@ class AttemptInline(admin.TabularInline):
         "number",
         "started_at",
         "duration_ms",
+        "request",
         "status_code",
+        "response",
         "error",
-        "response_body",
         "manual",
         "stray",
         "in_flight",
     ]
     readonly_fields = fields
+
+    @admin.display(description="request")
+    def request(self, attempt):
+        if not attempt.url:
+            return "—"
+        method = attempt.delivery.http_method
+        return format_html('<code class="attempt-request">{} {}</code>', method, attempt.url)
+
+    @admin.display(description="response (first 2 KB)")
+    def response(self, attempt):
+        if not attempt.response_body:
+            return "—"
+        return format_html('<pre class="attempt-response">{}</pre>', attempt.response_body)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -125,14 +145,16 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
         "skip_reason",
         "http_method",
         "url",
+        "request_headers_shown",
         "attempt_count",
         "next_attempt_at",
         "delivered_at",
-        "last_error",
+        "last_error_in_words",
         "created_at",
         "updated_at",
     ]
     readonly_fields = fields
+    change_form_template = "admin/integrations/postbackdelivery/change_form.html"
     inlines = [AttemptInline]
     actions = ["resend_now", "rebuild_and_send"]
 
@@ -170,6 +192,56 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     @admin.display(description="why")
     def why(self, delivery):
         return delivery_why(delivery)
+
+    @admin.display(description="request headers")
+    def request_headers_shown(self, delivery):
+        if not delivery.request_headers:
+            return "—"
+        return format_html_join(
+            "", "<div><code>{}: {}</code></div>", sorted(delivery.request_headers.items())
+        )
+
+    @admin.display(description="last error")
+    def last_error_in_words(self, delivery):
+        """The summary; each attempt below keeps its whole text (said once, not twice)."""
+        return summary_of(delivery.last_error) if delivery.last_error else "—"
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["can_resend"] = obj.status == DeliveryStatus.FAILED
+            context["can_retry_now"] = (
+                obj.status == DeliveryStatus.RETRYING
+                and obj.next_attempt_at is not None
+                and obj.next_attempt_at > timezone.now()
+            )
+            context["can_rebuild"] = not obj.is_test and obj.status in REBUILDABLE
+            context["may_act"] = super().has_change_permission(request)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/retry-now/",
+                self.admin_site.admin_view(self.retry_now_view),
+                name="integrations_postbackdelivery_retry_now",
+            ),
+            *super().get_urls(),
+        ]
+
+    def retry_now_view(self, request, pk: int):
+        if request.method != "POST" or not super().has_change_permission(request):
+            raise PermissionDenied
+        delivery = get_object_or_404(PostbackDelivery, pk=pk)
+        if retry_now(delivery=delivery):
+            self.log_change(request, delivery, "Retried now by hand")
+            self.message_user(request, f"Postback #{pk} is due now.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request,
+                f"Postback #{pk} was not waiting for a retry any more; nothing changed.",
+                messages.WARNING,
+            )
+        return redirect("admin:integrations_postbackdelivery_change", pk)
 
     @admin.display(description="status", ordering="status")
     def status_shown(self, delivery):

@@ -408,6 +408,21 @@ def resend_delivery(*, delivery: PostbackDelivery) -> bool:
     return bool(updated)
 
 
+def retry_now(*, delivery: PostbackDelivery) -> bool:
+    """Bring a waiting retry forward to now (the delivery page's "Retry now").
+
+    Only a retrying delivery whose next attempt is later: one due already may be in
+    flight, and the claim's lease keeps two attempts from overlapping either way.
+    """
+    now = timezone.now()
+    updated = PostbackDelivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.RETRYING, next_attempt_at__gt=now, claim_token=""
+    ).update(next_attempt_at=now, updated_at=now)
+    if updated:
+        announce_due(delivery.pk, manual=True)
+    return bool(updated)
+
+
 def announce_due(delivery_id: int, *, manual: bool = False) -> None:
     """After commit, tell whoever queues work (``tasks``) that a delivery is due.
 

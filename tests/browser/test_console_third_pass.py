@@ -215,3 +215,27 @@ def test_the_calls_list_says_what_ringba_was_paid_apart_from_the_enrichment(
     assert set(page.evaluate(ROW_LINES_JS)) == {1}
     assert page.evaluate(OVERFLOW_JS) == []
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_delivery_page_has_its_fixes_and_its_attempts(
+    browser, live_server, calls, scheme, screenshot
+):
+    """Point 5: Re-send / Rebuild / Retry now on the delivery's own page; each attempt's
+    request and answer; the raw error once."""
+    from integrations.models import DeliveryStatus, PostbackDelivery
+
+    failed = calls["delivery"]
+    context, page = _signed_in(browser, live_server, scheme)
+    url = reverse("admin:integrations_postbackdelivery_change", args=[failed.pk])
+    page.goto(f"{live_server.url}{url}")
+    assert page.is_visible("#resend") and page.is_visible("#rebuild")
+    assert not page.is_visible("#retry-now")
+    assert page.locator("text=Connection refused by 127.0.0.1:8799 — connection").count() == 1
+    assert page.evaluate(OVERFLOW_JS) == []
+    screenshot(page, f"third-pass-delivery-page-{scheme}")
+    with page.expect_navigation():
+        page.click("#resend")
+    assert "Queued 1 delivery(ies) for a new attempt." in page.inner_text(".messagelist")
+    assert PostbackDelivery.objects.get(pk=failed.pk).status == DeliveryStatus.RETRYING
+    context.close()
