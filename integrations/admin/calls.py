@@ -17,6 +17,7 @@ from ..services.paid import paid_postback
 from ..tokens import call_context
 from .adjustments import adjustment_note, not_paid_yet
 from .big_tables import BigTableAdmin, ids_of, phone_variants
+from .call_timeline import call_timeline
 from .csv_export import CsvExportMixin, postback_outcome
 from .history import ActionLogHistoryAdmin
 from .links import change_link, cut, format_html_join_or_dash, in_words
@@ -205,6 +206,7 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
         "paid_to_ringba",
         "money_ledger",
         "ringba_adjustments",
+        "timeline",
         "tokens_pretty",
         "created_at",
         "updated_at",
@@ -241,11 +243,12 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
                 ]
             },
         ),
+        ("What happened, in order", {"fields": ["timeline"]}),
         (
             "Money ledger and Ringba (every movement, what the partner's Ringba was told)",
             {"fields": ["money_ledger", "ringba_adjustments"]},
         ),
-        ("Tokens", {"fields": ["tokens_pretty"]}),
+        ("Tokens", {"fields": ["tokens_pretty"], "classes": ["collapse"]}),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [DeliveryInline]
@@ -392,6 +395,10 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
         return " · ".join(sides) if sides else "no"
 
     @admin.display(description="tokens (as triggers see them, before field mappings)")
+    @admin.display(description="timeline")
+    def timeline(self, call):
+        return call_timeline(call)
+
     def tokens_pretty(self, call):
         return format_html(
             "<pre>{}</pre>", json.dumps(call_context(call), indent=2, sort_keys=True)

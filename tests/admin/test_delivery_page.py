@@ -78,3 +78,38 @@ def test_a_delivered_one_offers_nothing_to_do(admin_client, delivery):
     PostbackDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.DELIVERED)
     page = _page(admin_client, delivery)
     assert not any(f'id="{name}"' in page for name in ("resend", "rebuild", "retry-now"))
+
+
+def test_the_call_page_tells_the_calls_story_in_order(admin_client, calls_client, ringba_setup):
+    """Issue 34, item 4: a timeline above the (collapsed) token JSON."""
+    from integrations.devtools.reconciliation_showcase import record_paid
+    from tests import factories
+
+    lead = factories.LeadFactory(
+        offer=ringba_setup["offer"], traffic_source=ringba_setup["source"], ringba_call_uuid="R-9"
+    )
+    call = factories.CallFactory(number=ringba_setup["number"], lead=lead)
+    calls_client.post(f"/api/v1/calls/{call.call_uuid}", {"offer_converted": "1"})
+    delivery = PostbackDelivery.objects.create(
+        trigger=factories.TriggerFactory(),
+        call=call,
+        event="call_offer_converted",
+        url="https://webhook.ringba.com/hook/T?call_id=R-9&call_revenue=12.50",
+    )
+    record_paid(delivery, amount="12.50")
+    page = admin_client.get(reverse("admin:integrations_call_change", args=[call.pk]))
+    html = page.content.decode()
+    timeline = html[html.index('class="call-timeline"') :]
+    order = [
+        timeline.index(what)
+        for what in (
+            "pixel received",
+            "call started",
+            "conversion (payout)",
+            "call offer converted postback, attempt 1",
+            "Ringba paid",
+        )
+    ]
+    assert order == sorted(order)
+    assert "answered 200" in timeline
+    assert html.index('class="call-timeline"') < html.index("Tokens</h2>")
