@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
+from ..error_summaries import summary_of
 from ..errors import Rejected
 from ..models import Call, Lead, Number, PostbackDelivery
 from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
@@ -43,10 +44,15 @@ class DeliveryInline(admin.TabularInline):
         "attempt_count",
         "is_test",
         "skip_reason",
-        "last_error",
+        "last_error_in_words",
     ]
     readonly_fields = fields
     verbose_name_plural = "postback deliveries"
+
+    @admin.display(description="last error")
+    def last_error_in_words(self, delivery):
+        """The summary; the whole text is on the delivery's attempts."""
+        return summary_of(delivery.last_error) if delivery.last_error else "—"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -394,11 +400,11 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
         ]
         return " · ".join(sides) if sides else "no"
 
-    @admin.display(description="tokens (as triggers see them, before field mappings)")
     @admin.display(description="timeline")
     def timeline(self, call):
         return call_timeline(call)
 
+    @admin.display(description="tokens (as triggers see them, before field mappings)")
     def tokens_pretty(self, call):
         return format_html(
             "<pre>{}</pre>", json.dumps(call_context(call), indent=2, sort_keys=True)

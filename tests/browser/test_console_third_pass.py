@@ -239,3 +239,26 @@ def test_the_delivery_page_has_its_fixes_and_its_attempts(
     assert "Queued 1 delivery(ies) for a new attempt." in page.inner_text(".messagelist")
     assert PostbackDelivery.objects.get(pk=failed.pk).status == DeliveryStatus.RETRYING
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_call_page_reads_in_order(browser, live_server, calls, scheme, screenshot):
+    """Point 4: the call's timeline (attempts and their answers in words) comes before the
+    token JSON, which is folded."""
+    context, page = _signed_in(browser, live_server, scheme)
+    url = reverse("admin:integrations_call_change", args=[calls["failing"].pk])
+    page.goto(f"{live_server.url}{url}")
+    timeline = page.inner_text("table.call-timeline")
+    assert "call started" in timeline
+    assert "postback, attempt" in timeline and "Connection refused by 127.0.0.1:8799" in timeline
+    assert "HTTPConnectionPool" not in page.inner_text("#content")  # words, not urllib3's
+    assert page.inner_text(".field-timeline label").startswith("Timeline")
+    top_of = "(selector) => document.querySelector(selector).getBoundingClientRect().top"
+    assert page.evaluate(top_of, "table.call-timeline") < page.evaluate(
+        top_of, ".field-tokens_pretty"
+    )
+    assert not page.is_visible(".field-tokens_pretty pre")  # folded until opened
+    assert page.evaluate(OVERFLOW_JS) == []
+    assert page.evaluate(CONTRAST_JS, "table.call-timeline td") == []
+    screenshot(page, f"third-pass-call-page-{scheme}")
+    context.close()
