@@ -105,6 +105,6 @@ def _short(value: float) -> str:
         return f"{value / 1_000_000:.1f}M"
     if value >= 1_000:
         return f"{value / 1_000:.1f}k"
-    if value >= 10:
+    if value >= 100 or float(value).is_integer():
         return f"{value:.0f}"
-    return f"{round(value, 2):g}"
+    return f"{round(value, 1 if value >= 10 else 2):g}"
