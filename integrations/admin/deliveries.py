@@ -11,7 +11,7 @@ from rangefilter.filters import DateRangeFilter
 from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery, retry_now
-from ..services.rebuild import REBUILDABLE, rebuild_delivery
+from ..services.rebuild import REBUILDABLE, preview_rebuild, rebuild_delivery
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
@@ -296,7 +296,12 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
                     "total": total,
                     "limit": REBUILD_LIMIT,
                     "left_alone": queryset.count() - total,
-                    "deliveries": selected.select_related("trigger")[:20],
+                    "previews": [
+                        (delivery, preview_rebuild(delivery))
+                        for delivery in selected.select_related(
+                            "trigger", "call", "lead", "schedule_lead__schedule"
+                        )[:20]
+                    ],
                     "queryset_ids": list(queryset.values_list("pk", flat=True)[:REBUILD_LIMIT]),
                     "select_across": request.POST.get("select_across", "0"),
                     "opts": self.model._meta,

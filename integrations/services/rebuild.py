@@ -81,6 +81,29 @@ def rebuild_delivery(*, delivery_id: int, cause: str) -> Rebuilt:
     return Rebuilt(delivery, old_url)
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a rebuild would do to one delivery, without doing it (the confirmation)."""
+
+    old_url: str
+    new_url: str = ""
+    skip_reason: str = ""  # the new plan sends nothing, and why
+    refused: str = ""  # the delivery would be left as it is, and why
+
+    @property
+    def changes(self) -> bool:
+        return not self.refused and (self.new_url != self.old_url or bool(self.skip_reason))
+
+
+def preview_rebuild(delivery: PostbackDelivery) -> Preview:
+    """Plan the delivery again from the configuration as it is now, and save nothing."""
+    refused = _refusal(delivery)
+    if refused:
+        return Preview(delivery.url, refused=refused)
+    plan = plan_delivery(trigger=delivery.trigger, layers=_layers(delivery), cause="preview")
+    return Preview(delivery.url, new_url=plan.url, skip_reason=plan.skip_reason)
+
+
 # A conversion's postback stands only while the call is still converted: one skipped
 # by an un-conversion must never be rebuilt into a payment.
 _STILL_HOLDS = {

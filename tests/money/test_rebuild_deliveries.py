@@ -5,6 +5,8 @@ nothing for deliveries already queued, retrying, failed or skipped for that
 cause, and Re-send reused the stored URL and refused skipped ones.
 """
 
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -182,6 +184,13 @@ def test_saving_a_trigger_says_how_many_postbacks_keep_the_old_settings(admin_cl
     text = response.content.decode()
     assert "1 postback(s) of this trigger" in text
     assert "were built with the previous settings" in text
+    # One click to the rebuild's confirmation for exactly these postbacks (issue 34, 8).
+    offer = re.search(r'<form method="post" action="([^"]+)" class="inline-action rebuild', text)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', text[offer.start() :][:900]))
+    answer = admin_client.post(html.unescape(offer[1]), fields)
+    assert answer.status_code == 200, (answer.status_code, answer.get("Location"), fields)
+    preview = answer.content.decode()
+    assert "Will be built as" in preview and f"#{converted['delivery'].pk}" in preview
 
 
 def test_saving_a_numbers_tokens_says_how_many_postbacks_keep_the_old_ones(admin_client, converted):
@@ -224,3 +233,22 @@ def test_a_postback_of_an_unconverted_call_is_never_rebuilt_into_a_payment(admin
     assert "no longer offer-converted" in result.refused
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SKIPPED
+
+
+def test_the_confirmation_shows_the_old_request_beside_the_new_one_and_changes_nothing(
+    admin_client, converted
+):
+    """Issue 34, item 8: what a rebuild would send, before anything is sent."""
+    delivery = converted["delivery"]
+    factories.MappingFactory(
+        trigger=converted["trigger"], traffic_source=converted["source"], value="FIXED"
+    )
+    page = admin_client.post(
+        reverse(CHANGELIST), {"action": "rebuild_and_send", "_selected_action": [delivery.pk]}
+    ).content.decode()
+    assert "Will be built as" in page
+    assert 'class="rebuild-changes"' in page
+    assert "/hook/FIXED?call_id=RGB-R&amp;call_revenue=9.00" in page
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SKIPPED  # only previewed
+    assert not LogEntry.objects.filter(object_id=str(delivery.pk)).exists()
