@@ -19,7 +19,17 @@ from django.urls import reverse
 from . import ringba
 from .field_rules import check_contact_fields
 from .field_samples import sample_value
-from .models import ContactField, EventTrigger, Offer, Schedule, TrafficSource
+from .models import (
+    ContactField,
+    CustomFieldMapping,
+    Event,
+    EventTrigger,
+    Number,
+    NumberToken,
+    Offer,
+    Schedule,
+    TrafficSource,
+)
 from .offer_cache import ContactFieldRule
 
 
@@ -219,10 +229,41 @@ def build(offer: Offer | Schedule, source: TrafficSource) -> dict:
             f"{ringba.WEBHOOK_CALL_PARAM}=[callUUID]&"
             f"{ringba.WEBHOOK_REVENUE_PARAM}=[conversionAmount]&"
             f"{ringba.WEBHOOK_CONVERSION_PARAM}",
+            "on_file": "" if isinstance(offer, Schedule) else webhook_token_on_file(offer, source),
         },
         "curl": curl_example(offer, source),
         "enrichment": None if isinstance(offer, Schedule) else enrichment(offer, source),
     }
+
+
+def webhook_token_on_file(offer: Offer, source: TrafficSource) -> str:
+    """The last four characters of the partner's Ringba webhook token we hold, or ''.
+
+    On file: the source's mapping on an active conversion trigger covering the offer,
+    or an extra token on every one of the offer's active numbers for the source.
+    """
+    mapping = (
+        CustomFieldMapping.objects.filter(
+            token_name=ringba.WEBHOOK_TOKEN_NAME,
+            traffic_source=source,
+            trigger__active=True,
+            trigger__event=Event.CALL_OFFER_CONVERTED,
+        )
+        .filter(Q(trigger__offer__isnull=True) | Q(trigger__offer=offer))
+        .exclude(value="")
+        .values_list("value", flat=True)
+        .first()
+    )
+    if mapping:
+        return mapping[-4:]
+    numbers = Number.objects.filter(offer=offer, traffic_source=source, active=True)
+    tokens = NumberToken.objects.filter(number__in=numbers, key=ringba.WEBHOOK_TOKEN_NAME).exclude(
+        value=""
+    )
+    count = numbers.count()
+    if count and tokens.values("number").distinct().count() == count:
+        return tokens.values_list("value", flat=True).first()[-4:]
+    return ""
 
 
 def enrichment(offer: Offer, source: TrafficSource) -> dict | None:

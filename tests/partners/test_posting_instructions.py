@@ -289,3 +289,26 @@ def test_html_looking_values_are_shown_escaped(client, offer_setup):
     html = client.get(_partner_path(offer, offer_setup["source"])).content.decode()
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_section_3_says_when_the_webhook_token_is_on_file(
+    admin_client, offer_setup, ringba_trigger
+):
+    """Issue 34, item 12: a partner whose token we hold is not asked to send it again."""
+    offer, source = offer_setup["offer"], offer_setup["source"]
+    page = _staff_page(admin_client, offer, source).content.decode()
+    assert 'id="webhook-on-file"' not in page and "Send that whole URL" in page
+    factories.MappingFactory(trigger=ringba_trigger, traffic_source=source, value="tok-abcd1234")
+    page = _staff_page(admin_client, offer, source).content.decode()
+    assert 'id="webhook-on-file"' in page and "<code>1234</code>" in page
+    assert "tok-abcd1234" not in page  # only its last four characters
+    assert "Send that whole URL" not in page
+
+
+def test_every_contact_field_name_and_tag_has_a_copy_button(admin_client, offer_setup):
+    page = _staff_page(admin_client, offer_setup["offer"], offer_setup["source"])
+    html = page.content.decode()
+    for index, name in enumerate(["first_name", "jornaya_leadid"], start=1):
+        assert f'<code id="field-tag-{index}">[tag:User:{name}]</code>' in html
+        assert f'data-copy-target="field-tag-{index}"' in html
+        assert f'data-copy-target="field-name-{index}"' in html
