@@ -7,6 +7,7 @@ fields, a number's extra tokens, a trigger's field mappings) and the admin
 actions logged against it (rotations, test fires), which Django keeps apart.
 """
 
+from django import forms
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -78,3 +79,38 @@ def _changes(record) -> list:
     """Field changes of a historical row against the row's previous version."""
     previous = record.prev_record
     return record.diff_against(previous).changes if previous is not None else []
+
+
+class ChangeReasonForm(forms.ModelForm):
+    """A configuration form whose save may say why (kept with the change's history row)."""
+
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        max_length=100,
+        help_text="Optional; shown beside the change in this object's history.",
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+
+class ChangeReasonMixin:
+    """Add a "Why" section to the change page; its reason goes on the history row."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append(("Why", {"fields": ["change_reason"]}))
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        reason = (form.cleaned_data.get("change_reason") or "").strip()
+        if reason:
+            obj._change_reason = reason  # django-simple-history stores it on the row
+        super().save_model(request, obj, form, change)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        reason = (form.cleaned_data.get("change_reason") or "").strip()
+        if reason and isinstance(message, list):
+            message.append({"changed": {"fields": [f"reason: {reason}"]}})
+        return message

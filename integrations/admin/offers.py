@@ -10,7 +10,7 @@ from .. import instructions
 from ..models import ContactField, Lead, Offer
 from ..partner_links import partner_url
 from .big_tables import PageFiguresAdmin, count_of, newest_of
-from .history import ConfigHistoryAdmin
+from .history import ChangeReasonForm, ChangeReasonMixin, ConfigHistoryAdmin
 from .lead_tokens import RotateLeadTokenMixin
 from .links import in_words, when_link
 from .rejections import rejected_pixels_link
@@ -57,8 +57,15 @@ class ContactFieldInline(admin.StackedInline):
     ]
 
 
+class OfferForm(ChangeReasonForm):
+    class Meta:
+        model = Offer
+        fields = "__all__"
+
+
 @admin.register(Offer)
-class OfferAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
+class OfferAdmin(ChangeReasonMixin, RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
+    form = OfferForm
     history_related = (("contact fields", ContactField, "offer_id"),)
     list_display = [
         "name",

@@ -15,6 +15,7 @@ from .. import conditions
 from ..models import EventTrigger
 from ..ringba import CALL_UUID_TOKEN_NAME, WEBHOOK_TOKEN_NAME
 from ..tokens import SYSTEM_TOKENS
+from .history import ChangeReasonForm
 
 BLANK_ROWS = 2
 
@@ -93,10 +94,10 @@ def available_tokens_help() -> str:
     )
 
 
-class EventTriggerForm(forms.ModelForm):
+class EventTriggerForm(ChangeReasonForm):
     class Meta:
         model = EventTrigger
-        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose what is shown)
+        fields = "__all__"
         widgets = {
             "name": forms.TextInput(attrs={"size": 100}),
             "url_template": forms.Textarea(attrs={"rows": 2, "cols": 100}),

@@ -30,7 +30,7 @@ from ..services.rebuild import built_before
 from ..services.triggers import covering_trigger, create_trigger_from_template
 from . import token_overrides
 from .accessible import LabelledInlineMixin
-from .history import ConfigHistoryAdmin
+from .history import ChangeReasonMixin, ConfigHistoryAdmin
 from .links import change_link, changelist_link
 from .rebuild_notice import edited, tell_stale_postbacks
 from .trigger_form import EventTriggerForm
@@ -128,7 +128,7 @@ class TestFireForm(forms.Form):
 
 
 @admin.register(EventTrigger)
-class EventTriggerAdmin(ConfigHistoryAdmin):
+class EventTriggerAdmin(ChangeReasonMixin, ConfigHistoryAdmin):
     form = EventTriggerForm
     history_related = (("field mappings", CustomFieldMapping, "trigger_id"),)
     list_display = [

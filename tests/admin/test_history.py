@@ -106,3 +106,54 @@ def test_history_shows_a_past_version_but_never_saves_it_back(manager_client, ri
     assert response.status_code == 403
     offer.refresh_from_db()
     assert offer.name == "Renamed"
+
+
+def test_money_movements_and_credential_actions_are_in_their_objects_history(
+    admin_client, calls_client, ringba_setup
+):
+    """Issue 34, item 3: a call's history lists its money; an API client's its key."""
+    call = factories.CallFactory(number=ringba_setup["number"])
+    calls_client.post(f"/api/v1/calls/{call.call_uuid}", {"offer_converted": "1"})
+    call.refresh_from_db()
+    admin_client.post(
+        reverse("admin:integrations_call_changelist"),
+        {
+            "action": "unconvert",
+            "_selected_action": [call.pk],
+            "apply": "1",
+            "conversion": "offer",
+            "reason": "caller hung up in the IVR",
+            f"version_{call.pk}": str(call.version),
+        },
+    )
+    history = _history_page(admin_client, call)
+    assert "No admin actions logged" not in history
+    assert "conversion" in history and "caller hung up in the IVR" in history
+
+    from integrations.models import ApiClient
+
+    admin_client.post(
+        reverse("admin:integrations_apiclient_add"),
+        {"name": "Dialer", "may_use_calls": "on"},
+    )
+    client = ApiClient.objects.get(name="Dialer")
+    admin_client.post(
+        reverse("admin:integrations_apiclient_rotate", args=[client.pk]), {"confirm": "yes"}
+    )
+    admin_client.post(
+        reverse("admin:integrations_apiclient_revoke", args=[client.pk]), {"confirm": "yes"}
+    )
+    history = _history_page(admin_client, client)
+    assert "Key rotated" in history and "Revoked" in history
+
+
+def test_a_trigger_or_offer_save_may_say_why(manager_client, ringba_setup, ringba_trigger):
+    offer = ringba_setup["offer"]
+    _change(manager_client, offer, name="Final Expense East", change_reason="partner asked")
+    page = _history_page(manager_client, offer)
+    assert "partner asked" in page
+    assert offer.history.first().history_change_reason == "partner asked"
+    _change(manager_client, ringba_trigger, name="Ringba, renamed", change_reason="typo")
+    assert ringba_trigger.history.first().history_change_reason == "typo"
+    _change(manager_client, offer, name="Final Expense")  # no reason: none is made up
+    assert offer.history.first().history_change_reason is None
