@@ -27,7 +27,7 @@ from ..secrets_at_rest import SecretUnreadable, hint
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before
-from ..services.triggers import covering_trigger, create_trigger_from_template
+from ..services.triggers import add_partner_mapping, covering_trigger, create_trigger_from_template
 from . import token_overrides
 from .accessible import LabelledInlineMixin
 from .history import ChangeReasonMixin, ConfigHistoryAdmin
@@ -388,28 +388,40 @@ class EventTriggerAdmin(ChangeReasonMixin, ConfigHistoryAdmin):
             return redirect("admin:index")
         form = NewFromTemplateForm(request.POST or None)
         trigger = None
+        covering = None
         if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            covering = covering_trigger(template=data["template"], offer=data["offer"])
+            if "add_mapping" in request.POST and covering is not None and data["traffic_source"]:
+                # One click from "already covered": this partner's value on that trigger.
+                mapping = add_partner_mapping(
+                    trigger=covering,
+                    traffic_source=data["traffic_source"],
+                    value=data["mapping_value"],
+                )
+                self.log_change(
+                    request,
+                    covering,
+                    f"Mapping {mapping.token_name} added for {data['traffic_source'].name}",
+                )
+                self.message_user(
+                    request,
+                    f"Added {data['traffic_source'].name}'s {mapping.token_name} to "
+                    f"“{covering.name}”.",
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse("admin:integrations_eventtrigger_change", args=[covering.pk])
+                )
             try:
                 trigger = create_trigger_from_template(
-                    template=form.cleaned_data["template"],
-                    offer=form.cleaned_data["offer"],
-                    traffic_source=form.cleaned_data["traffic_source"],
-                    mapping_value=form.cleaned_data["mapping_value"],
+                    template=data["template"],
+                    offer=data["offer"],
+                    traffic_source=data["traffic_source"],
+                    mapping_value=data["mapping_value"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
-                covering = covering_trigger(
-                    template=form.cleaned_data["template"], offer=form.cleaned_data["offer"]
-                )
-                if covering is not None:  # a link to the trigger to add mappings to
-                    form.add_error(
-                        None,
-                        format_html(
-                            'Open <a href="{}">{}</a> to add this partner\'s mapping.',
-                            reverse("admin:integrations_eventtrigger_change", args=[covering.pk]),
-                            covering.name,
-                        ),
-                    )
         if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
             token = (trigger.template.mapping_token_names or ["ringba_webhook_token"])[0]
@@ -432,6 +444,8 @@ class EventTriggerAdmin(ChangeReasonMixin, ConfigHistoryAdmin):
                 **self.admin_site.each_context(request),
                 "title": "New trigger from template",
                 "form": form,
+                # Offered when the partner's value was typed and a trigger covers the offer.
+                "covering": covering if trigger is None and form.is_bound else None,
                 "templates": TriggerTemplate.objects.all(),
                 "opts": self.model._meta,
             },

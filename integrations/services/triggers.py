@@ -71,6 +71,23 @@ def create_trigger_from_template(
     return trigger
 
 
+def add_partner_mapping(*, trigger: EventTrigger, traffic_source, value: str):
+    """Give ``traffic_source`` its value for the trigger's template's first mapping
+    token (New From Template, when a trigger already covers the offer). Returns the
+    mapping; an existing one for the partner is updated to ``value``."""
+    names = trigger.template.mapping_token_names if trigger.template_id else []
+    token_name = names[0] if names else "ringba_webhook_token"
+    mapping = CustomFieldMapping.objects.filter(
+        trigger=trigger, token_name=token_name, traffic_source=traffic_source
+    ).first() or CustomFieldMapping(
+        trigger=trigger, token_name=token_name, traffic_source=traffic_source
+    )
+    mapping.value = value
+    mapping.full_clean()
+    mapping.save()
+    return mapping
+
+
 GLOBAL_PREFIX = "GLOBAL TRIGGER: "
 
 

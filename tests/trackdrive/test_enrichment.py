@@ -193,3 +193,29 @@ def test_the_partner_page_says_what_to_set_up_in_ringba_for_enrichment(
     other_html = _partner_page(client, offer, other)
     assert "RN-123" not in other_html  # never another partner's id
     assert "Send it to your account" in other_html
+
+
+def test_a_covered_offer_offers_to_add_the_partners_mapping_in_one_click(
+    admin_client, ringba_setup, ringba_trigger
+):
+    """Issue 34, item 9: the values typed are kept, and one click adds the mapping."""
+    from integrations.models import CustomFieldMapping
+
+    url = "/admin/integrations/eventtrigger/new-from-template/"
+    partner = factories.TrafficSourceFactory(name="New partner")
+    typed = {
+        "template": ringba_trigger.template_id,
+        "offer": ringba_setup["offer"].pk,
+        "traffic_source": partner.pk,
+        "mapping_value": "partner-webhook-token",
+    }
+    refused = admin_client.post(url, typed).content.decode()
+    assert "already covers" in refused
+    assert 'value="partner-webhook-token"' in refused  # what was typed is kept
+    assert f"Add this partner's mapping to trigger {ringba_trigger.pk}" in refused
+    added = admin_client.post(url, {**typed, "add_mapping": "1"})
+    assert added.status_code == 302
+    assert added["Location"].endswith(f"/eventtrigger/{ringba_trigger.pk}/change/")
+    mapping = CustomFieldMapping.objects.get(trigger=ringba_trigger, traffic_source=partner)
+    assert (mapping.token_name, mapping.value) == ("ringba_webhook_token", "partner-webhook-token")
+    assert EventTrigger.objects.filter(template=ringba_trigger.template).count() == 1
