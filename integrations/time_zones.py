@@ -7,6 +7,9 @@ with the regional zone to use instead.
 """
 
 import zoneinfo
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
@@ -54,15 +57,44 @@ def validate_time_zone(value: str) -> None:
         ) from None
 
 
-def time_zone_choices() -> list:
-    """Grouped choices: the account's country's zones, then every regional zone."""
-    own = COUNTRY_ZONES.get(DEFAULT_REGION, [])
-    others = sorted(
-        name
-        for name in zoneinfo.available_timezones()
-        if ("/" in name and not name.startswith(("Etc/", "SystemV/"))) or name in NEUTRAL
+# The tz database's list of canonical zones: no backward-compatible aliases such as
+# US/Eastern or Asia/Calcutta, which only point at another zone.
+ZONE_TABLES = [Path(path) / "zone1970.tab" for path in zoneinfo.TZPATH]
+
+
+@lru_cache(maxsize=1)
+def canonical_zones() -> tuple[str, ...]:
+    for table in ZONE_TABLES:
+        if table.is_file():
+            lines = table.read_text().splitlines()
+            names = {line.split("\t")[2] for line in lines if line and not line.startswith("#")}
+            return tuple(sorted(names))
+    # No table on this system: every regional name (aliases included) rather than none.
+    return tuple(
+        sorted(
+            name
+            for name in zoneinfo.available_timezones()
+            if "/" in name and not name.startswith(("Etc/", "SystemV/"))
+        )
     )
+
+
+def _with_local_time(name: str, label: str) -> tuple[str, str]:
+    now = datetime.now(zoneinfo.ZoneInfo(name))
+    return name, f"{label} — {now:%H:%M} now"
+
+
+def time_zone_choices() -> list:
+    """Grouped choices: the account's country's zones, then every canonical zone, each
+    with its local time now (evaluated each time the form is shown)."""
+    own = COUNTRY_ZONES.get(DEFAULT_REGION, [])
     return [
-        (f"{DEFAULT_REGION} (this account's country)", own),
-        ("All time zones", [(name, name) for name in others]),
+        (
+            f"{DEFAULT_REGION} (this account's country)",
+            [_with_local_time(name, label) for name, label in own],
+        ),
+        (
+            "All time zones",
+            [_with_local_time(name, name) for name in ("UTC", *canonical_zones())],
+        ),
     ]

@@ -77,7 +77,12 @@ class ScheduleForm(forms.ModelForm):
             "time_zone",
         ]
         # The account's country first, regional zones only (time_zones).
-        widgets = {"time_zone": forms.Select(choices=time_zone_choices)}
+        # A calling window is a time of day: no "Now" shortcut, no clock widget.
+        widgets = {
+            "time_zone": forms.Select(choices=time_zone_choices),
+            "contact_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "contact_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,5 +1,7 @@
 """Schedule time zones: regional names only, the account's country first (issue 26)."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -31,6 +33,20 @@ def test_regional_zones_and_utc_are_accepted(name):
 def test_the_picker_lists_the_accounts_country_first_and_no_fixed_offsets():
     (own_title, own), (all_title, every) = time_zone_choices()
     assert all_title == "All time zones"
-    assert own_title.startswith("US") and own[0] == ("America/New_York", "Eastern (New York)")
+    assert own_title.startswith("US") and own[0][0] == "America/New_York"
+    assert re.fullmatch(r"Eastern \(New York\) — \d\d:\d\d now", own[0][1])  # issue 34, 11
     names = {name for name, _ in every}
     assert "America/New_York" in names and "EST" not in names and "Etc/GMT+5" not in names
+    # Backward-compatible aliases only point at another zone: not offered.
+    assert not names & {"US/Eastern", "Asia/Calcutta", "America/Indianapolis"}
+    assert "UTC" in names
+
+
+@pytest.mark.django_db
+def test_a_calling_window_is_two_times_of_day_without_a_now_shortcut(admin_client):
+    from django.urls import reverse
+
+    page = admin_client.get(reverse("admin:integrations_schedule_add")).content.decode()
+    for name in ("contact_start", "contact_end"):
+        field = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)[0]
+        assert 'type="time"' in field and "vTimeField" not in field
