@@ -422,6 +422,15 @@ class EventTriggerAdmin(ChangeReasonMixin, ConfigHistoryAdmin):
                 )
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
+                if covering is not None:  # a link to the trigger to add mappings to
+                    form.add_error(
+                        None,
+                        format_html(
+                            'Open <a href="{}">{}</a> to add this partner\'s mapping.',
+                            reverse("admin:integrations_eventtrigger_change", args=[covering.pk]),
+                            covering.name,
+                        ),
+                    )
         if trigger is not None:
             self.log_addition(request, trigger, "Created from template")
             token = (trigger.template.mapping_token_names or ["ringba_webhook_token"])[0]
