@@ -165,21 +165,10 @@ def their_records(count: int) -> list[dict]:
 
 
 def write_csv(records: list[dict]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Call Date", "Inbound Call ID", "Caller ID", "Converted", "Revenue"])
-    for record in records:
-        moment = datetime.fromtimestamp(record["callDt"] / 1000, tz=UTC)
-        writer.writerow(
-            [
-                f"{moment:%Y-%m-%d %H:%M:%S}",
-                record["inboundCallId"],
-                record["inboundPhoneNumber"],
-                "Yes" if record["hasConverted"] else "No",
-                f"${record['conversionAmount']:.2f}",
-            ]
-        )
-    return out.getvalue().encode()
+    """The log as Ringba's call details report (the showcase's writer, the tests' too)."""
+    from integrations.devtools.reconciliation_showcase import as_csv
+
+    return as_csv(records)
 
 
 def floor(demo, content: bytes) -> float:

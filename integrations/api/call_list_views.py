@@ -23,9 +23,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from ..admin.csv_export import safe_cell
-from ..models import Call, TrafficSource
+from ..models import Call
 from .calls_views import CALL_ERRORS, CallCreateView, CallsApiView
 from .errors import Rejected
+from .lookups import traffic_source_by_public_id
 from .moments import trackdrive_moment
 
 PER_PAGE_DEFAULT = 25
@@ -138,10 +139,9 @@ def _filtered(params):
     if "offer_id" in params:
         calls = calls.filter(offer_id=params["offer_id"])
     if "traffic_source_id" in params:
-        source = TrafficSource.objects.filter(traffic_source_id=params["traffic_source_id"]).first()
-        if source is None:
-            raise Rejected(422, ["traffic_source_id: no traffic source with this id"])
-        calls = calls.filter(traffic_source=source)
+        calls = calls.filter(
+            traffic_source=traffic_source_by_public_id(params["traffic_source_id"])
+        )
     for flag in ("offer_converted", "buyer_converted"):
         if flag in params:
             calls = calls.filter(**{flag: params[flag]})

@@ -22,7 +22,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from ..models import Call, TrafficSource
+from ..models import Call
 from ..services.call_stats import (
     GROUPS,
     MAX_FIVE_MINUTE_PERIOD,
@@ -33,6 +33,7 @@ from ..services.call_stats import (
 )
 from .calls_views import CallsApiView
 from .errors import Rejected
+from .lookups import traffic_source_by_public_id
 from .moments import trackdrive_moment
 from .serializers import rejection_responses
 
@@ -184,10 +185,9 @@ def _filtered(params: dict):
     if "offer_id" in params:
         calls = calls.filter(offer_id=params["offer_id"])
     if "traffic_source_id" in params:
-        source = TrafficSource.objects.filter(traffic_source_id=params["traffic_source_id"]).first()
-        if source is None:
-            raise Rejected(422, ["traffic_source_id: no traffic source with this id"])
-        calls = calls.filter(traffic_source=source)
+        calls = calls.filter(
+            traffic_source=traffic_source_by_public_id(params["traffic_source_id"])
+        )
     return calls
 
 

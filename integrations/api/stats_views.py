@@ -18,11 +18,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from ..models import TrafficSource
 from ..services.rollups import floor_hour
 from ..services.stats import AMOUNTS, COUNTS, GROUPS, MAX_PERIOD, stats
 from .calls_views import CallsApiView
 from .errors import Rejected
+from .lookups import traffic_source_by_public_id
 from .moments import parse_moment, trackdrive_moment
 from .serializers import rejection_responses
 
@@ -125,12 +125,7 @@ class StatsView(CallsApiView):
             raise Rejected(422, [f"end: a period is at most {MAX_PERIOD.days} days"])
         source_pk = None
         if "traffic_source_id" in params:
-            source = TrafficSource.objects.filter(
-                traffic_source_id=params["traffic_source_id"]
-            ).first()
-            if source is None:
-                raise Rejected(422, ["traffic_source_id: no traffic source with this id"])
-            source_pk = source.pk
+            source_pk = traffic_source_by_public_id(params["traffic_source_id"]).pk
         result = stats(
             start=start,
             end=end,
