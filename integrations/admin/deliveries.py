@@ -3,15 +3,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from rangefilter.filters import DateRangeFilter
 
 from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
 from ..services.deliveries import resend_delivery, retry_now
 from ..services.rebuild import REBUILDABLE, preview_rebuild, rebuild_delivery
+from ..services.trigger_health import acknowledge_host
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
@@ -221,12 +223,33 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     def get_urls(self):
         return [
             path(
+                "hosts/<int:pk>/acknowledge/",
+                self.admin_site.admin_view(self.acknowledge_host_view),
+                name="integrations_postbackdelivery_acknowledge_host",
+            ),
+            path(
                 "<int:pk>/retry-now/",
                 self.admin_site.admin_view(self.retry_now_view),
                 name="integrations_postbackdelivery_retry_now",
             ),
             *super().get_urls(),
         ]
+
+    def acknowledge_host_view(self, request, pk: int):
+        """The banner's Acknowledge: hide a failing host's line until its next streak."""
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        who = request.user.get_username()
+        if acknowledge_host(pk, who=who):
+            self.message_user(
+                request,
+                "Acknowledged: the banner comes back if the host fails again after a success.",
+                messages.SUCCESS,
+            )
+        back = request.POST.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("admin:index")
+        return redirect(back)
 
     def retry_now_view(self, request, pk: int):
         if request.method != "POST" or not super().has_change_permission(request):

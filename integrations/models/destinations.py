@@ -13,6 +13,10 @@ class DestinationHealth(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     alerted_at = models.DateTimeField(null=True, blank=True)
+    # Someone saw this streak's banner and took it on: hidden until the host succeeds
+    # (which ends the streak and clears it) and fails past the threshold again.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-consecutive_failures", "host"]

@@ -313,7 +313,12 @@ def _update_destination_health(host: str, outcome, now) -> None:
     hosts = DestinationHealth.objects.filter(host=host)
     if not outcome.host_at_fault:
         hosts.filter(consecutive_failures__gt=0).update(
-            consecutive_failures=0, failing_since=None, alerted_at=None, last_success_at=now
+            consecutive_failures=0,
+            failing_since=None,
+            alerted_at=None,
+            acknowledged_at=None,
+            acknowledged_by="",
+            last_success_at=now,
         )
         return
     DestinationHealth.objects.get_or_create(host=host)

@@ -136,6 +136,15 @@ def failing_hosts():
     )
 
 
+def acknowledge_host(host_id: int, *, who: str) -> bool:
+    """Hide a failing host's banner for this streak; False if it is not failing now."""
+    return bool(
+        DestinationHealth.objects.filter(
+            pk=host_id, consecutive_failures__gt=0, acknowledged_at__isnull=True
+        ).update(acknowledged_at=timezone.now(), acknowledged_by=who[:150])
+    )
+
+
 def alert_recipients() -> set[str]:
     """Who an alert is emailed to: TRIGGER_ALERT_EMAILS and the account managers'."""
     recipients = set(settings.TRIGGER_ALERT_EMAILS)

@@ -32,7 +32,8 @@ def trigger_health_banner(context):
         return {"triggers": [], "hosts": [], "differences": 0}
     differences = open_differences()
     triggers = list(failing_triggers()[:5])
-    hosts = list(failing_hosts()[:5])
+    # The banner leaves out hosts someone acknowledged (the dashboard still lists them).
+    hosts = [host for host in failing_hosts()[:5] if host.acknowledged_at is None]
     # One line per problem: a host a failing trigger's error already names is said there.
     for trigger in triggers:
         trigger.failing_hosts = [host for host in hosts if host.host in trigger.last_error]
@@ -41,6 +42,8 @@ def trigger_health_banner(context):
         "triggers": triggers,
         "hosts": [host for host in hosts if host.host not in named],
         "nobody_told": bool(triggers or hosts) and not alert_recipients(),
+        "csrf_token": context.get("csrf_token"),
+        "request": request,
         # Past the threshold only: a few open differences are a normal month.
         "differences": differences if differences >= settings.RECONCILE_ALERT_THRESHOLD else 0,
     }

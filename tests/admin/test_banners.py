@@ -65,3 +65,22 @@ def test_no_empty_last_error(admin_client, bad_day):
         consecutive_failures=9, failing_since=timezone.now(), last_error=""
     )
     assert "last error: <span" not in _home(admin_client).split("Failing 9 times")[1][:400]
+
+
+def test_a_host_line_can_be_acknowledged_until_its_next_streak(admin_client, bad_day):
+    from integrations.postbacks import Outcome, Verdict
+    from integrations.services.deliveries import _update_destination_health
+
+    host = DestinationHealth.objects.get(host=HOST)
+    url = reverse("admin:integrations_postbackdelivery_acknowledge_host", args=[host.pk])
+    assert 'class="button acknowledge-host"' in _home(admin_client)
+    assert admin_client.get(url).status_code == 403  # a POST only
+    answer = admin_client.post(url, {"next": "https://elsewhere.example/"})
+    assert answer["Location"] == reverse("admin:index")  # never off-site
+    assert f"Postbacks to <code>{HOST}</code>" not in _home(admin_client).split('id="dashboard"')[0]
+    host.refresh_from_db()
+    assert host.acknowledged_by == "admin"
+    # A success ends the streak and clears the acknowledgement: the next streak shows.
+    _update_destination_health(HOST, Outcome(Verdict.DELIVERED, 5, status_code=200), timezone.now())
+    DestinationHealth.objects.filter(pk=host.pk).update(consecutive_failures=9)
+    assert f"Postbacks to <code>{HOST}</code>" in _home(admin_client)
