@@ -7,6 +7,7 @@ calls API, and a key that is shown once and stored as a hash.
 """
 
 import secrets
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
 from ..models import ApiClient
 from ..secrets_at_rest import decrypt, encrypt
@@ -24,6 +26,20 @@ from .links import change_link, cut
 
 SCOPE_FIELDS = ["may_use_calls", "may_read_stats", "may_work_schedules"]
 KEYS_SESSION_PREFIX = "api-keys-to-show-"
+
+
+# What "Rotate the key…" may keep the old key working for (seconds → words).
+KEEP_OLD_KEY_CHOICES = [
+    ("0", "no: the old key stops at once"),
+    ("3600", "1 hour"),
+    ("86400", "1 day"),
+    ("604800", "7 days"),
+]
+
+
+def _keep_old_for(value: str) -> timedelta:
+    allowed = {seconds for seconds, _ in KEEP_OLD_KEY_CHOICES}
+    return timedelta(seconds=int(value)) if value in allowed else timedelta(0)
 
 
 class ApiClientForm(forms.ModelForm):
@@ -71,6 +87,7 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
         "created_at",
         "created_by",
         "key_rotated_at",
+        "old_key_works_until",
         "last_used_at",
         "revoked_at",
     ]
@@ -122,12 +139,15 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
 
     def _rotate(self, request, clients):
         issued = []
+        keep = _keep_old_for(request.POST.get("keep_old_for", "0"))
         for client in clients:
-            rotated = rotate_key(client)
+            rotated = rotate_key(client, keep_old_for=keep)
             if rotated is None:  # revoked since the page was read
                 continue
             issued.append(rotated)
-            self.log_change(request, client, "Key rotated")
+            until = rotated.client.previous_key_expires_at
+            kept = f"; the old key works until {until:%Y-%m-%d %H:%M} UTC" if keep else ""
+            self.log_change(request, client, "Key rotated" + kept)
         if not issued:
             self.message_user(request, "Revoked clients get no new key.", messages.WARNING)
             return redirect("admin:integrations_apiclient_changelist")
@@ -151,6 +171,7 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
                 "single": single,
                 "opts": self.model._meta,
                 "action": "rotate_keys" if what == "rotate" else "revoke_clients",
+                "keep_choices": KEEP_OLD_KEY_CHOICES,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
@@ -240,6 +261,13 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
         )
         response["Cache-Control"] = "no-store"
         return response
+
+    @admin.display(description="previous key works until")
+    def old_key_works_until(self, client):
+        until = client.previous_key_expires_at
+        if until is None or until <= timezone.now() or client.revoked_at:
+            return "— (only the current key works)"
+        return f"{until:%Y-%m-%d %H:%M} UTC (kept by the last rotation)"
 
     @admin.display(description="description")
     def description_short(self, client):

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0044_account_managers_reconcile'),
+        ("integrations", "0044_account_managers_reconcile"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='destinationhealth',
-            name='acknowledged_at',
+            model_name="destinationhealth",
+            name="acknowledged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='destinationhealth',
-            name='acknowledged_by',
+            model_name="destinationhealth",
+            name="acknowledged_by",
             field=models.CharField(blank=True, max_length=150),
         ),
     ]

@@ -57,12 +57,25 @@ class ApiClient(models.Model):
         help_text="Claim Lead-to-Call schedule leads and opt them out (a dialer).",
     )
     key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The key before the last rotation, still accepted until previous_key_expires_at
+    # when the rotation kept it (Stripe's model: the telephony side switches over in
+    # its own time). Hashed like the current one.
+    previous_key_prefix = models.CharField(max_length=8, blank=True, editable=False)
+    previous_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    previous_key_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
         verbose_name = "API client"
+        indexes = [
+            models.Index(
+                fields=["previous_key_prefix"],
+                condition=~models.Q(previous_key_prefix=""),
+                name="apiclient_previous_key_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.name

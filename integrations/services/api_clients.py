@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -50,6 +51,7 @@ def create_client(
 
 
 KEY_FIELDS = ["key_prefix", "key_hash", "key_rotated_at"]
+PREVIOUS_KEY_FIELDS = ["previous_key_prefix", "previous_key_hash", "previous_key_expires_at"]
 
 
 def install_key(client: ApiClient, key: str) -> None:
@@ -65,17 +67,32 @@ def install_key(client: ApiClient, key: str) -> None:
         client.save(update_fields=KEY_FIELDS)
 
 
-def rotate_key(client: ApiClient) -> IssuedKey | None:
-    """Replace the client's key; the old one stops working at once.
+# How long a rotation may keep the old key working (0: it stops at once).
+MAX_KEEP_OLD_KEY = timedelta(days=7)
+
+
+def rotate_key(client: ApiClient, *, keep_old_for: timedelta = timedelta(0)) -> IssuedKey | None:
+    """Replace the client's key; the old one stops working at once, or after
+    ``keep_old_for`` (at most MAX_KEEP_OLD_KEY) so the telephony side can switch over.
 
     Returns None, and changes nothing, when the client is revoked (read again
     under its row lock: the ``client`` passed in may be older than a revocation).
     """
+    keep_old_for = min(max(keep_old_for, timedelta(0)), MAX_KEEP_OLD_KEY)
     with transaction.atomic():
         current = ApiClient.objects.select_for_update().filter(pk=client.pk).first()
         if current is None or current.revoked_at is not None:
             return None
-        current.key_rotated_at = timezone.now()
+        now = timezone.now()
+        current.key_rotated_at = now
+        if keep_old_for:
+            current.previous_key_prefix = current.key_prefix
+            current.previous_key_hash = current.key_hash
+            current.previous_key_expires_at = now + keep_old_for
+        else:
+            current.previous_key_prefix = current.previous_key_hash = ""
+            current.previous_key_expires_at = None
+        current.save(update_fields=PREVIOUS_KEY_FIELDS)
         key = _set_new_key(current)
     return IssuedKey(client=current, key=key)
 
@@ -91,14 +108,28 @@ def client_for_key(key: str) -> ApiClient | None:
     """The active client whose key this is, or None; notes when it was last used."""
     if not key or len(key) <= PREFIX_LENGTH:
         return None
-    client = (
-        ApiClient.objects.select_related("user")
-        .filter(key_prefix=key[:PREFIX_LENGTH], revoked_at__isnull=True)
-        .first()
-    )
-    if client is None or not hmac.compare_digest(client.key_hash, hash_key(key)):
-        return None
     now = timezone.now()
+    prefix, digest = key[:PREFIX_LENGTH], hash_key(key)
+    candidates = ApiClient.objects.select_related("user").filter(
+        Q(key_prefix=prefix) | Q(previous_key_prefix=prefix, previous_key_expires_at__gt=now),
+        revoked_at__isnull=True,
+    )
+    client = next(
+        (
+            candidate
+            for candidate in candidates[:3]
+            if hmac.compare_digest(candidate.key_hash, digest)
+            or (
+                candidate.previous_key_prefix == prefix
+                and candidate.previous_key_expires_at
+                and candidate.previous_key_expires_at > now
+                and hmac.compare_digest(candidate.previous_key_hash, digest)
+            )
+        ),
+        None,
+    )
+    if client is None:
+        return None
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_EVERY:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
     return client

@@ -194,3 +194,69 @@ def test_a_new_client_may_use_nothing_until_chosen(admin_client):
     refused = admin_client.post(reverse(ADD), {"name": "Nothing"})
     assert "Choose what the key may use" in refused.text
     assert not ApiClient.objects.filter(name="Nothing").exists()
+
+
+def test_a_rotation_may_keep_the_old_key_working_for_a_while(admin_client):
+    """Issue 34, item 10: the telephony side switches over in its own time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client, old = _create(admin_client)
+    changelist = reverse("admin:integrations_apiclient_changelist")
+    asked = admin_client.post(
+        changelist, {"action": "rotate_keys", "_selected_action": [client.pk]}
+    )
+    assert 'name="keep_old_for"' in asked.text and "7 days" in asked.text
+    response = admin_client.post(
+        changelist,
+        {
+            "action": "rotate_keys",
+            "_selected_action": [client.pk],
+            "confirm": "yes",
+            "keep_old_for": "86400",
+        },
+        follow=True,
+    )
+    [issued] = response.context["issued"]
+    assert _calls_api(old).status_code == 404 and _calls_api(issued.key).status_code == 404
+    client.refresh_from_db()
+    assert client.previous_key_expires_at > timezone.now() + timedelta(hours=23)
+    assert client.previous_key_hash == hashlib.sha256(old.encode()).hexdigest()  # hashed
+    # Past its time the old key is refused; a revocation refuses both at once.
+    ApiClient.objects.filter(pk=client.pk).update(
+        previous_key_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert _calls_api(old).status_code == 401
+    ApiClient.objects.filter(pk=client.pk).update(
+        previous_key_expires_at=timezone.now() + timedelta(hours=1)
+    )
+    assert _calls_api(old).status_code == 404
+    admin_client.post(
+        reverse("admin:integrations_apiclient_revoke", args=[client.pk]), {"confirm": "yes"}
+    )
+    assert _calls_api(old).status_code == 401 and _calls_api(issued.key).status_code == 401
+
+
+def test_keeping_the_old_key_is_bounded_and_refuses_made_up_periods(admin_client):
+    from datetime import timedelta
+
+    from integrations.services.api_clients import rotate_key
+
+    client, _ = _create(admin_client)
+    rotated = rotate_key(client, keep_old_for=timedelta(days=90))
+    assert rotated.client.previous_key_expires_at - rotated.client.key_rotated_at == timedelta(
+        days=7
+    )
+    changelist = reverse("admin:integrations_apiclient_changelist")
+    admin_client.post(
+        changelist,
+        {
+            "action": "rotate_keys",
+            "_selected_action": [client.pk],
+            "confirm": "yes",
+            "keep_old_for": "999999",  # not offered: the old key stops at once
+        },
+    )
+    client.refresh_from_db()
+    assert client.previous_key_expires_at is None
