@@ -21,6 +21,7 @@ from ..models import (
     ScheduleLeadTransition,
 )
 from ..partner_links import partner_url
+from ..schedule_windows import day_hours_text, parse_day_hours
 from ..services import schedules
 from ..time_zones import time_zone_choices
 from .big_tables import BigTableAdmin, PageFiguresAdmin, newest_of, phone_variants
@@ -84,12 +85,35 @@ class ScheduleForm(forms.ModelForm):
             "contact_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
 
+    hours_by_day = forms.CharField(
+        label="Hours of their own",
+        required=False,
+        max_length=300,
+        help_text="Weekdays whose hours differ from the window above, e.g. "
+        "'Sat 10:00-14:00; Sun 12:00-16:00' (TrackDrive's hours per weekday).",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial["contact_days"] = list(self.instance.contact_days or "")
+        self.initial["hours_by_day"] = day_hours_text(self.instance.window.day_hours)
 
     def clean_contact_days(self):
         return "".join(sorted(self.cleaned_data["contact_days"]))
+
+    def clean_hours_by_day(self):
+        try:
+            return parse_day_hours(self.cleaned_data.get("hours_by_day") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def save(self, commit=True):
+        self.instance.day_hours = {
+            str(day): [f"{start:%H:%M}", f"{end:%H:%M}"]
+            for day, (start, end) in self.cleaned_data.get("hours_by_day", {}).items()
+        }
+        return super().save(commit=commit)
 
 
 @admin.register(Schedule)
@@ -144,6 +168,7 @@ class ScheduleAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
                     # one value per column, nothing wrapping under another.
                     "contact_days",
                     ("contact_start", "contact_end"),
+                    "hours_by_day",
                     "time_zone",
                 ]
             },
@@ -171,9 +196,11 @@ class ScheduleAdmin(RotateLeadTokenMixin, ConfigHistoryAdmin, PageFiguresAdmin):
     @admin.display(description="contact window")
     def contact_window(self, schedule):
         days = "".join("MTWTFSS"[int(day) - 1] for day in sorted(schedule.contact_days))
+        own = day_hours_text(schedule.window.day_hours)
         return (
-            f"{days} {schedule.contact_start:%H:%M}-{schedule.contact_end:%H:%M} "
-            f"{schedule.time_zone}"
+            f"{days} {schedule.contact_start:%H:%M}-{schedule.contact_end:%H:%M}"
+            + (f" ({own})" if own else "")
+            + f" {schedule.time_zone}"
         )
 
     @admin.display(description="last pixel")

@@ -70,6 +70,9 @@ class Schedule(LeadTokenOwner):
     )
     contact_start = models.TimeField(default=time(9, 0))
     contact_end = models.TimeField(default=time(20, 0))
+    # Hours of their own for some weekdays, {"6": ["10:00", "14:00"]}; the others use
+    # contact_start-contact_end (TrackDrive's hours per weekday).
+    day_hours = models.JSONField(default=dict, blank=True, db_default={})
     time_zone = models.CharField(
         max_length=64,
         default="America/New_York",
@@ -101,6 +104,10 @@ class Schedule(LeadTokenOwner):
             start=self.contact_start,
             end=self.contact_end,
             time_zone=self.time_zone,
+            day_hours={
+                int(day): (time.fromisoformat(start), time.fromisoformat(end))
+                for day, (start, end) in (self.day_hours or {}).items()
+            },
         )
 
 
