@@ -60,10 +60,14 @@ class ConfigHistoryAdmin(SimpleHistoryAdmin):
         return super().history_view(request, object_id, extra_context=context)
 
     def render_history_view(self, request, template, context, **kwargs):
-        # simple-history prints a missing change reason as "None"; show a dash instead.
         page = context.get("page_obj")  # the list; a past version's page has none
+        if page:
+            # A save that changed nothing the history tracks (a system write, a field the
+            # history leaves out) would read "Changed / None": leave such rows out.
+            page.object_list = [record for record in page.object_list if _says_something(record)]
         for record in page.object_list if page else ():
             if record.history_change_reason is None:
+                # simple-history prints a missing change reason as "None"; a dash instead.
                 record.history_change_reason = "—"
         return super().render_history_view(request, template, context, **kwargs)
 
@@ -73,6 +77,16 @@ class ConfigHistoryAdmin(SimpleHistoryAdmin):
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _says_something(record) -> bool:
+    """A creation or deletion, a change with a reason, or one that changed a field."""
+    if record.history_type != "~" or record.history_change_reason:
+        return True
+    changes = getattr(record, "history_delta_changes", None)
+    if changes is None:  # the oldest row of the page: simple-history gives it no delta
+        return bool(_changes(record)) or record.prev_record is None
+    return bool(changes)
 
 
 def _changes(record) -> list:

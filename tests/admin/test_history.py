@@ -157,3 +157,15 @@ def test_a_trigger_or_offer_save_may_say_why(manager_client, ringba_setup, ringb
     assert ringba_trigger.history.first().history_change_reason == "typo"
     _change(manager_client, offer, name="Final Expense")  # no reason: none is made up
     assert offer.history.first().history_change_reason is None
+
+
+def test_a_save_that_changed_nothing_tracked_adds_no_empty_row(manager_client, ringba_setup):
+    """Issue 34, item 3: no "Changed / None" rows from system writes."""
+    offer = ringba_setup["offer"]
+    _change(manager_client, offer, name="Renamed once")
+    Offer.objects.get(pk=offer.pk).save()  # a system save: same values
+    renamed, empty = list(offer.history.order_by("-history_date", "-history_id"))[1::-1]
+    assert empty.diff_against(renamed).changes == []  # the row exists in the table…
+    page = _history_page(manager_client, offer)
+    assert f"/history/{renamed.history_id}/" in page  # …rows that changed something are listed
+    assert f"/history/{empty.history_id}/" not in page  # …this one is not
