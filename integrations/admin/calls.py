@@ -25,8 +25,10 @@ from .links import change_link, cut, format_html_join_or_dash, in_words
 from .outcomes import (
     PostbackOutcomeFilter,
     enrichment_state,
+    flag,
     money_annotations,
     ringba_paid,
+    status_pill,
 )
 from .why import call_why
 
@@ -40,14 +42,22 @@ class DeliveryInline(admin.TabularInline):
         "delivery_link",
         "trigger",
         "event",
-        "status",
+        "status_shown",
         "attempt_count",
-        "is_test",
+        "test_fire",
         "skip_reason",
         "last_error_in_words",
     ]
     readonly_fields = fields
     verbose_name_plural = "postback deliveries"
+
+    @admin.display(description="status")
+    def status_shown(self, delivery):
+        return status_pill(delivery.status, delivery.get_status_display())
+
+    @admin.display(description="test fire")
+    def test_fire(self, delivery):
+        return flag(delivery.is_test, "test fire")
 
     @admin.display(description="last error")
     def last_error_in_words(self, delivery):

@@ -17,7 +17,7 @@ from ..services.trigger_health import acknowledge_host
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
-from .outcomes import status_pill
+from .outcomes import flag, status_pill
 from .why import delivery_why
 
 
@@ -141,7 +141,7 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
         "event",
         "call_link",
         "lead_link",
-        "is_test",
+        "test_fire",
         "status",
         "why",
         "skip_reason",
@@ -194,6 +194,10 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
     @admin.display(description="why")
     def why(self, delivery):
         return delivery_why(delivery)
+
+    @admin.display(description="test fire")
+    def test_fire(self, delivery):
+        return flag(delivery.is_test, "yes: sent by the admin's Test fire, never the real one")
 
     @admin.display(description="request headers")
     def request_headers_shown(self, delivery):

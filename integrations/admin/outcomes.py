@@ -133,3 +133,9 @@ class PostbackOutcomeFilter(admin.SimpleListFilter):
             return queryset.filter(~Exists(real))
         statuses = WAITING if value == "retrying" else (value,)
         return queryset.filter(Exists(real.filter(status__in=statuses)))
+
+
+def flag(value: bool, word: str) -> str:
+    """A yes/no a reader needs only when it is yes: the word, or a quiet dash (no red ✗
+    on every row for the ordinary case)."""
+    return word if value else "—"

@@ -262,3 +262,88 @@ def test_the_call_page_reads_in_order(browser, live_server, calls, scheme, scree
     assert page.evaluate(CONTRAST_JS, "table.call-timeline td") == []
     screenshot(page, f"third-pass-call-page-{scheme}")
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_rest_of_a_bad_day_at_1280(browser, live_server, calls, scheme, screenshot):
+    """Points 3 (history and its reasons), 4 (no red ✗ for ordinary flags), 6 (a host's
+    banner, acknowledged), 8 (rebuild old → new), 9 (New From Template adds a mapping),
+    11 (hours per weekday, zones with their time now) and 12 (the partner page's copy
+    buttons and the token on file), each read in the browser."""
+    from django.utils import timezone
+
+    from integrations.models import DestinationHealth, PostbackDelivery, TrafficSource
+
+    demo = calls["delivery"].call.offer
+    PostbackDelivery.objects.filter(status__in=["pending", "retrying"]).update(
+        url="http://127.0.0.1:8799/hook/x"
+    )
+    DestinationHealth.objects.create(
+        host="127.0.0.1:8799", consecutive_failures=25, failing_since=timezone.now()
+    )
+    context, page = _signed_in(browser, live_server, scheme)
+    base = live_server.url
+
+    # 6: the host's line, acknowledged from the banner, stays away.
+    page.goto(f"{base}{reverse('admin:index')}")
+    with page.expect_navigation():
+        page.click("button.acknowledge-host")
+    assert "Acknowledged" in page.inner_text(".messagelist")
+    assert "Postbacks to 127.0.0.1:8799" not in page.inner_text("#content-start, body")
+
+    # 3: an offer's save with a reason, on its history page.
+    offer_url = reverse("admin:integrations_offer_change", args=[demo.pk])
+    page.goto(f"{base}{offer_url}")
+    page.fill("#id_change_reason", f"partner asked ({scheme})")
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    page.goto(f"{base}{reverse('admin:integrations_offer_history', args=[demo.pk])}")
+    assert f"partner asked ({scheme})" in page.inner_text("#content")
+    assert page.evaluate(OVERFLOW_JS) == []
+
+    # 4: the call page shows no red ✗ for its ordinary flags.
+    call_url = reverse("admin:integrations_call_change", args=[calls["failing"].pk])
+    page.goto(f"{base}{call_url}")
+    assert page.locator(".inline-group img[alt='False']").count() == 0
+
+    # 8: the rebuild's confirmation shows what each postback will send.
+    page.goto(f"{base}{reverse('admin:integrations_postbackdelivery_changelist')}")
+    page.locator("#result_list input.action-select").first.check()
+    page.select_option("select[name=action]", "rebuild_and_send")
+    with page.expect_navigation():
+        page.click("button[name=index]")
+    assert "WILL BE BUILT AS" in page.inner_text("table.rebuild-preview").upper()
+    assert "not sent: condition not met" in page.inner_text("table.rebuild-preview")
+    assert page.evaluate(OVERFLOW_JS) == []
+
+    # 9: a covered offer: one click adds the new partner's mapping.
+    partner = TrafficSource.objects.create(name=f"Partner {scheme}")
+    page.goto(f"{base}{reverse('admin:integrations_eventtrigger_new_from_template')}")
+    page.select_option("#id_template", label=calls["delivery"].trigger.template.name)
+    page.select_option("#id_offer", str(demo.pk))
+    page.select_option("#id_traffic_source", str(partner.pk))
+    page.fill("#id_mapping_value", "partner-token-9")
+    with page.expect_navigation():
+        page.click("#new-from-template input[type=submit]")
+    assert page.input_value("#id_mapping_value") == "partner-token-9"
+    with page.expect_navigation():
+        page.click("#add-mapping")
+    assert f"Added {partner.name}" in page.inner_text(".messagelist")
+
+    # 11: a schedule's hours per weekday and zones with their local time.
+    page.goto(f"{base}{reverse('admin:integrations_schedule_add')}")
+    assert " now" in page.inner_text("#id_time_zone option[value='America/New_York']")
+    assert page.get_attribute("#id_contact_start", "type") == "time"
+    assert page.is_visible("#id_hours_by_day")
+    assert page.evaluate(OVERFLOW_JS) == []
+
+    # 12: the partner page: copy buttons on field tags, the webhook token on file.
+    source = calls["delivery"].call.traffic_source
+    url = reverse("admin:integrations_offer_posting_instructions", args=[demo.pk])
+    page.goto(f"{base}{url}?traffic_source={source.pk}")
+    assert page.locator("button[data-copy-target^=field-tag-]").count() >= 1
+    assert page.is_visible("#webhook-on-file")
+    assert page.evaluate(CONTRAST_JS, "#webhook-on-file, .pi-copy") == []
+    assert page.evaluate(OVERFLOW_JS) == []
+    screenshot(page, f"third-pass-partner-page-{scheme}")
+    context.close()
