@@ -207,7 +207,7 @@ def test_api_keys_say_their_scopes_and_rotate_after_confirming(
     page.goto(f"{live_server.url}{reverse('admin:integrations_apiclient_changelist')}")
     page.click(f"text=Acme dialer {scheme}")
     page.click("text=Rotate key…")
-    assert "The old key stops working at once" in page.inner_text("#content")
+    assert "the old key stops working at once" in page.inner_text("#content")
     page.click("input[value='Yes, rotate']")
     assert page.locator(".api-key-shown code").first.inner_text()
     context.close()
