@@ -27,8 +27,11 @@ run: venv
 	$(BIN)/python manage.py run_demo --port $(PORT) --receiver-port $(RECEIVER_PORT)
 
 # The tests, on SQLite by default; DATABASE_URL=postgres://... runs them on PostgreSQL.
+# Two workers (pytest-xdist) keep each database under 10 minutes on 2 cores;
+# PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 lint: venv
 	$(BIN)/ruff check .
