@@ -12,22 +12,18 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils.html import format_html
 
 from ..models import (
-    AdjustmentStatus,
     DeliveryStatus,
     Event,
     Payment,
     PostbackDelivery,
     RingbaAdjustment,
 )
+from ..services.adjustments import APPLIED
 from .links import change_url
 
 NONE = "none"
 # Pending is about to be sent: shown and filtered with the retrying ones.
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
-
-
-# Adjustments whose amount Ringba holds (or will, once approved or entered by hand).
-APPLIED = (AdjustmentStatus.ADJUSTED, AdjustmentStatus.REQUESTED, AdjustmentStatus.DONE_BY_HAND)
 
 
 def money_annotations() -> dict:

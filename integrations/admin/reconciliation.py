@@ -11,14 +11,13 @@ uploaded call details CSV.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import Difference, ReconciliationRow, ReconciliationRun, TrafficSource
-from ..services.reconciliation import default_period, reconcile_partner
+from ..services.reconciliation import default_period, latest_runs, reconcile_partner
 from ..services.reconciliation_fixes import (
     fix_for,
     mark_reviewed,
@@ -267,13 +266,7 @@ class ReconciliationRowAdmin(CsvExportMixin, admin.ModelAdmin):
             "changelist"
         ):
             # Without a run: each partner's latest run only (older runs are history).
-            latest = ReconciliationRun.objects.filter(error="").order_by(
-                "traffic_source", "-started_at"
-            )
-            latest_ids = {}
-            for run_id, source_id in latest.values_list("pk", "traffic_source_id"):
-                latest_ids.setdefault(source_id, run_id)
-            rows = rows.filter(Q(run_id__in=latest_ids.values()))
+            rows = rows.filter(run__in=latest_runs().values("pk"))
         return rows
 
     def csv_queryset(self, queryset):

@@ -175,16 +175,22 @@ def run_scheduled() -> list[ReconciliationRun]:
     return runs
 
 
-def open_differences() -> int:
-    """Rows of each partner's latest run that differ and nobody reviewed yet."""
+def latest_runs():
+    """Each partner's latest run that was written (a failed run holds no rows)."""
     latest = (
         ReconciliationRun.objects.filter(traffic_source=OuterRef("traffic_source"), error="")
         .order_by("-started_at", "-id")
         .values("pk")[:1]
     )
-    runs = ReconciliationRun.objects.filter(error="", pk=Subquery(latest)).values("pk")
+    return ReconciliationRun.objects.filter(error="", pk=Subquery(latest))
+
+
+def open_differences() -> int:
+    """Rows of each partner's latest run that differ and nobody reviewed yet."""
     return (
-        ReconciliationRow.objects.filter(run__in=runs, reviewed_at__isnull=True)
+        ReconciliationRow.objects.filter(
+            run__in=latest_runs().values("pk"), reviewed_at__isnull=True
+        )
         .exclude(label=Difference.MATCHED)
         .count()
     )
@@ -411,7 +417,8 @@ def _our_calls(source, start: datetime, end: datetime) -> list[Ours]:
     returned = LedgerEntry.objects.filter(
         call=OuterRef("pk"), side=LedgerSide.OFFER, kind=LedgerKind.RETURN
     )
-    paid = Payment.objects.filter(call=OuterRef("pk"))
+    # The payment's Ringba call id: None when unpaid ('' when the payment carried none).
+    payment_id = Payment.objects.filter(call=OuterRef("pk")).values("ringba_call_id")[:1]
     answered_404 = PostbackAttempt.objects.filter(
         delivery__call=OuterRef("pk"),
         delivery__event=Event.CALL_OFFER_CONVERTED,
@@ -420,8 +427,12 @@ def _our_calls(source, start: datetime, end: datetime) -> list[Ours]:
     )
     calls = (
         Call.objects.filter(traffic_source=source, started_at__gte=start, started_at__lt=end)
-        .annotate(returned=Exists(returned), paid=Exists(paid), answered_404=Exists(answered_404))
-        .filter(Q(offer_converted=True) | Q(paid=True) | Q(returned=True))
+        .annotate(
+            returned=Exists(returned),
+            payment_ringba_id=Subquery(payment_id),
+            answered_404=Exists(answered_404),
+        )
+        .filter(Q(offer_converted=True) | Q(payment_ringba_id__isnull=False) | Q(returned=True))
         .order_by("started_at", "id")
         .values_list(
             "pk",
@@ -431,16 +442,11 @@ def _our_calls(source, start: datetime, end: datetime) -> list[Ours]:
             "offer_converted_at",
             "payout",
             "returned",
-            "paid",
+            "payment_ringba_id",
             "answered_404",
             "lead__ringba_call_uuid",
             "schedule_lead__ringba_call_uuid",
         )
-    )
-    paid_ids = dict(
-        Payment.objects.filter(
-            call__traffic_source=source, call__started_at__gte=start, call__started_at__lt=end
-        ).values_list("call_id", "ringba_call_id")
     )
     ours = []
     for (
@@ -451,12 +457,12 @@ def _our_calls(source, start: datetime, end: datetime) -> list[Ours]:
         converted_at,
         payout,
         returned,
-        is_paid,
+        payment_ringba_id,
         answered_404,
         lead_uuid,
         schedule_uuid,
     ) in calls.iterator(chunk_size=BATCH):
-        ringba_call_id = paid_ids.get(pk) or lead_uuid or schedule_uuid or ""
+        ringba_call_id = payment_ringba_id or lead_uuid or schedule_uuid or ""
         if is_test_call_id(ringba_call_id):
             continue
         ours.append(
@@ -468,7 +474,7 @@ def _our_calls(source, start: datetime, end: datetime) -> list[Ours]:
                 converted=converted,
                 returned=returned and not converted,
                 amount=(payout or Decimal("0.00")) if converted else Decimal("0.00"),
-                paid=is_paid,
+                paid=payment_ringba_id is not None,
                 rejected_404=answered_404,
                 too_late=bool(
                     converted
