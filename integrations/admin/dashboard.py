@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Max, OuterRef, Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from ..models import (
@@ -19,12 +19,11 @@ from ..models import (
     DeliveryStatus,
     Event,
     Offer,
-    Payment,
     PostbackDelivery,
     StatsHour,
     TrafficSource,
 )
-from ..services import rollups
+from ..services import paid, rollups
 from ..services.reconciliation import open_differences
 from ..services.rollups import floor_hour
 from ..services.stats import stats
@@ -139,7 +138,7 @@ def not_reported_yet(start, end, *, offer_id=None, source_id=None) -> tuple[int,
         call__offer_converted=True,
         call__started_at__gte=start,
         call__started_at__lt=end,
-    ).exclude(Exists(Payment.objects.filter(call=OuterRef("call"))))
+    ).exclude(paid.is_paid("call"))
     if offer_id is not None:
         waiting = waiting.filter(call__offer_id=offer_id)
     if source_id is not None:

@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..postbacks import Verdict
 from ..secrets_at_rest import SecretUnreadable, decrypt
+from . import paid
 from .deliveries import lease_seconds, retry_delay
 from .rebuild import rebuild_delivery
 
@@ -77,7 +78,7 @@ def settle(
     is what the partner's Ringba was found to hold (a reconciliation), when that
     differs from what we sent.
     """
-    payment = Payment.objects.filter(call=call).select_related("call__traffic_source").first()
+    payment = paid.payment_of(call.pk)
     if payment is None:
         return None
     target = (call.payout or Decimal(0)) if call.offer_converted else Decimal(0)

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import events
@@ -20,17 +19,14 @@ from ..errors import Rejected, RejectionKind
 from ..models import (
     Call,
     Event,
-    Lead,
     LedgerEntry,
     LedgerKind,
     LedgerSide,
     Number,
-    Payment,
-    ScheduleLead,
 )
 from ..phones import InvalidPhoneNumber, normalize_phone
 from ..validators import TOKEN_NAME_PATTERN
-from . import adjustments, ledger, schedules
+from . import adjustments, ledger, paid, schedules
 from .deliveries import skip_undelivered
 from .matching import lock_caller, match_call
 from .rollups import refresh_hour_of
@@ -312,7 +308,7 @@ def update_call(
         if (
             (Event.CALL_ENDED, cause) in pending_events
             and _duration_rule_converts(call)
-            and _paid_by_another_call(call) is None  # the end is recorded, not paid twice
+            and paid.paid_by_another_call(call) is None  # the end is recorded, not paid twice
         ):
             rule = (
                 f"{DURATION_RULE}: {call.duration} s ≥ {call.offer.min_duration_seconds} s "
@@ -458,90 +454,21 @@ def _convert_offer(call: Call, payout: Decimal, *, cause: str) -> None:
     call.offer_converted_by = cause[:200]
 
 
-# Advisory-lock namespace for "one paid conversion per Ringba call id": two calls
-# converting for one Ringba call id queue here (the second then sees the first).
-PAID_LOCK_NAMESPACE = 4402
-
-
-def _ringba_call_id(call: Call) -> str | None:
-    if call.lead_id:
-        return call.lead.ringba_call_uuid
-    if call.schedule_lead_id:
-        return call.schedule_lead.ringba_call_uuid
-    return None
-
-
-def same_sale_calls(call: Call):
-    """Return ``call``'s sale's other calls (a queryset; a handful of rows at most).
-
-    The same sale: the same schedule lead (its callbacks), or the same Ringba call
-    id on this offer (a direct lead and a schedule lead of one Ringba call). The
-    few lead ids are read first (one look-up in each unique index), so the calls
-    are found through their lead indexes; unordered, since an ORDER BY (the
-    model's newest-first) tempts the planner to walk the whole calls table.
-    """
-    ringba_id = _ringba_call_id(call)
-    lead_ids, schedule_lead_ids = [], [call.schedule_lead_id] if call.schedule_lead_id else []
-    if ringba_id:
-        lead_ids = list(
-            Lead.objects.filter(offer_id=call.offer_id, ringba_call_uuid=ringba_id).values_list(
-                "pk", flat=True
-            )
-        )
-        schedule_lead_ids += ScheduleLead.objects.filter(
-            ringba_call_uuid=ringba_id, schedule__offer_id=call.offer_id
-        ).values_list("pk", flat=True)
-    return (
-        Call.objects.filter(Q(lead_id__in=lead_ids) | Q(schedule_lead_id__in=schedule_lead_ids))
-        .exclude(pk=call.pk)
-        .order_by()
-    )
-
-
-def _paid_by_another_call(call: Call) -> Call | None:
-    """Return another paid call of the same sale, or None.
-
-    Paid: offer-converted now, or Ringba was paid for it (a recorded payment: Ringba
-    keeps that conversion, whatever the call says since). Serialised with every
-    other conversion of the same sale: the schedule lead's row lock, and an
-    advisory lock on (offer, Ringba call id).
-    """
-    if call.schedule_lead_id:
-        schedules.lock(call.schedule_lead_id)
-    ringba_id = _ringba_call_id(call)
-    if ringba_id and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                [PAID_LOCK_NAMESPACE, f"{call.offer_id}:{ringba_id}"],
-            )
-    others = list(same_sale_calls(call).only("call_uuid", "offer_converted", "offer_converted_by"))
-    converted = [other for other in others if other.offer_converted]
-    if converted or not others:
-        return converted[0] if converted else None
-    paid = set(
-        Payment.objects.filter(call_id__in=[other.pk for other in others]).values_list(
-            "call_id", flat=True
-        )
-    )
-    return next((other for other in others if other.pk in paid), None)
-
-
 def _refuse_second_payment(call: Call) -> None:
     """Raise Rejected (conflict) if the partner was already paid for this sale."""
-    paid = _paid_by_another_call(call)
-    if paid is None:
+    other = paid.paid_by_another_call(call)
+    if other is None:
         return
-    sale = _ringba_call_id(call) or f"schedule lead {call.schedule_lead.uuid}"
+    sale = paid.ringba_call_id(call) or f"schedule lead {call.schedule_lead.uuid}"
     how = (
-        f"converted by {paid.offer_converted_by}"
-        if paid.offer_converted_by
+        f"converted by {other.offer_converted_by}"
+        if other.offer_converted_by
         else "Ringba was paid for it, then it was un-converted"
     )
     raise Rejected(
         RejectionKind.CONFLICT,
         [
-            f"offer_converted: {sale} was already paid through call {paid.call_uuid} ({how}); "
+            f"offer_converted: {sale} was already paid through call {other.call_uuid} ({how}); "
             "a partner is paid once per Ringba call id, and Ringba accepts one conversion "
             "per call id"
         ],

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import events, ringba
@@ -32,6 +32,7 @@ from ..models import (
     PostbackAttempt,
     PostbackDelivery,
 )
+from . import paid
 
 MONEY_EVENTS = frozenset({Event.CALL_OFFER_CONVERTED})
 # How deliveries.UNKNOWN_OUTCOME begins: an attempt whose worker never reported back.
@@ -185,7 +186,7 @@ def send_gate(delivery_id: int):
         call = (
             Call.objects.select_for_update(of=("self",))
             .filter(pk=row.call_id)
-            .annotate(paid=Exists(Payment.objects.filter(call_id=OuterRef("pk"))))
+            .annotate(paid=paid.is_paid())
             .only("offer_converted", "version")
             .first()
         )
@@ -228,14 +229,14 @@ def _refusal(delivery: PostbackDelivery, call: Call | None) -> str:
         )
     if not call.paid or not ringba.is_webhook_url(delivery.url):
         return ""
-    paid = Payment.objects.filter(call_id=delivery.call_id).select_related("attempt").first()
-    if paid is None:
+    payment = paid.payment_of(delivery.call_id)
+    if payment is None:
         return ""
-    amount = f"{paid.amount} " if paid.amount is not None else ""
+    amount = f"{payment.amount} " if payment.amount is not None else ""
     return (
         f"not sent: Ringba was already paid {amount}for this call by attempt "
-        f"{paid.attempt.number} of postback #{paid.delivery_id} "
-        f"({paid.paid_at:%Y-%m-%d %H:%M} UTC); Ringba accepts one conversion per call id, "
+        f"{payment.attempt.number} of postback #{payment.delivery_id} "
+        f"({payment.paid_at:%Y-%m-%d %H:%M} UTC); Ringba accepts one conversion per call id, "
         "so a different amount is an adjustment"
     )
 

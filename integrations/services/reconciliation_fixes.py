@@ -18,10 +18,10 @@ from ..models import (
     DeliveryStatus,
     Difference,
     Event,
-    Payment,
     PostbackDelivery,
     ReconciliationRow,
 )
+from . import paid
 from .adjustments import settle
 from .deliveries import resend_delivery
 
@@ -81,7 +81,7 @@ def send_adjustment(row: ReconciliationRow, *, who: str) -> tuple[bool, str]:
         return False, _already_reviewed(row)
     with transaction.atomic():
         call = Call.objects.select_for_update().filter(pk=row.call_id).first()
-        if call is None or not Payment.objects.filter(call=call).exists():
+        if call is None or paid.payment_of(call.pk) is None:
             return False, f"{row}: Ringba was never paid for this call here; adjust it by hand"
         adjustment = settle(
             call,

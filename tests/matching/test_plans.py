@@ -59,7 +59,7 @@ def test_the_paid_sale_check_follows_the_lead_indexes_not_the_offers_calls(
     At a million calls that must be index look-ups by lead, never a walk through
     the offer's calls (call_offer_idx) joined to their leads.
     """
-    from integrations.services.calls import same_sale_calls
+    from integrations.services.paid import same_sale_calls
 
     lead = factories.LeadFactory(
         offer=ringba_setup["offer"], traffic_source=ringba_setup["source"], ringba_call_uuid="RGB-P"
