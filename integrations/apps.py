@@ -10,5 +10,4 @@ class IntegrationsConfig(AppConfig):
         # Imported for their side effects, which Django allows only once apps are
         # ready: signal subscribers (firing, tasks, offer-cache invalidation, the time zone
         # remembered at login) and checks.
-        from . import checks, middleware, offer_cache, tasks  # noqa: F401
         from .services import adjustments, firing  # noqa: F401

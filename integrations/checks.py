@@ -94,7 +94,7 @@ def check_public_base_url_https(app_configs, **kwargs):
 @register(Tags.security)
 def check_field_encryption_keys(app_configs, **kwargs):
     """Each FIELD_ENCRYPTION_KEYS entry must be a Fernet key, or no partner token can be stored."""
-    from .secrets_at_rest import valid_key
+    from .infra.secrets_at_rest import valid_key
 
     bad = [
         position

@@ -13,10 +13,11 @@ from django_tasks import task
 from django_tasks.signals import task_enqueued
 from django_tasks_db.backend import DatabaseBackend
 
-from . import events, task_wakeup
+from .infra import events
 from .models import DUE_STATUSES, PostbackDelivery
 from .services.adjustments import attempt_adjustment
 from .services.deliveries import attempt_delivery
+from .worker import wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,6 @@ def wake_idle_workers(sender, **kwargs):
     if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
         return
     try:
-        task_wakeup.announce_ready()
+        wakeup.announce_ready()
     except Exception:  # the worker still polls: a lost wake-up only costs that
         logger.warning("could not announce a queued task; workers will poll", exc_info=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from .partner_page import views
 
 urlpatterns = [
     path(

@@ -6,7 +6,7 @@ working directory.
 - ``RedactingLogger``: the access log shows the request line and query string;
   partners and dialers put credentials there (``lead_token`` in Ringba GET pixels,
   ``auth_token`` and ``offer_token`` from TrackDrive clients). The values of every
-  name in ``integrations.credentials`` are written as ``[redacted]``.
+  name in ``integrations.rules.credentials`` are written as ``[redacted]``.
 - ``JsonErrorWorker``: a request line over ``limit_request_line`` (414) or headers
   over gunicorn's limits (431) are refused by gunicorn before Django runs; it
   answered an HTML page. The API's clients read JSON, so those refusals are JSON
@@ -20,7 +20,7 @@ from gunicorn.glogging import Logger
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import ThreadWorker
 
-from integrations import credentials
+from integrations.rules import credentials
 
 REDACTED = "[redacted]"
 

@@ -7,7 +7,7 @@ Attached to the handlers in ``settings.LOGGING``, so no logger can write one in 
 
 import logging
 
-from integrations.credentials import redact_text
+from integrations.rules.credentials import redact_text
 
 
 class RedactCredentials(logging.Filter):

@@ -221,7 +221,7 @@ RECONCILE_ALERT_THRESHOLD = env.int("RECONCILE_ALERT_THRESHOLD", default=10)
 # Our own Ringba buyer account, for partners whose adjustments are requested from it.
 RINGBA_BUYER_ACCOUNT_ID = env.str("RINGBA_BUYER_ACCOUNT_ID", default="")
 RINGBA_BUYER_API_TOKEN = env.str("RINGBA_BUYER_API_TOKEN", default="")
-# Fernet keys (newest first) for secrets kept to be sent again (integrations.secrets_at_rest).
+# Fernet keys (newest first) for secrets kept to be sent again (integrations.infra.secrets_at_rest).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 POSTBACK_ALLOWED_HOSTS = env.list(
     "POSTBACK_ALLOWED_HOSTS",

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from integrations.ringba import RINGBA_TEMPLATE_SLUG
+from integrations.rules.ringba import RINGBA_TEMPLATE_SLUG
 
 from . import factories
 
@@ -119,7 +119,7 @@ def emitted():
     """
     import threading
 
-    from integrations import events
+    from integrations.infra import events
     from integrations.models import Event
 
     lock = threading.Lock()

@@ -190,7 +190,7 @@ def record_paid(delivery, *, amount: str | None = None) -> "models.Payment":
     the amount is the URL's ``call_revenue`` unless given.
     """
     from integrations.devtools.reconciliation_showcase import record_paid as paid
-    from integrations.ringba import webhook_conversion
+    from integrations.rules.ringba import webhook_conversion
 
     url = delivery.url or f"https://webhook.ringba.com/hook/t?call_id=RGB&call_revenue={amount}"
     return paid(delivery, amount=amount or webhook_conversion(url)[1] or "0", url=url)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from integrations.field_rules import check_contact_fields
-from integrations.field_samples import TYPICAL, sample_matching, sample_value
-from integrations.offer_cache import ContactFieldRule
+from integrations.partner_page.field_samples import TYPICAL, sample_matching, sample_value
+from integrations.pixel.field_rules import check_contact_fields
+from integrations.services.offer_cache import ContactFieldRule
 
 REALISTIC = [
     r"^\d{5}$",

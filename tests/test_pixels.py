@@ -2,9 +2,9 @@
 
 import pytest
 
-from integrations.errors import Rejected, RejectionKind
-from integrations.offer_cache import ContactFieldRule, OfferConfig
-from integrations.pixels import clean_pixel, require_lead_token
+from integrations.pixel.parser import clean_pixel, require_lead_token
+from integrations.rules.errors import Rejected, RejectionKind
+from integrations.services.offer_cache import ContactFieldRule, OfferConfig
 
 CONFIG = OfferConfig(
     offer_id=1,

@@ -18,8 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from ..infra.secrets_at_rest import decrypt, encrypt
 from ..models import ApiClient
-from ..secrets_at_rest import decrypt, encrypt
 from ..services.api_clients import IssuedKey, create_client, revoke, rotate_key
 from .history import ActionLogHistoryAdmin
 from .links import change_link, cut

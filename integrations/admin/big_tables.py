@@ -31,7 +31,7 @@ from django.db import connections
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from ..phones import InvalidPhoneNumber, normalize_phone
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
 
 EXACT_COUNT_UP_TO = 10_000
 

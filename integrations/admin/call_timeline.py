@@ -8,8 +8,8 @@ handful of queries per call, whatever it went through.
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from ..error_summaries import summary_of
 from ..models import Call, PostbackAttempt, RingbaAdjustment
+from ..outbound.error_summaries import summary_of
 from .links import change_link
 
 

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
-from ..error_summaries import summary_of
-from ..errors import Rejected
 from ..models import Call, Lead, Number, PostbackDelivery
+from ..outbound.error_summaries import summary_of
+from ..outbound.tokens import call_context
+from ..rules.errors import Rejected
 from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
 from ..services.paid import paid_postback
-from ..tokens import call_context
 from .adjustments import adjustment_note, not_paid_yet
 from .big_tables import BigTableAdmin, ids_of, phone_variants
 from .call_timeline import call_timeline

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 
 from ..models import CustomFieldMapping, Event, EventTrigger, Lead, Number, NumberToken, Offer
-from ..ringba import WEBHOOK_TOKEN_NAME
+from ..rules.ringba import WEBHOOK_TOKEN_NAME
 from .big_tables import newest_of
 
 CONVERSION_EVENTS = (Event.CALL_OFFER_CONVERTED, Event.CALL_BUYER_CONVERTED)

@@ -9,8 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from rangefilter.filters import DateRangeFilter
 
-from ..error_summaries import summary_of
 from ..models import Call, DeliveryStatus, Lead, PostbackAttempt, PostbackDelivery, TrafficSource
+from ..outbound.error_summaries import summary_of
 from ..services.deliveries import resend_delivery, retry_now
 from ..services.rebuild import REBUILDABLE, preview_rebuild, rebuild_delivery
 from ..services.trigger_health import acknowledge_host

@@ -6,9 +6,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from .. import instructions
 from ..models import ContactField, Lead, Offer
-from ..partner_links import partner_url
+from ..partner_page import instructions
+from ..partner_page.links import partner_url
 from .big_tables import PageFiguresAdmin, count_of, newest_of
 from .history import ChangeReasonForm, ChangeReasonMixin, ConfigHistoryAdmin
 from .lead_tokens import RotateLeadTokenMixin

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from rangefilter.filters import DateRangeFilter
 
+from ..hours.time_zones import time_zone_choices
+from ..hours.windows import day_hours_text, parse_day_hours
 from ..models import (
     OPEN_STATES,
     Call,
@@ -20,10 +22,8 @@ from ..models import (
     ScheduleLead,
     ScheduleLeadTransition,
 )
-from ..partner_links import partner_url
-from ..schedule_windows import day_hours_text, parse_day_hours
+from ..partner_page.links import partner_url
 from ..services import schedules
-from ..time_zones import time_zone_choices
 from .big_tables import BigTableAdmin, PageFiguresAdmin, newest_of, phone_variants
 from .csv_export import CsvExportMixin
 from .history import ConfigHistoryAdmin

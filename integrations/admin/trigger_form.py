@@ -11,10 +11,10 @@ from django import forms
 from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 
-from .. import conditions
 from ..models import EventTrigger
-from ..ringba import CALL_UUID_TOKEN_NAME, WEBHOOK_TOKEN_NAME
-from ..tokens import SYSTEM_TOKENS
+from ..outbound.tokens import SYSTEM_TOKENS
+from ..rules import conditions
+from ..rules.ringba import CALL_UUID_TOKEN_NAME, WEBHOOK_TOKEN_NAME
 from .history import ChangeReasonForm
 
 BLANK_ROWS = 2

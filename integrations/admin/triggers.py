@@ -10,8 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .. import conditions
-from ..error_summaries import summary_of
+from ..infra.secrets_at_rest import SecretUnreadable, hint
 from ..models import (
     Call,
     CustomFieldMapping,
@@ -22,8 +21,9 @@ from ..models import (
     TrafficSource,
     TriggerTemplate,
 )
-from ..ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
-from ..secrets_at_rest import SecretUnreadable, hint
+from ..outbound.error_summaries import summary_of
+from ..rules import conditions
+from ..rules.ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
 from ..services import trigger_health, trigger_signing
 from ..services.firing import plan_test_fire
 from ..services.rebuild import built_before

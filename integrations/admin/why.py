@@ -9,7 +9,7 @@ existed say so.
 
 from django.utils.html import format_html, format_html_join
 
-from ..tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, POST_CALL, SYSTEM, TEST_FIRE
+from ..outbound.tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, POST_CALL, SYSTEM, TEST_FIRE
 
 # Where each layer is edited, for "where did this value come from?".
 LAYER_HINTS = {

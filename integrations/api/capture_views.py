@@ -15,10 +15,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from ..errors import Rejected
-from ..offer_cache import get_offer_config
-from ..pixels import MAX_LEAD_TOKEN_LENGTH, lead_token_of
+from ..pixel.parser import MAX_LEAD_TOKEN_LENGTH, lead_token_of
+from ..rules.errors import Rejected
 from ..services.capture import RawRequest, capture_lead, check_pixel
+from ..services.offer_cache import get_offer_config
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
 from ..services.schedules import ScheduleCapture
 from .client import client_ip

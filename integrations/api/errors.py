@@ -13,14 +13,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import Rejected as DomainRejected
-from ..errors import RejectionKind
+from ..rules.errors import Rejected as DomainRejected
+from ..rules.errors import RejectionKind
 from .authentication import ScopeDenied
 
 logger = logging.getLogger(__name__)
 
 
-# How the domain's refusals (integrations.errors.Rejected) are answered over HTTP.
+# How the domain's refusals (integrations.rules.errors.Rejected) are answered over HTTP.
 STATUS_FOR_KIND = {
     RejectionKind.INVALID: status.HTTP_422_UNPROCESSABLE_ENTITY,
     RejectionKind.UNAUTHORIZED: status.HTTP_401_UNAUTHORIZED,

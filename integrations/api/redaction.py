@@ -4,7 +4,7 @@ The raw body and query are stored with each lead and refused pixel. Searching th
 raw text for the token missed every other spelling of it: JSON ``\\u`` escapes,
 percent-encoding, another offer's token beside the real one, an upper-case key.
 So redaction starts from the parsed values: every value under a credential's name
-(``integrations.credentials``: lead tokens, API keys; any case, any position the
+(``integrations.rules.credentials``: lead tokens, API keys; any case, any position the
 parser reads) is a secret; the raw text has each
 cut to its first four characters; and if reading the redacted text back still
 yields a secret (it was escaped), the raw text is replaced by the parsed fields,
@@ -14,7 +14,7 @@ re-encoded with the secrets cut.
 import json
 from collections.abc import Callable, Iterable
 
-from ..credentials import cut, is_credential_name
+from ..rules.credentials import cut, is_credential_name
 from .client import redact
 
 # Shorter values are no token we issued (ours are 32 characters), and cutting them

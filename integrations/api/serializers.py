@@ -7,9 +7,9 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from ..models import Call, Event, Lead, PostbackAttempt, PostbackDelivery, ScheduleLeadState
+from ..outbound.tokens import call_context
 from ..services.calls import MAX_CALL_SECONDS
 from ..services.paid import paid_postback
-from ..tokens import call_context
 from .fields import PlainDecimalField, PlainIntegerField
 
 

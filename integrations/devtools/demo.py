@@ -33,11 +33,7 @@ from ..models import (
     TrafficSource,
     TriggerTemplate,
 )
-from ..ringba import (
-    ENRICH_TEMPLATE_SLUG,
-    RINGBA_TEMPLATE_SLUG,
-    WEBHOOK_TOKEN_NAME,
-)
+from ..rules.ringba import ENRICH_TEMPLATE_SLUG, RINGBA_TEMPLATE_SLUG, WEBHOOK_TOKEN_NAME
 from ..services.api_clients import hash_key, install_key
 from ..services.partner_credentials import set_ringba_token
 from ..services.triggers import create_trigger_from_template

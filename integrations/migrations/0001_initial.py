@@ -12,7 +12,7 @@ from django.db import migrations, models
 import integrations.models.calls
 import integrations.models.offers
 import integrations.models.traffic_sources
-import integrations.validators
+import integrations.rules.validators
 
 
 class Migration(migrations.Migration):
@@ -684,7 +684,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="Optional regular expression the whole value must match.",
                         max_length=500,
-                        validators=[integrations.validators.validate_regex],
+                        validators=[integrations.rules.validators.validate_regex],
                         verbose_name="regex pattern",
                     ),
                 ),

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import integrations.ids
+import integrations.rules.ids
 
 
 class Migration(migrations.Migration):
@@ -14,6 +14,8 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="lead",
             name="uuid",
-            field=models.UUIDField(default=integrations.ids.uuid7, editable=False, unique=True),
+            field=models.UUIDField(
+                default=integrations.rules.ids.uuid7, editable=False, unique=True
+            ),
         ),
     ]

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import integrations.models.traffic_sources
-import integrations.validators
+import integrations.rules.validators
 
 
 class Migration(migrations.Migration):
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="Optional regular expression the whole value must match.",
                         max_length=500,
-                        validators=[integrations.validators.validate_regex],
+                        validators=[integrations.rules.validators.validate_regex],
                         verbose_name="regex pattern",
                     ),
                 ),

@@ -9,10 +9,10 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import integrations.ids
 import integrations.models.offers
 import integrations.models.schedules
-import integrations.validators
+import integrations.rules.ids
+import integrations.rules.validators
 
 from ._online import AddIndexOnline
 
@@ -399,7 +399,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="Optional regular expression the whole value must match.",
                         max_length=500,
-                        validators=[integrations.validators.validate_regex],
+                        validators=[integrations.rules.validators.validate_regex],
                         verbose_name="regex pattern",
                     ),
                 ),
@@ -550,7 +550,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="Optional regular expression the whole value must match.",
                         max_length=500,
-                        validators=[integrations.validators.validate_regex],
+                        validators=[integrations.rules.validators.validate_regex],
                         verbose_name="regex pattern",
                     ),
                 ),
@@ -591,7 +591,9 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "uuid",
-                    models.UUIDField(default=integrations.ids.uuid7, editable=False, unique=True),
+                    models.UUIDField(
+                        default=integrations.rules.ids.uuid7, editable=False, unique=True
+                    ),
                 ),
                 ("caller_id", models.CharField(max_length=20)),
                 ("ringba_call_uuid", models.CharField(blank=True, max_length=200, null=True)),

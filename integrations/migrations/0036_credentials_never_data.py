@@ -10,7 +10,7 @@ read in batches and only the ones that name a credential are written.
 from django.db import migrations
 from django.db.models import Q
 
-from integrations.credentials import CREDENTIAL_NAMES, is_credential_name, redact_text
+from integrations.rules.credentials import CREDENTIAL_NAMES, is_credential_name, redact_text
 
 BATCH = 500
 

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 import django.db.models.deletion
 from django.db import migrations, models
 
-from integrations import ringba
+from integrations.rules import ringba
 
 
 def _amount(text):

@@ -8,7 +8,7 @@ secrets already stored in clear (``whsec_…``) are encrypted in place.
 
 from django.db import migrations, models
 
-from integrations.secrets_at_rest import decrypt, encrypt
+from integrations.infra.secrets_at_rest import decrypt, encrypt
 
 FIELDS = ("signing_secret", "previous_signing_secret")
 

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models.functions import Now
 
-from ..ids import uuid7
+from ..rules.ids import uuid7
 
 
 class Lead(models.Model):

@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from ..phones import InvalidPhoneNumber, normalize_phone
-from ..ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
-from ..tokens import SYSTEM_TOKENS
-from ..validators import validate_token_name
+from ..outbound.tokens import SYSTEM_TOKENS
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
+from ..rules.ringba import WEBHOOK_TOKEN_NAME, InvalidWebhookToken, extract_webhook_token
+from ..rules.validators import validate_token_name
 from .triggers import refuse_near_miss
 
 

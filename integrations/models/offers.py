@@ -8,8 +8,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from ..tokens import RESERVED_LEAD_TOKENS
-from ..validators import validate_regex, validate_token_name
+from ..outbound.tokens import RESERVED_LEAD_TOKENS
+from ..rules.validators import validate_regex, validate_token_name
 
 
 def generate_lead_token() -> str:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from ..time_zones import time_zone_choices
+from ..hours.time_zones import time_zone_choices
 
 
 class UserPreferences(models.Model):

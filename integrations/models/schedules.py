@@ -14,9 +14,9 @@ from django.db import models
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
-from ..ids import uuid7
-from ..schedule_windows import ContactWindow
-from ..time_zones import validate_time_zone
+from ..hours.time_zones import validate_time_zone
+from ..hours.windows import ContactWindow
+from ..rules.ids import uuid7
 from .offers import ContactFieldRules, LeadTokenOwner
 
 WEEKDAYS = "1234567"  # ISO weekdays: 1 = Monday … 7 = Sunday

@@ -76,7 +76,7 @@ class PartnerRingbaToken(models.Model):
     traffic_source = models.OneToOneField(
         TrafficSource, on_delete=models.CASCADE, related_name="ringba_token"
     )
-    # Fernet ciphertext (integrations.secrets_at_rest).
+    # Fernet ciphertext (integrations.infra.secrets_at_rest).
     ciphertext = models.TextField()
     last_four = models.CharField(max_length=4)
     set_by = models.CharField(max_length=150, blank=True)

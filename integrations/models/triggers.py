@@ -7,17 +7,17 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .. import conditions as trigger_conditions
-from ..postbacks import HostNotAllowed, check_url_allowed
-from ..request_templates import BODY_FORMATS, NO_BODY, validate_body, validate_headers
-from ..ringba import (
+from ..outbound.postbacks import HostNotAllowed, check_url_allowed
+from ..outbound.request_templates import BODY_FORMATS, NO_BODY, validate_body, validate_headers
+from ..outbound.tokens import SYSTEM_TOKENS, names_in
+from ..rules import conditions as trigger_conditions
+from ..rules.ringba import (
     CALL_UUID_TOKEN_NAME,
     WEBHOOK_TOKEN_NAME,
     InvalidWebhookToken,
     extract_webhook_token,
 )
-from ..tokens import SYSTEM_TOKENS, names_in
-from ..validators import validate_token_name
+from ..rules.validators import validate_token_name
 
 
 class Event(models.TextChoices):
@@ -63,7 +63,7 @@ class TriggerTemplate(models.Model):
 
 def decrypted_secrets(*ciphertexts: str) -> list[str]:
     """Return the signing secrets stored as ``ciphertexts`` (empty ones left out)."""
-    from ..secrets_at_rest import decrypt
+    from ..infra.secrets_at_rest import decrypt
 
     return [decrypt(text) for text in ciphertexts if text]
 
@@ -121,9 +121,9 @@ class EventTrigger(models.Model):
         blank=True,
         help_text='{"X-Api-Key": "[partner_api_key]"}; tokens as in the URL.',
     )
-    # Standard Webhooks signing (integrations.signing): empty means unsigned. The
+    # Standard Webhooks signing (integrations.outbound.signing): empty means unsigned. The
     # previous secret keeps signing too until the rotation is finished. Both are
-    # stored encrypted (integrations.secrets_at_rest); a new secret is shown once.
+    # stored encrypted (integrations.infra.secrets_at_rest); a new secret is shown once.
     signing_secret = models.TextField(blank=True, default="", db_default="")
     previous_signing_secret = models.TextField(blank=True, default="", db_default="")
     deadline_seconds = models.PositiveIntegerField(

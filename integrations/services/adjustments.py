@@ -28,8 +28,9 @@ from django.db.models import F, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .. import events, postbacks, ringba
-from ..db import database_clock
+from ..infra import events
+from ..infra.db import database_clock
+from ..infra.secrets_at_rest import SecretUnreadable, decrypt
 from ..models import (
     ADJUSTMENT_DUE,
     AdjustmentMode,
@@ -41,8 +42,9 @@ from ..models import (
     RingbaAdjustment,
     RingbaAdjustmentAttempt,
 )
-from ..postbacks import Verdict
-from ..secrets_at_rest import SecretUnreadable, decrypt
+from ..outbound import postbacks
+from ..outbound.postbacks import Verdict
+from ..rules import ringba
 from . import paid
 from .deliveries import lease_seconds, retry_delay
 from .rebuild import rebuild_delivery

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from ..errors import Rejected, RejectionKind
 from ..models import Call, Offer
-from ..phones import InvalidPhoneNumber, normalize_phone
+from ..rules.errors import Rejected, RejectionKind
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
 
 # Minutes back a call may have started when the sender gives no call_timeframe: a
 # day covers a callback the next morning without reaching last week's call.

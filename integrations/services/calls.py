@@ -13,9 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import events
-from ..credentials import is_credential_name
-from ..errors import Rejected, RejectionKind
+from ..infra import events
 from ..models import (
     Call,
     Event,
@@ -24,8 +22,10 @@ from ..models import (
     LedgerSide,
     Number,
 )
-from ..phones import InvalidPhoneNumber, normalize_phone
-from ..validators import TOKEN_NAME_PATTERN
+from ..rules.credentials import is_credential_name
+from ..rules.errors import Rejected, RejectionKind
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
+from ..rules.validators import TOKEN_NAME_PATTERN
 from . import adjustments, ledger, paid, schedules
 from .deliveries import skip_undelivered
 from .matching import lock_caller, match_call

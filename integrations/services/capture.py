@@ -15,19 +15,13 @@ from datetime import timedelta
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import events
-from ..errors import Rejected, RejectionKind
+from ..infra import events
 from ..models import Call, DuplicatePolicy, Event, Lead
-from ..offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
-from ..pixels import (
-    MAX_WARNINGS,
-    CleanPixel,
-    clean_pixel,
-    lead_token_of,
-    require_lead_token,
-)
+from ..pixel.parser import MAX_WARNINGS, CleanPixel, clean_pixel, lead_token_of, require_lead_token
+from ..rules.errors import Rejected, RejectionKind
 from .lead_store import insert_lead
 from .matching import announce_attached, lock_caller, match_lead
+from .offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
 from .pixel_rows import RawRequest, pixel_row_fields
 from .schedules import ScheduleCapture, add_from_pixel
 

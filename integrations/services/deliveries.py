@@ -30,10 +30,9 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from .. import events, postbacks, ringba, signing
-from ..db import database_clock
-from ..error_summaries import summary_of
-from ..host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
+from ..infra import events
+from ..infra.db import database_clock
+from ..infra.secrets_at_rest import SecretUnreadable
 from ..models import (
     DUE_STATUSES,
     DeliveryStatus,
@@ -42,8 +41,11 @@ from ..models import (
     PostbackDelivery,
 )
 from ..models.triggers import decrypted_secrets
-from ..postbacks import Verdict
-from ..secrets_at_rest import SecretUnreadable
+from ..outbound import postbacks, signing
+from ..outbound.error_summaries import summary_of
+from ..outbound.host_slots import HOST_SLOTS, WAIT_FOR_SLOT_SECONDS
+from ..outbound.postbacks import Verdict
+from ..rules import ringba
 from . import delivery_store, payments
 
 logger = logging.getLogger(__name__)

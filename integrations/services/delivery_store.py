@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..db import instance_from_row, prepared_cursor, quoted_columns
+from ..infra.db import instance_from_row, prepared_cursor, quoted_columns
 from ..models import DUE_STATUSES, Call, Event, Payment, PostbackAttempt, PostbackDelivery
 
 

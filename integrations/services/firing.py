@@ -23,11 +23,10 @@ from django.db.models import Prefetch, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .. import conditions, events
+from ..infra import events
 from ..models import CustomFieldMapping, DeliveryStatus, Event, EventTrigger, PostbackDelivery
-from ..request_templates import render_request
-from ..ringba import CALL_UUID_TOKEN_NAME
-from ..tokens import (
+from ..outbound.request_templates import render_request
+from ..outbound.tokens import (
     TEST_FIRE,
     Layers,
     call_layers,
@@ -38,6 +37,8 @@ from ..tokens import (
     schedule_lead_layers,
     sources_of,
 )
+from ..rules import conditions
+from ..rules.ringba import CALL_UUID_TOKEN_NAME
 from . import payments
 from .deliveries import announce_due
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 
-from ..db import prepared_cursor, quoted_columns
+from ..infra.db import prepared_cursor, quoted_columns
 from ..models import Lead
 
 _INSERT_AND_MATCH = """

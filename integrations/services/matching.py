@@ -30,8 +30,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .. import events
-from ..db import savepoint_if_nested
+from ..infra import events
+from ..infra.db import savepoint_if_nested
 from ..models import Call, Event, Lead
 
 logger = logging.getLogger(__name__)

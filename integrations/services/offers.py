@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models.offers import LeadTokenOwner, generate_lead_token
-from ..offer_cache import forget_offer
+from .offer_cache import forget_offer
 
 logger = logging.getLogger(__name__)
 

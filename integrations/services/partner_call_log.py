@@ -27,9 +27,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from .. import postbacks, ringba
-from ..phones import InvalidPhoneNumber, normalize_phone
-from ..secrets_at_rest import SecretUnreadable, decrypt
+from ..infra.secrets_at_rest import SecretUnreadable, decrypt
+from ..outbound import postbacks
+from ..rules import ringba
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
 
 # The largest page answer read (1000 calls of five columns is ~200 KB).
 MAX_PAGE_BYTES = 16 * 1024 * 1024

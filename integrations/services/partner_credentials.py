@@ -7,8 +7,8 @@ with the token.
 
 from django.db import transaction
 
+from ..infra.secrets_at_rest import encrypt
 from ..models import PartnerRingbaToken, TrafficSource
-from ..secrets_at_rest import encrypt
 
 
 def set_ringba_token(*, source: TrafficSource, token: str, who: str) -> PartnerRingbaToken:

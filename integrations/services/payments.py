@@ -21,8 +21,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import events, ringba
-from ..db import prepared_cursor
+from ..infra import events
+from ..infra.db import prepared_cursor
 from ..models import (
     DUE_STATUSES,
     Call,
@@ -32,6 +32,7 @@ from ..models import (
     PostbackAttempt,
     PostbackDelivery,
 )
+from ..rules import ringba
 from . import paid
 
 MONEY_EVENTS = frozenset({Event.CALL_OFFER_CONVERTED})

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..pixels import CleanPixel
+from ..pixel.parser import CleanPixel
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from ..models import DeliveryStatus, Event, PostbackDelivery
-from ..tokens import call_layers, lead_layers, schedule_lead_layers
+from ..outbound.tokens import call_layers, lead_layers, schedule_lead_layers
 from . import payments
 from .deliveries import announce_due
 from .firing import mappings_for, plan_delivery

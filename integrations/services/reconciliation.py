@@ -42,7 +42,7 @@ from ..models import (
     ReconciliationSource,
     TrafficSource,
 )
-from ..ringba import is_test_call_id
+from ..rules.ringba import is_test_call_id
 from . import trigger_health
 from .partner_call_log import PartnerLogError, TheirCall, file_period, read_api, read_csv
 

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 
-from ..credentials import redact_text
 from ..models import RejectedPixel
-from ..offer_cache import OfferConfig
-from ..phones import InvalidPhoneNumber, normalize_phone
+from ..rules.credentials import redact_text
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
+from .offer_cache import OfferConfig
 
 logger = logging.getLogger(__name__)
 

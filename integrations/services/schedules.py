@@ -24,9 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import events
-from ..db import database_now
-from ..errors import Rejected, RejectionKind
+from ..infra import events
+from ..infra.db import database_now
 from ..models import (
     OPEN_STATES,
     Event,
@@ -35,8 +34,9 @@ from ..models import (
     ScheduleLeadState,
     ScheduleLeadTransition,
 )
-from ..offer_cache import active_trigger_events, forget_offer
-from ..pixels import MAX_WARNINGS, CleanPixel, lead_token_of
+from ..pixel.parser import MAX_WARNINGS, CleanPixel, lead_token_of
+from ..rules.errors import Rejected, RejectionKind
+from .offer_cache import active_trigger_events, forget_offer
 from .pixel_rows import RawRequest, pixel_row_fields
 
 logger = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from ..infra.secrets_at_rest import encrypt
 from ..models import EventTrigger
-from ..secrets_at_rest import encrypt
-from ..signing import new_secret
+from ..outbound.signing import new_secret
 
 
 @dataclass(frozen=True)

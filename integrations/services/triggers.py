@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from ..models import CustomFieldMapping, EventTrigger, TriggerTemplate
-from ..ringba import ENRICH_TEMPLATE_SLUG, localize_ringba_url
+from ..rules.ringba import ENRICH_TEMPLATE_SLUG, localize_ringba_url
 
 
 def covering_trigger(*, template: TriggerTemplate, offer=None) -> EventTrigger | None:

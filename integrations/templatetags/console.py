@@ -5,7 +5,7 @@ from django.conf import settings
 
 from ..admin.checklist import offer_checklist
 from ..admin.dashboard import build as build_dashboard
-from ..error_summaries import summary_of
+from ..outbound.error_summaries import summary_of
 from ..services.reconciliation import open_differences
 from ..services.trigger_health import alert_recipients, failing_hosts, failing_triggers
 

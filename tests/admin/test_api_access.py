@@ -175,7 +175,7 @@ def test_the_key_page_is_a_get_that_shows_the_key_once(admin_client):
 
 
 def test_the_stashed_key_is_never_in_the_session_in_clear(admin_client):
-    from integrations.secrets_at_rest import decrypt
+    from integrations.infra.secrets_at_rest import decrypt
 
     response = admin_client.post(reverse(ADD), {"name": "Stash", **ALL_SCOPES})
     assert response.status_code == 302

@@ -68,7 +68,7 @@ def test_no_empty_last_error(admin_client, bad_day):
 
 
 def test_a_host_line_can_be_acknowledged_until_its_next_streak(admin_client, bad_day):
-    from integrations.postbacks import Outcome, Verdict
+    from integrations.outbound.postbacks import Outcome, Verdict
     from integrations.services.deliveries import _update_destination_health
 
     host = DestinationHealth.objects.get(host=HOST)

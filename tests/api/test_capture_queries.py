@@ -62,9 +62,8 @@ def test_cold_cache_adds_only_the_offer_lookup(
 
 
 def test_the_offer_configuration_is_read_once_per_pixel(client, warm_pixel, monkeypatch):
-    from integrations import offer_cache
     from integrations.api import capture_views
-    from integrations.services import capture
+    from integrations.services import capture, offer_cache
 
     reads = []
 

@@ -129,7 +129,7 @@ def test_clearing_offers_from_the_source_side_invalidates_the_cache(
 
 
 def test_a_traffic_source_delete_invalidates_the_cache(client, base_pixel, ringba_setup):
-    from integrations.offer_cache import get_offer_config
+    from integrations.services.offer_cache import get_offer_config
 
     token = ringba_setup["offer"].lead_token
     assert ringba_setup["source"].traffic_source_id in get_offer_config(token).sources

@@ -39,7 +39,7 @@ def test_the_worker_resumes_after_a_database_outage(monkeypatch):
             raise OperationalError("terminating connection due to administrator command")
 
     monkeypatch.setattr(ConcurrentWorker, "_claim_loop", flaky_claim_loop)
-    monkeypatch.setattr("integrations.task_worker.OUTAGE_RETRY_SECONDS", 0)
+    monkeypatch.setattr("integrations.worker.loop.OUTAGE_RETRY_SECONDS", 0)
     monkeypatch.setattr(
         "integrations.management.commands.run_worker.task_backends",
         {"default": _database_backend()},

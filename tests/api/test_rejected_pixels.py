@@ -8,8 +8,8 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.credentials import redact_text
 from integrations.models import RejectedPixel
+from integrations.rules.credentials import redact_text
 from integrations.services.retention import prune, purge_caller
 
 pytestmark = pytest.mark.django_db

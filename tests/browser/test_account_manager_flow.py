@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from integrations.devtools.demo import seed_demo
 from integrations.models import CustomFieldMapping, EventTrigger, NumberToken, TriggerTemplate
-from integrations.ringba import RINGBA_TEMPLATE_SLUG
+from integrations.rules.ringba import RINGBA_TEMPLATE_SLUG
 from tests import factories
 from tests.shipped_data import reinstall_shipped_rows
 

@@ -21,7 +21,7 @@ from integrations.models import (
     PostbackDelivery,
     RejectedPixel,
 )
-from integrations.partner_links import partner_url
+from integrations.partner_page.links import partner_url
 from integrations.services import rollups, schedules
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories

@@ -10,10 +10,10 @@ import socket
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations import postbacks
-from integrations.postbacks import HostNotAllowed, Verdict, check_url_allowed
-from integrations.ringba import InvalidWebhookToken, extract_webhook_token
-from integrations.tokens import render_url
+from integrations.outbound import postbacks
+from integrations.outbound.postbacks import HostNotAllowed, Verdict, check_url_allowed
+from integrations.outbound.tokens import render_url
+from integrations.rules.ringba import InvalidWebhookToken, extract_webhook_token
 from tests import factories
 
 BYPASSES = [

@@ -2,9 +2,9 @@
 
 import threading
 
-from integrations import postbacks
 from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
-from integrations.postbacks import Verdict
+from integrations.outbound import postbacks
+from integrations.outbound.postbacks import Verdict
 
 IN_FLIGHT = 16
 ROUNDS = 3

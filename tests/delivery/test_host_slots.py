@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from integrations.host_slots import HOST_SLOTS, HostSlots
+from integrations.outbound.host_slots import HOST_SLOTS, HostSlots
 
 
 @pytest.fixture

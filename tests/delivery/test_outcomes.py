@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, EventTrigger, PostbackDelivery
-from integrations.postbacks import USER_AGENT
+from integrations.outbound.postbacks import USER_AGENT
 from integrations.services.deliveries import attempt_delivery, retry_delay
 
 from .conftest import make_due

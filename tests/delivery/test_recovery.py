@@ -16,9 +16,9 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from integrations import postbacks
 from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import DeliveryStatus, PostbackAttempt, PostbackDelivery
+from integrations.outbound import postbacks
 from integrations.services import deliveries
 from integrations.services.deliveries import attempt_delivery
 from tests.hostile_server import HostileServer, response
@@ -140,7 +140,7 @@ def test_a_delivery_lease_is_measured_on_the_database_clock(
     ringba, make_delivery, monkeypatch, settings
 ):
     """A worker whose clock is an hour slow still claims what is due, with a real lease."""
-    from integrations.db import database_now
+    from integrations.infra.db import database_now
 
     delivery = make_delivery(f"{ringba.base_url}/hook/TOKEN?call_id=RGB-CLOCK")
     PostbackDelivery.objects.filter(pk=delivery.pk).update(
@@ -164,7 +164,7 @@ def test_a_delivery_lease_is_measured_on_the_database_clock(
 
 @pytest.mark.usefixtures("postgres_only")
 def test_a_dialer_claim_is_measured_on_the_database_clock(ringba_setup, monkeypatch):
-    from integrations.db import database_now
+    from integrations.infra.db import database_now
     from integrations.services import schedules
     from tests import factories
 

@@ -51,8 +51,8 @@ def test_an_attempt_put_back_because_its_host_is_full_is_queued_again_when_due(
 ):
     from datetime import timedelta
 
-    from integrations.host_slots import HOST_SLOTS
-    from integrations.postbacks import destination
+    from integrations.outbound.host_slots import HOST_SLOTS
+    from integrations.outbound.postbacks import destination
     from integrations.services.deliveries import attempt_delivery
 
     settings.POSTBACK_PER_HOST_CONCURRENCY = 1
@@ -77,8 +77,8 @@ def test_a_task_run_before_its_hand_over_is_noted_does_not_hide_the_row(make_del
     """The worker may run a task before ``enqueue_delivery`` notes it on the row."""
     from datetime import timedelta
 
-    from integrations.host_slots import HOST_SLOTS
-    from integrations.postbacks import destination
+    from integrations.outbound.host_slots import HOST_SLOTS
+    from integrations.outbound.postbacks import destination
     from integrations.tasks import enqueue_delivery
 
     settings.TASKS = {

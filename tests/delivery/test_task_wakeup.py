@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django_tasks_db.backend import DatabaseBackend
 
-from integrations.task_wakeup import Waiter
 from integrations.tasks import wake_idle_workers
+from integrations.worker.wakeup import Waiter
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's"

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django_tasks.signals import task_finished, task_started
 from django_tasks_db.models import DBTaskResult
 
-from integrations.task_queue import Queues, claim_batch
-from integrations.task_worker import ConcurrentWorker
+from integrations.worker.loop import ConcurrentWorker
+from integrations.worker.queue import Queues, claim_batch
 from tests.delivery import sample_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from integrations.phones import InvalidPhoneNumber, normalize_phone
+from integrations.rules.phones import InvalidPhoneNumber, normalize_phone
 
 
 def _by_phonenumbers(text: str) -> str | None:

@@ -1,7 +1,7 @@
 import time
 import uuid
 
-from integrations.ids import uuid7
+from integrations.rules.ids import uuid7
 
 
 def test_uuid7_has_version_7_and_the_rfc_variant():

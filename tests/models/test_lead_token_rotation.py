@@ -1,6 +1,6 @@
 import pytest
 
-from integrations.offer_cache import get_offer_config
+from integrations.services.offer_cache import get_offer_config
 from integrations.services.offers import rotate_lead_token
 from tests import factories
 

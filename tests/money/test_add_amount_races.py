@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.errors import Rejected
 from integrations.models import Call
+from integrations.rules.errors import Rejected
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
 from tests.races import run_rounds

@@ -15,7 +15,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from integrations import events
+from integrations.infra import events
 from integrations.models import DeliveryStatus, PostbackDelivery, RingbaAdjustment
 from integrations.services import adjustments, deliveries
 from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call

@@ -19,8 +19,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import postbacks
 from integrations.models import DeliveryStatus, Payment, PostbackDelivery
+from integrations.outbound import postbacks
 from integrations.services import deliveries
 from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
 from integrations.services.rebuild import rebuild_delivery

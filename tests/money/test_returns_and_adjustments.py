@@ -256,7 +256,7 @@ def test_the_admin_sets_a_token_without_showing_it_back(admin_client, call):
         },
     )
     assert response.status_code == 302, response.content[:2000]
-    from integrations.secrets_at_rest import decrypt
+    from integrations.infra.secrets_at_rest import decrypt
 
     assert decrypt(PartnerRingbaToken.objects.get().ciphertext) == "new-token-abcd9876"
     assert "new-token-abcd9876" not in admin_client.get(url).text

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from integrations import events
-from integrations.errors import Rejected
+from integrations.infra import events
 from integrations.models import Call, DeliveryStatus, Event, PostbackDelivery, ScheduleLead
+from integrations.rules.errors import Rejected
 from integrations.services import schedules
 from integrations.services.calls import CallUpdate, record_call, update_call
 from tests import factories

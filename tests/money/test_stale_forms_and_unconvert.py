@@ -65,7 +65,7 @@ def test_a_form_opened_before_the_conversion_cannot_unconvert_it(admin_client, p
 def test_the_service_refuses_a_stale_version_whoever_calls_it(paid_call):
     read_at = Call.objects.get(pk=paid_call.pk).version
     _convert(paid_call)
-    from integrations.errors import Rejected
+    from integrations.rules.errors import Rejected
 
     with pytest.raises(Rejected) as refused:
         update_call(

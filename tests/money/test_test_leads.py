@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.instructions import curl_example
 from integrations.models import Call, Lead, PostbackDelivery, ScheduleLead
+from integrations.partner_page.instructions import curl_example
 from integrations.services import schedules
 from integrations.services.calls import CallUpdate, record_call, update_call
 from integrations.services.matching import reconcile_unmatched

@@ -8,7 +8,7 @@ from django.core import signing
 from django.urls import reverse
 
 from integrations.models import ContactField
-from integrations.partner_links import SALT, make_link_token, partner_url
+from integrations.partner_page.links import SALT, make_link_token, partner_url
 from integrations.services.offers import rotate_lead_token
 from tests import factories
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from integrations.partner_links import partner_url
+from integrations.partner_page.links import partner_url
 from integrations.services.offers import rotate_lead_token
 from tests import factories
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations.time_zones import time_zone_choices, validate_time_zone
+from integrations.hours.time_zones import time_zone_choices, validate_time_zone
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_a_calling_window_is_two_times_of_day_without_a_now_shortcut(admin_clien
 def test_a_weekday_with_hours_of_its_own_opens_and_closes_on_them():
     from datetime import UTC, datetime, time
 
-    from integrations.schedule_windows import ContactWindow
+    from integrations.hours.windows import ContactWindow
 
     window = ContactWindow(
         days=frozenset(range(1, 8)),
@@ -85,7 +85,7 @@ def test_a_weekday_with_hours_of_its_own_opens_and_closes_on_them():
     ],
 )
 def test_hours_that_cannot_be_read_are_named(text, error):
-    from integrations.schedule_windows import parse_day_hours
+    from integrations.hours.windows import parse_day_hours
 
     with pytest.raises(ValueError, match=error):
         parse_day_hours(text)

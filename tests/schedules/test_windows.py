@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from integrations.schedule_windows import ContactWindow
+from integrations.hours.windows import ContactWindow
 
 NEW_YORK_WEEKDAYS = ContactWindow(
     days=frozenset({1, 2, 3, 4, 5}), start=time(9), end=time(17), time_zone="America/New_York"

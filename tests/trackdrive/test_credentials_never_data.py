@@ -3,7 +3,7 @@
 TrackDrive's PHP SDK appends ``?auth_token=<key>`` to every request. On
 ``POST /api/v1/leads`` that key became the lead's ``auth_token`` token, was copied
 onto the matched call and came back from ``GET /api/v1/calls/:id``. One list of
-credential names (``integrations.credentials``) is now never stored as a token,
+credential names (``integrations.rules.credentials``) is now never stored as a token,
 in any case or encoding, and is cut from every stored request and log line.
 """
 
@@ -11,13 +11,13 @@ import json
 
 import pytest
 
-from integrations.credentials import (
+from integrations.models import Call, Lead, RejectedPixel
+from integrations.rules.credentials import (
     CREDENTIAL_NAMES,
     is_credential_name,
     redact_query,
     redact_text,
 )
-from integrations.models import Call, Lead, RejectedPixel
 from integrations.services.api_clients import create_client
 from tests import factories
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from integrations.models import DeliveryStatus, Event, EventTrigger, PostbackDelivery
-from integrations.ringba import ENRICH_TEMPLATE_SLUG
+from integrations.rules.ringba import ENRICH_TEMPLATE_SLUG
 from integrations.services.triggers import create_trigger_from_template
 from tests import factories
 
@@ -162,7 +162,7 @@ def test_new_from_template_page_requires_the_partner_and_its_id(
 def _partner_page(client, offer, source) -> str:
     from django.urls import reverse
 
-    from integrations.partner_links import make_link_token
+    from integrations.partner_page.links import make_link_token
 
     response = client.get(reverse("partner-instructions", args=[make_link_token(offer, source)]))
     assert response.status_code == 200

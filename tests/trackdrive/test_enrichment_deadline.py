@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integrations.devtools.ringba_stand_in import Behaviour, RingbaReceiver
 from integrations.models import DeliveryStatus, Event, PostbackDelivery, TriggerTemplate
-from integrations.ringba import ENRICH_TEMPLATE_SLUG
+from integrations.rules.ringba import ENRICH_TEMPLATE_SLUG
 from integrations.services.deliveries import attempt_delivery
 from integrations.services.triggers import create_trigger_from_template
 

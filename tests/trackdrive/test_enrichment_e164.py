@@ -15,7 +15,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from integrations.models import EventTrigger, PostbackDelivery, TriggerTemplate
-from integrations.ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
+from integrations.rules.ringba import ENRICH_TEMPLATE_SLUG, prefixes_us_country_code
 from integrations.services.triggers import create_trigger_from_template
 from tests import factories
 

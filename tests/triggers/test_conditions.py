@@ -1,6 +1,6 @@
 import pytest
 
-from integrations import conditions
+from integrations.rules import conditions
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
 
 from integrations.models import Event, TriggerTemplate
-from integrations.ringba import RINGBA_TEMPLATE_NAME, RINGBA_TEMPLATE_URL
+from integrations.rules.ringba import RINGBA_TEMPLATE_NAME, RINGBA_TEMPLATE_URL
 from integrations.services.triggers import create_trigger_from_template
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from integrations.outbound.tokens import call_context, format_money, render_url
 from integrations.services.firing import mapping_tokens, triggers_for
-from integrations.tokens import call_context, format_money, render_url
 from tests import factories
 
 TEMPLATE = "https://webhook.ringba.com/hook/[token]?call_id=[id]&call_revenue=[amount]&x=1"

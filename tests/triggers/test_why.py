@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import Call, PostbackDelivery
+from integrations.outbound.tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, SYSTEM
 from integrations.services.calls import CallUpdate, update_call
 from integrations.services.firing import plan_test_fire
-from integrations.tokens import FIELD_MAPPING, NUMBER_TOKEN, PIXEL, SYSTEM
 from tests import factories
 
 pytestmark = pytest.mark.django_db

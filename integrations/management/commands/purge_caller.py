@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...phones import InvalidPhoneNumber, normalize_phone
+from ...rules.phones import InvalidPhoneNumber, normalize_phone
 from ...services.retention import purge_caller
 
 

@@ -22,13 +22,13 @@ from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
-from ...db import leader
+from ...infra.db import leader
 from ...services import adjustments, reconciliation, rollups, schedules, trigger_health
 from ...services.deliveries import requeue_due_deliveries
 from ...services.matching import reconcile_unmatched
 from ...services.retention import prune
-from ...task_queue import Queues
-from ...task_worker import ConcurrentWorker, run_through_outages
+from ...worker.loop import ConcurrentWorker, run_through_outages
+from ...worker.queue import Queues
 
 logger = logging.getLogger("integrations.worker")
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...devtools.demo import ADMIN_USERNAME, seed_demo
-from ...partner_links import partner_url
+from ...partner_page.links import partner_url
 
 
 class Command(BaseCommand):

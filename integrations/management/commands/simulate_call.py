@@ -29,8 +29,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...devtools.demo import RINGBA_NUMBER_ID, seed_demo
-from ...error_summaries import summary_of
-from ...ringba import WEBHOOK_TOKEN_NAME
+from ...outbound.error_summaries import summary_of
+from ...rules.ringba import WEBHOOK_TOKEN_NAME
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 

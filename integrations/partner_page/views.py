@@ -7,7 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import instructions
-from .partner_links import resolve_link_token
+from .links import resolve_link_token
 
 NOINDEX = "noindex, nofollow, noarchive"
 

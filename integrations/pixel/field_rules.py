@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_datetime
 
-from .phones import InvalidPhoneNumber, normalize_phone
-from .validators import compile_pattern
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
+from ..rules.validators import compile_pattern
 
 _BOOLEAN_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"}
 _email = EmailValidator()

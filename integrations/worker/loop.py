@@ -28,7 +28,7 @@ from django_tasks import TaskContext
 from django_tasks.base import TaskResultStatus
 from django_tasks.signals import task_finished, task_started
 
-from . import task_queue, task_wakeup
+from . import queue, wakeup
 
 logger = logging.getLogger("integrations.worker")
 
@@ -83,7 +83,7 @@ class ConcurrentWorker:
     def __init__(
         self,
         *,
-        queues: task_queue.Queues,
+        queues: queue.Queues,
         threads: int,
         interval: float,
         worker_id: str,
@@ -102,7 +102,7 @@ class ConcurrentWorker:
         self._pool = None
         self._checked = threading.local()
         # Idle waits end when a task is queued (PostgreSQL NOTIFY), else after interval.
-        self._waiter = task_wakeup.Waiter(self._stopped)
+        self._waiter = wakeup.Waiter(self._stopped)
 
     # --- lifecycle -------------------------------------------------------------------
     def stop(self) -> None:
@@ -148,7 +148,7 @@ class ConcurrentWorker:
                 continue  # stopping, or still waiting for a thread
             close_old_connections()
             try:
-                claimed = task_queue.claim_batch(self.queues, limit=free, worker_id=self.worker_id)
+                claimed = queue.claim_batch(self.queues, limit=free, worker_id=self.worker_id)
             except BaseException:
                 self._release(free)
                 raise

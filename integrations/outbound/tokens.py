@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
-from .phones import national_digits
-from .ringba import WEBHOOK_TOKEN_NAME
+from ..rules.phones import national_digits
+from ..rules.ringba import WEBHOOK_TOKEN_NAME
 
 SYSTEM_TOKENS = frozenset(
     {

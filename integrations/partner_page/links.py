@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from .models import Offer, Schedule, TrafficSource
+from ..models import Offer, Schedule, TrafficSource
 
 SALT = "integrations.partner-instructions"
 

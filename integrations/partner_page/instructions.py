@@ -16,10 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
 
-from . import ringba
-from .field_rules import check_contact_fields
-from .field_samples import sample_value
-from .models import (
+from ..models import (
     ContactField,
     CustomFieldMapping,
     Event,
@@ -30,7 +27,10 @@ from .models import (
     Schedule,
     TrafficSource,
 )
-from .offer_cache import ContactFieldRule
+from ..pixel.field_rules import check_contact_fields
+from ..rules import ringba
+from ..services.offer_cache import ContactFieldRule
+from .field_samples import sample_value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from .phones import DEFAULT_REGION
+from ..rules.phones import DEFAULT_REGION
 
 # The account's country (DEFAULT_REGION) first, in the picker.
 COUNTRY_ZONES = {

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from .models import (
+from ..models import (
     ContactField,
     DuplicatePolicy,
     EventTrigger,

@@ -14,16 +14,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .credentials import is_credential_name
-from .errors import Rejected, RejectionKind
+from ..outbound.tokens import RESERVED_LEAD_TOKENS
+from ..rules.credentials import is_credential_name
+from ..rules.errors import Rejected, RejectionKind
+from ..rules.phones import InvalidPhoneNumber, normalize_phone
+from ..rules.ringba import CALL_UUID_TOKEN_NAME, is_test_call_id, is_unreplaced_tag
+from ..rules.validators import TOKEN_NAME_PATTERN
 from .field_rules import check_contact_fields
-from .phones import InvalidPhoneNumber, normalize_phone
-from .ringba import CALL_UUID_TOKEN_NAME, is_test_call_id, is_unreplaced_tag
-from .tokens import RESERVED_LEAD_TOKENS
-from .validators import TOKEN_NAME_PATTERN
 
 if TYPE_CHECKING:  # a type only; the configuration is read from the cache by the caller
-    from .offer_cache import OfferConfig
+    from ..services.offer_cache import OfferConfig
 
 CONSUMED_FIELDS = {
     "lead_token",

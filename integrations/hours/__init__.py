@@ -1,0 +1,1 @@
+"""Time zones and the weekly hours of a schedule or destination."""

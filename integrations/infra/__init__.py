@@ -1,0 +1,2 @@
+"""Plumbing under the domain: database helpers, the event signals, and encryption
+of secrets at rest."""
