@@ -22,6 +22,8 @@ class SecretUnreadable(Exception):
 def _cipher() -> MultiFernet:
     keys = [key for key in settings.FIELD_ENCRYPTION_KEYS if key]
     if not keys:
+        # The salt names this module's first home; it is part of the key, so it stays
+        # when the module moves (tests/test_secrets_at_rest.py).
         digest = hashlib.sha256(b"integrations.secrets_at_rest\0" + settings.SECRET_KEY.encode())
         keys = [base64.urlsafe_b64encode(digest.digest()).decode()]
     return MultiFernet([Fernet(key) for key in keys])
