@@ -1,5 +1,7 @@
 """The pixel rules are pure: no database (pytest-django refuses any query here)."""
 
+from dataclasses import replace
+
 import pytest
 
 from integrations.pixel.parser import clean_pixel, require_lead_token
@@ -61,3 +63,30 @@ def test_a_missing_or_impossible_lead_token_is_unauthorized(params):
     with pytest.raises(Rejected) as refused:
         require_lead_token(params)
     assert refused.value.kind is RejectionKind.UNAUTHORIZED
+
+
+def test_the_clean_pixel_carries_its_lead_token_as_sent_under_any_name():
+    pixel = clean_pixel(
+        {"OFFER_LEAD_TOKEN": "  t  ", "traffic_source_id": "4321", "caller_id": "3125550101"},
+        replace(CONFIG, contact_fields=()),
+    )
+    assert pixel.lead_token == "t"
+
+
+def test_a_repeats_warnings_join_the_kept_ones_once_each_newest_fifty():
+    pixel = clean_pixel(
+        {
+            "lead_token": "t",
+            "traffic_source_id": "4321",
+            "caller_id": "3125550101",
+            "zip": "60601",
+            "city": "[tag:Geo:city]",
+        },
+        CONFIG,
+    )
+    [dropped] = pixel.warnings
+    kept = [f"old {number}" for number in range(60)] + [dropped]
+    merged = pixel.warnings_after(kept)
+    assert len(merged) == 50
+    assert merged[-1] == dropped and merged.count(dropped) == 1
+    assert merged[0] == "old 11"

@@ -15,15 +15,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from ..pixel.parser import MAX_LEAD_TOKEN_LENGTH, lead_token_of
 from ..rules.errors import Rejected
-from ..services.capture import RawRequest, capture_lead, check_pixel
-from ..services.offer_cache import get_offer_config
+from ..services.capture import RawRequest, capture_lead
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
 from ..services.schedules import ScheduleCapture
 from .client import client_ip
 from .errors import json_exception_handler
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
+from .pixel_intake import clean_request_pixel, offer_config_of
 from .redaction import redacted_raw, secret_values
 from .serializers import (
     CaptureResponseSerializer,
@@ -103,11 +102,8 @@ def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     params = merge_params(query_params, body_params)
     request.capture_params = params
     refuse_unstorable_text(params)
-    token = lead_token_of(params)
-    # Read once here: the throttle keys on it and capture_lead validates with it.
-    request.capture_config = (
-        get_offer_config(token) if token and len(token) <= MAX_LEAD_TOKEN_LENGTH else None
-    )
+    # Read once here: the throttle keys on it and the pixel is checked against it.
+    request.capture_config = offer_config_of(params)
     secrets = secret_values(query_params, body_params)
     request.capture_raw = RawRequest(
         body=redacted_raw(
@@ -130,21 +126,12 @@ def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     if not throttle.allow_request(request, None):
         raise Throttled(throttle.wait())
     try:
+        pixel = clean_request_pixel(params, request.capture_config, source_required=source_required)
         if request.method == "HEAD":
             # Link checkers and probes: the pixel is checked as GET would check it,
             # and nothing is stored.
-            check_pixel(
-                params=request.capture_params,
-                config=request.capture_config,
-                source_required=source_required,
-            )
             return _json_response({"success": True, "status": "valid", "errors": []}, 200)
-        result = capture_lead(
-            params=request.capture_params,
-            raw=request.capture_raw,
-            config=request.capture_config,
-            source_required=source_required,
-        )
+        result = capture_lead(pixel=pixel, raw=request.capture_raw)
     except Rejected:
         if not throttle.allow_refusal(request):
             raise Throttled(throttle.wait()) from None

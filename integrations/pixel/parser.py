@@ -5,13 +5,13 @@ configuration into a ``CleanPixel`` (or raises ``Rejected`` naming each field),
 following SPEC §4.2: consumed fields are read case-insensitively, caller ids become
 E.164, unreplaced Ringba tags count as missing, reserved token names are ignored
 with a warning, contact-field rules are enforced or turned into warnings.
-Storing, matching and firing are ``services.capture``'s job.
+Only the capture API calls it (``api.pixel_intake``); storing, matching and firing
+the clean pixel are ``services.capture``'s job.
 """
 
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..outbound.tokens import RESERVED_LEAD_TOKENS
@@ -20,6 +20,7 @@ from ..rules.errors import Rejected, RejectionKind
 from ..rules.phones import InvalidPhoneNumber, normalize_phone
 from ..rules.ringba import CALL_UUID_TOKEN_NAME, is_test_call_id, is_unreplaced_tag
 from ..rules.validators import TOKEN_NAME_PATTERN
+from .clean import MAX_WARNINGS, CleanPixel
 from .field_rules import check_contact_fields
 
 if TYPE_CHECKING:  # a type only; the configuration is read from the cache by the caller
@@ -37,29 +38,7 @@ MAX_FIELDS = 200
 MAX_VALUE_LENGTH = 4000
 MAX_UUID_LENGTH = 200
 MAX_LEAD_TOKEN_LENGTH = 64
-# Warnings kept on a lead and sent back; a pixel with thousands of bad keys must not
-# make a huge row or answer.
-MAX_WARNINGS = 50
 _TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
-
-
-@dataclass(frozen=True)
-class CleanPixel:
-    """A pixel that passed every rule, ready to be stored as a lead."""
-
-    config: "OfferConfig"
-    # None for a lead sent without traffic_source_id (TrackDrive's POST /api/v1/leads).
-    traffic_source_pk: int | None
-    traffic_source_public_id: int | None
-    caller_id: str
-    ringba_call_uuid: str | None
-    tokens: dict
-    warnings: list[str]
-
-    @property
-    def is_test(self) -> bool:
-        """A sample or test pixel: the curl on the posting instructions, a test fire."""
-        return is_test_call_id(self.ringba_call_uuid)
 
 
 TEST_LEAD_WARNING = (
@@ -87,7 +66,10 @@ def fold_consumed_names(params: dict) -> dict:
 
 def lead_token_of(params: dict) -> str | None:
     """Return the pixel's lead token (any of TrackDrive's names, any case), stripped, or None."""
-    folded = fold_consumed_names(params)
+    return _token_in(fold_consumed_names(params))
+
+
+def _token_in(folded: dict) -> str | None:
     token = (
         folded.get("lead_token")
         or folded.get("offer_lead_token")
@@ -146,6 +128,7 @@ def clean_pixel(params: dict, config: "OfferConfig", *, source_required: bool = 
         warnings.insert(0, TEST_LEAD_WARNING)
     warnings = capped(warnings)
     return CleanPixel(
+        _token_in(params) or "",
         config,
         traffic_source_pk,
         traffic_source_public_id,

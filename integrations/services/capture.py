@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from ..infra import events
 from ..models import Call, DuplicatePolicy, Event, Lead
-from ..pixel.parser import MAX_WARNINGS, CleanPixel, clean_pixel, lead_token_of, require_lead_token
+from ..pixel.clean import CleanPixel
 from ..rules.errors import Rejected, RejectionKind
 from .lead_store import insert_lead
 from .matching import announce_attached, lock_caller, match_lead
-from .offer_cache import OfferConfig, active_trigger_events, forget_offer, get_offer_config
+from .offer_cache import active_trigger_events, forget_offer
 from .pixel_rows import RawRequest, pixel_row_fields
 from .schedules import ScheduleCapture, add_from_pixel
 
@@ -39,28 +39,19 @@ class CaptureResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def capture_lead(
-    *,
-    params: dict,
-    raw: RawRequest,
-    config: OfferConfig | None = None,
-    source_required: bool = True,
-) -> CaptureResult | ScheduleCapture:
-    """Validate and store one pixel; return the lead and whether it is new.
+def capture_lead(*, pixel: CleanPixel, raw: RawRequest) -> CaptureResult | ScheduleCapture:
+    """Store one clean pixel; return the lead and whether it is new.
 
-    ``config``: the offer configuration the caller already read for this pixel's
-    token (the API does, for its throttle); read here when not given.
-
-    Raises Rejected (unauthorized, conflict or invalid) with messages naming the field.
+    The pixel was parsed and checked at the API boundary (``api.pixel_intake``).
+    Raises Rejected (conflict or invalid) with messages naming the field.
     A repeat with the same ``ringba_call_uuid`` on the same offer merges into the
     existing lead — decided by a unique constraint, so concurrent repeats are safe.
     A Lead-to-Call schedule's token stores a schedule lead instead (SPEC §12),
     which never attaches to a direct call.
     """
-    pixel = _clean(params, config, source_required=source_required)
     config = pixel.config
     if config.schedule_id is not None:
-        return add_from_pixel(pixel, raw, params)
+        return add_from_pixel(pixel, raw)
     if pixel.ringba_call_uuid is None and config.duplicate_policy != DuplicatePolicy.ALLOW:
         return _capture_with_policy(pixel, raw)
     try:
@@ -85,7 +76,7 @@ def capture_lead(
         if existing is None:
             # Not a repeat: the cached configuration named a source or offer that has
             # just been deleted. Forget it; the sender is told what the database says.
-            forget_offer(lead_token_of(params))
+            forget_offer(pixel.lead_token)
             raise Rejected(
                 RejectionKind.INVALID,
                 ["traffic_source_id: is no longer enabled on this offer; check its id"],
@@ -143,27 +134,6 @@ def _match_after_commit(lead: Lead, *, window_seconds: int) -> Call | None:
         return None
 
 
-def check_pixel(
-    *, params: dict, config: OfferConfig | None = None, source_required: bool = True
-) -> CleanPixel:
-    """Validate a pixel exactly as ``capture_lead`` would, and store nothing.
-
-    Raises Rejected as capture would (a duplicate-policy refusal excepted: that
-    needs the stored leads). For HEAD requests: probes and link checkers.
-    """
-    return _clean(params, config, source_required=source_required)
-
-
-def _clean(params: dict, config: OfferConfig | None, *, source_required: bool) -> CleanPixel:
-    lead_token = require_lead_token(params)
-    config = config or get_offer_config(lead_token)
-    if config is None or not config.active:
-        raise Rejected(RejectionKind.UNAUTHORIZED, ["lead_token: lead_token is invalid"])
-    if config.schedule_id is not None:
-        source_required = True  # a schedule lead is worked for one partner
-    return clean_pixel(params, config, source_required=source_required)
-
-
 def _new_lead(pixel: CleanPixel, raw: RawRequest) -> Lead:
     return Lead(offer_id=pixel.config.offer_id, **pixel_row_fields(pixel, raw, now=timezone.now()))
 
@@ -177,7 +147,7 @@ def _merge(lead_pk: int, pixel: CleanPixel) -> CaptureResult:
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_pk)
         lead.tokens = {**lead.tokens, **pixel.tokens}
-        lead.warnings = list(dict.fromkeys([*lead.warnings, *pixel.warnings]))[-MAX_WARNINGS:]
+        lead.warnings = pixel.warnings_after(lead.warnings)
         lead.updated_at = timezone.now()
         lead.save(update_fields=["tokens", "warnings", "updated_at"])
     call = Call.objects.filter(lead_id=lead.pk).first()

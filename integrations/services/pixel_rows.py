@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..pixel.parser import CleanPixel
+from ..pixel.clean import CleanPixel
 
 
 @dataclass

@@ -34,7 +34,7 @@ from ..models import (
     ScheduleLeadState,
     ScheduleLeadTransition,
 )
-from ..pixel.parser import MAX_WARNINGS, CleanPixel, lead_token_of
+from ..pixel.clean import CleanPixel
 from ..rules.errors import Rejected, RejectionKind
 from .offer_cache import active_trigger_events, forget_offer
 from .pixel_rows import RawRequest, pixel_row_fields
@@ -56,7 +56,7 @@ class ScheduleCapture:
     warnings: list[str]
 
 
-def add_from_pixel(pixel: CleanPixel, raw: RawRequest, params: dict) -> ScheduleCapture:
+def add_from_pixel(pixel: CleanPixel, raw: RawRequest) -> ScheduleCapture:
     """Store a Finalized pixel as a queued schedule lead; a repeat merges (same call id)."""
     config = pixel.config
     now = timezone.now()
@@ -73,7 +73,7 @@ def add_from_pixel(pixel: CleanPixel, raw: RawRequest, params: dict) -> Schedule
             _announce(lead, Event.SCHEDULE_LEAD_ADDED, PIXEL)
     except IntegrityError:
         if not pixel.ringba_call_uuid:
-            forget_offer(lead_token_of(params))  # a source or schedule deleted under us
+            forget_offer(pixel.lead_token)  # a source or schedule deleted under us
             raise Rejected(
                 RejectionKind.INVALID,
                 ["traffic_source_id: is no longer enabled on this schedule; check its id"],
@@ -91,7 +91,7 @@ def _merge(pixel: CleanPixel) -> ScheduleCapture:
             .get(schedule_id=pixel.config.schedule_id, ringba_call_uuid=pixel.ringba_call_uuid)
         )
         lead.tokens = {**lead.tokens, **pixel.tokens}
-        lead.warnings = list(dict.fromkeys([*lead.warnings, *pixel.warnings]))[-MAX_WARNINGS:]
+        lead.warnings = pixel.warnings_after(lead.warnings)
         lead.updated_at = timezone.now()
         lead.save(update_fields=["tokens", "warnings", "updated_at"])
     return ScheduleCapture(lead, False, lead.traffic_source.traffic_source_id, pixel.warnings)

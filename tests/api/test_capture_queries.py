@@ -62,7 +62,7 @@ def test_cold_cache_adds_only_the_offer_lookup(
 
 
 def test_the_offer_configuration_is_read_once_per_pixel(client, warm_pixel, monkeypatch):
-    from integrations.api import capture_views
+    from integrations.api import pixel_intake
     from integrations.services import capture, offer_cache
 
     reads = []
@@ -71,11 +71,11 @@ def test_the_offer_configuration_is_read_once_per_pixel(client, warm_pixel, monk
         reads.append(token)
         return offer_cache.get_offer_config(token)
 
-    monkeypatch.setattr(capture_views, "get_offer_config", counting)
-    monkeypatch.setattr(capture, "get_offer_config", counting)
+    monkeypatch.setattr(pixel_intake, "get_offer_config", counting)
+    assert not hasattr(capture, "get_offer_config")  # the service is handed the clean pixel
     response = post_json(client, {**warm_pixel, "ringba_call_uuid": "RGB-ONCE"})
     assert response.status_code == 201
-    assert len(reads) == 1  # the throttle and the service share the view's read
+    assert len(reads) == 1  # the throttle and the cleaning share the view's read
 
 
 def _prepared_capture_statements() -> int:
