@@ -10,4 +10,5 @@ class IntegrationsConfig(AppConfig):
         # Imported for their side effects, which Django allows only once apps are
         # ready: signal subscribers (firing, tasks, offer-cache invalidation, the time zone
         # remembered at login) and checks.
-        from .services import adjustments, firing  # noqa: F401
+        from . import checks, middleware, tasks  # noqa: F401
+        from .services import adjustments, firing, offer_cache  # noqa: F401
