@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     rejections,
     schedules,
     traffic_sources,
+    trigger_templates,
     triggers,
 )
 

@@ -1,11 +1,9 @@
 import json
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
@@ -14,14 +12,14 @@ from ..models import Call, Lead, Number, PostbackDelivery
 from ..outbound.error_summaries import summary_of
 from ..outbound.tokens import call_context
 from ..rules.errors import Rejected
-from ..services.calls import CallUpdate, Conversion, unconvert_call, update_call
-from ..services.paid import paid_postback
-from .adjustments import adjustment_note, not_paid_yet
+from ..services.calls import CallUpdate, update_call
 from .big_tables import BigTableAdmin, ids_of, phone_variants
+from .call_actions import ConversionActions
+from .call_money import MoneyPanels
 from .call_timeline import call_timeline
 from .csv_export import CsvExportMixin, postback_outcome
 from .history import ActionLogHistoryAdmin
-from .links import change_link, cut, format_html_join_or_dash, in_words
+from .links import change_link, cut, in_words
 from .outcomes import (
     PostbackOutcomeFilter,
     enrichment_state,
@@ -127,38 +125,10 @@ class CallAdminForm(forms.ModelForm):
         return data
 
 
-class UnconvertForm(forms.Form):
-    conversion = forms.ChoiceField(
-        choices=[
-            (Conversion.OFFER, "Offer conversion (payout to the traffic source)"),
-            (Conversion.BUYER, "Buyer conversion (revenue from the buyer)"),
-        ],
-        widget=forms.RadioSelect,
-        initial=Conversion.OFFER,
-    )
-    reason = forms.CharField(
-        max_length=150,
-        help_text="Recorded in the call's history and on the postbacks it skips.",
-    )
-
-
-class ConversionForm(forms.Form):
-    KIND_CHOICES = [
-        ("offer", "Offer conversion (payout to the traffic source; fires the Ringba postback)"),
-        ("buyer", "Buyer conversion (revenue from the buyer)"),
-    ]
-    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial="offer")
-    amount = forms.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        required=False,
-        help_text="Empty: the offer's payout (offer conversions only).",
-    )
-
-
 @admin.register(Call)
-class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
+class CallAdmin(
+    MoneyPanels, ConversionActions, ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin
+):
     # What an account manager reconciles against Ringba, one call a row.
     csv_columns = (
         ("call_uuid", lambda call: call.call_uuid),
@@ -294,63 +264,6 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
     def conversion_causes(self, call):
         return call_why(call)
 
-    @admin.display(description="paid to Ringba")
-    def paid_to_ringba(self, call):
-        paid = paid_postback(call)
-        if paid is None:
-            return not_paid_yet(call)
-        sent = paid.payout_sent if paid.payout_sent is not None else "a conversion"
-        delivered = change_link(
-            PostbackDelivery(pk=paid.delivery_id), f"postback #{paid.delivery_id}"
-        )
-        note = paid.note(call)
-        if note:
-            return format_html('<strong class="errornote">{}</strong> ({})', note, delivered)
-        return format_html("{} by {}", sent, delivered)
-
-    @admin.display(description="ledger")
-    def money_ledger(self, call):
-        return format_html_join_or_dash(
-            "<table><tr><th>when</th><th>movement</th><th>amount</th><th>total</th>"
-            "<th>by</th><th>why</th><th>version</th></tr>{}</table>",
-            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td></tr>",
-            (
-                (
-                    f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
-                    entry.get_side_display().split(" ")[0],
-                    entry.kind,
-                    f"{entry.amount:+.2f}",
-                    f"{entry.total_after:.2f}",
-                    entry.actor,
-                    entry.reason or "—",
-                    entry.call_version,
-                )
-                for entry in call.ledger.all()
-            ),
-            empty="— (no money movement yet)",
-        )
-
-    @admin.display(description="Ringba adjustments")
-    def ringba_adjustments(self, call):
-        return format_html_join_or_dash(
-            "<table><tr><th>adjustment</th><th>from → to</th><th>how</th><th>status</th>"
-            "<th>note</th></tr>{}</table>",
-            "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    change_link(adjustment, f"#{adjustment.pk}"),
-                    adjustment.from_amount,
-                    adjustment.to_amount,
-                    adjustment.mode.replace("_", " "),
-                    adjustment.get_status_display(),
-                    adjustment_note(adjustment),
-                )
-                for adjustment in call.ringba_adjustments.order_by("created_at", "id")
-            ),
-            empty="— (none: Ringba holds what it was paid)",
-        )
-
     @admin.display(description="call", ordering="call_uuid")
     def call_short(self, call):
         return cut(call.call_uuid, 8)
@@ -475,138 +388,3 @@ class CallAdmin(ActionLogHistoryAdmin, CsvExportMixin, BigTableAdmin):
         if getattr(request, "_call_not_saved", False):
             return HttpResponseRedirect(request.path)  # back to the form, no "saved" message
         return super().response_change(request, obj)
-
-    @admin.action(description="Un-convert…", permissions=["change"])
-    def unconvert(self, request, queryset):
-        """Undo a conversion once confirmed: version-checked, recorded, unsent postbacks skipped."""
-        calls = list(queryset.select_related("offer")[:100])
-        form = UnconvertForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            for call in calls:
-                call.paid = paid_postback(call)
-            return TemplateResponse(
-                request,
-                "admin/integrations/call/unconvert.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Un-convert calls",
-                    "form": form,
-                    "calls": calls,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        conversion, reason = form.cleaned_data["conversion"], form.cleaned_data["reason"]
-        who = f"admin: Un-convert ({request.user.get_username()}): {reason}"
-        done, skipped = 0, 0
-        for call in calls:
-            try:
-                read_at = int(request.POST.get(f"version_{call.pk}", ""))
-            except ValueError:
-                self.message_user(
-                    request, f"{call.call_uuid}: reopen the confirmation page", messages.ERROR
-                )
-                continue
-            was_converted = getattr(call, f"{conversion}_converted")
-            try:
-                _, count = unconvert_call(
-                    call_uuid=call.call_uuid,
-                    conversion=conversion,
-                    expected_version=read_at,
-                    cause=who,
-                )
-            except Rejected as exc:
-                self.message_user(
-                    request, f"{call.call_uuid}: {'; '.join(exc.errors)}", messages.ERROR
-                )
-                continue
-            if was_converted:
-                done += 1
-                skipped += count
-                self.log_change(
-                    request,
-                    call,
-                    f"Un-converted the {conversion} conversion ({reason}); "
-                    f"{count} postback(s) not sent yet were skipped",
-                )
-        self.message_user(
-            request,
-            f"Un-converted {done} call(s); {skipped} postback(s) not sent yet were skipped. "
-            "Postbacks already delivered stay with Ringba.",
-            messages.SUCCESS,
-        )
-        return None
-
-    @admin.action(description="Mark converted…", permissions=["change"])
-    def mark_converted(self, request, queryset):
-        form = ConversionForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            return TemplateResponse(
-                request,
-                "admin/integrations/call/mark_converted.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Mark calls converted",
-                    "form": form,
-                    "calls": queryset.select_related("offer"),
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        kind, amount = form.cleaned_data["kind"], form.cleaned_data["amount"]
-        converted, problems = 0, []
-        for call in queryset:
-            update = (
-                CallUpdate(offer_converted=True, payout=amount)
-                if kind == "offer"
-                else CallUpdate(buyer_converted=True, revenue=amount)
-            )
-            already = call.offer_converted if kind == "offer" else call.buyer_converted
-            try:
-                # The version this page showed: a call un-converted (or changed) since
-                # is refused, not converted again behind the person's back.
-                read_at = int(request.POST.get(f"version_{call.pk}", ""))
-            except ValueError:
-                problems.append(f"{call.call_uuid}: reopen the confirmation page")
-                continue
-            try:
-                update_call(
-                    call_uuid=call.call_uuid,
-                    update=update,
-                    cause=f"admin: Mark converted ({request.user.get_username()})",
-                    expected_version=read_at,
-                )
-            except Rejected as exc:
-                problems.append(f"{call.call_uuid}: {'; '.join(exc.errors)}")
-                continue
-            if not already:
-                converted += 1
-                amount_text = "the offer's payout" if amount is None else str(amount)
-                self.log_change(request, call, f"Marked {kind}-converted by hand ({amount_text})")
-        self.message_user(
-            request,
-            f"Converted {converted} call(s); calls already converted were left unchanged.",
-            messages.SUCCESS,
-        )
-        for problem in problems:
-            self.message_user(request, problem, messages.ERROR)
-        return None
-
-    @admin.action(description="End selected calls now", permissions=["change"])
-    def end_now(self, request, queryset):
-        ended = 0
-        for call in queryset.filter(ended_at__isnull=True):
-            try:
-                update_call(
-                    call_uuid=call.call_uuid,
-                    update=CallUpdate(ended_at=timezone.now()),
-                    cause=f"admin: End now ({request.user.get_username()})",
-                )
-            except Rejected as exc:
-                self.message_user(
-                    request, f"Call {call.call_uuid} not ended: {exc}", messages.WARNING
-                )
-                continue
-            self.log_change(request, call, "Ended by hand")
-            ended += 1
-        self.message_user(request, f"Ended {ended} call(s).", messages.SUCCESS)

@@ -10,14 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Call
-from ..services.calls import (
-    API,
-    CallUpdate,
-    Conversion,
-    record_call,
-    unconvert_call,
-    update_call,
-)
+from ..services.calls import API, CallUpdate, record_call, update_call
+from ..services.returns import Conversion, unconvert_call
 from .authentication import (
     BodyTokenAuthentication,
     CanUseCallsApi,

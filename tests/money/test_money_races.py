@@ -18,8 +18,9 @@ from django.utils import timezone
 from integrations.infra import events
 from integrations.models import DeliveryStatus, PostbackDelivery, RingbaAdjustment
 from integrations.services import adjustments, deliveries
-from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
+from integrations.services.calls import CallUpdate, update_call
 from integrations.services.rebuild import rebuild_delivery
+from integrations.services.returns import Conversion, unconvert_call
 from tests import factories
 from tests.races import run_rounds
 

@@ -22,8 +22,9 @@ from django.utils import timezone
 from integrations.models import DeliveryStatus, Payment, PostbackDelivery
 from integrations.outbound import postbacks
 from integrations.services import deliveries
-from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
+from integrations.services.calls import CallUpdate, update_call
 from integrations.services.rebuild import rebuild_delivery
+from integrations.services.returns import Conversion, unconvert_call
 from integrations.services.trigger_health import recover_failed
 from tests import factories
 

@@ -213,7 +213,7 @@ def test_saving_a_numbers_tokens_says_how_many_postbacks_keep_the_old_ones(admin
 def test_a_postback_of_an_unconverted_call_is_never_rebuilt_into_a_payment(admin_client, converted):
     """Un-converting skips the conversion's postback; a rebuild must not send it anyway."""
     from integrations.models import Call
-    from integrations.services.calls import Conversion, unconvert_call
+    from integrations.services.returns import Conversion, unconvert_call
 
     factories.MappingFactory(
         trigger=converted["trigger"], traffic_source=converted["source"], value="TOK"

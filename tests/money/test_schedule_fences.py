@@ -247,7 +247,7 @@ def test_the_largest_attempt_count_answers_409_not_500(schedule, calls_client):
 @pytest.mark.django_db
 def test_a_sale_paid_by_a_delivered_postback_stays_paid_after_an_unconversion(schedule):
     """Ringba kept call A's conversion; un-converting A does not free the sale for B."""
-    from integrations.services.calls import Conversion, unconvert_call
+    from integrations.services.returns import Conversion, unconvert_call
 
     lead = _lead(schedule)
     first, second = _callback(lead), _callback(lead)

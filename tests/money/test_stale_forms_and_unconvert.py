@@ -14,8 +14,9 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from integrations.models import Call, DeliveryStatus, PostbackDelivery
-from integrations.services.calls import CallUpdate, Conversion, unconvert_call, update_call
+from integrations.services.calls import CallUpdate, update_call
 from integrations.services.deliveries import attempt_delivery
+from integrations.services.returns import Conversion, unconvert_call
 from tests import factories
 from tests.admin.forms import change_form_data
 
