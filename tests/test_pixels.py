@@ -90,3 +90,11 @@ def test_a_repeats_warnings_join_the_kept_ones_once_each_newest_fifty():
     assert len(merged) == 50
     assert merged[-1] == dropped and merged.count(dropped) == 1
     assert merged[0] == "old 11"
+
+
+def test_names_are_folded_once_and_read_alike_after():
+    from integrations.pixel.parser import fold_consumed_names, lead_token_of
+
+    folded = fold_consumed_names({"LEAD_TOKEN": "t", "Lead_Token": "u", "lead_token": "v"})
+    assert fold_consumed_names(folded) is folded  # the API folds; readers after it do not
+    assert lead_token_of(folded) == "v"  # the exact lower-case spelling wins

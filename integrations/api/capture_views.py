@@ -22,7 +22,7 @@ from ..services.schedules import ScheduleCapture
 from .client import client_ip
 from .errors import json_exception_handler
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
-from .pixel_intake import clean_request_pixel, offer_config_of
+from .pixel_intake import clean_request_pixel, offer_config_of, read_names
 from .redaction import redacted_raw, secret_values
 from .serializers import (
     CaptureResponseSerializer,
@@ -102,8 +102,9 @@ def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     params = merge_params(query_params, body_params)
     request.capture_params = params
     refuse_unstorable_text(params)
+    folded = read_names(params)  # the rejection log keeps the names as sent
     # Read once here: the throttle keys on it and the pixel is checked against it.
-    request.capture_config = offer_config_of(params)
+    request.capture_config = offer_config_of(folded)
     secrets = secret_values(query_params, body_params)
     request.capture_raw = RawRequest(
         body=redacted_raw(
@@ -126,7 +127,7 @@ def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     if not throttle.allow_request(request, None):
         raise Throttled(throttle.wait())
     try:
-        pixel = clean_request_pixel(params, request.capture_config, source_required=source_required)
+        pixel = clean_request_pixel(folded, request.capture_config, source_required=source_required)
         if request.method == "HEAD":
             # Link checkers and probes: the pixel is checked as GET would check it,
             # and nothing is stored.

@@ -47,13 +47,20 @@ TEST_LEAD_WARNING = (
 )
 
 
-def fold_consumed_names(params: dict) -> dict:
+class FoldedParams(dict):
+    """A pixel's parameters whose consumed names are already folded (read once)."""
+
+
+def fold_consumed_names(params: dict) -> FoldedParams:
     """Return ``params`` with the consumed field names in lower case.
 
     Ringba's pixel body is typed by hand, so ``Ringba_Call_UUID`` must still be the
     idempotency key and ``LEAD_TOKEN`` must never be stored as a token. Where both
-    spellings are sent, the exact lower-case one wins.
+    spellings are sent, the exact lower-case one wins. Parameters folded already are
+    returned as they are: the API folds once, and each reader after it asks again.
     """
+    if isinstance(params, FoldedParams):
+        return params
     folded, consumed = {}, {}
     for key, value in params.items():
         name = str(key).strip().lower()
@@ -61,7 +68,7 @@ def fold_consumed_names(params: dict) -> dict:
             folded[key] = value
         elif key == name or name not in consumed:
             consumed[name] = value
-    return {**folded, **consumed}
+    return FoldedParams({**folded, **consumed})
 
 
 def lead_token_of(params: dict) -> str | None:

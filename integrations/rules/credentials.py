@@ -11,6 +11,7 @@ trigger), nor reach a log line or a stored request in full. Every door asks
 
 import json
 import re
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 # Compared after ``credential_key``: decoded, stripped, lower case, "-" as "_".
@@ -43,6 +44,15 @@ def credential_key(name) -> str:
 
 def is_credential_name(name) -> bool:
     """Return whether a parameter called ``name`` carries a credential."""
+    if isinstance(name, str):
+        return _is_credential_text(name)
+    return credential_key(name) in CREDENTIAL_NAMES
+
+
+@lru_cache(maxsize=4096)
+def _is_credential_text(name: str) -> bool:
+    # Every pixel asks this of each of its names, and Ringba sends the same few.
+    # Bounded: names nobody sent before only push out the least recent ones.
     return credential_key(name) in CREDENTIAL_NAMES
 
 
