@@ -2,8 +2,10 @@
 
 - ``bare``: a Django view that returns a small JSON object (the server's ceiling).
 - ``floor``: a plain Django view that parses the same JSON body and inserts one
-  row of the same shape (a Lead, random UUIDv4 key) with the ORM. Kept for
-  comparison with earlier runs; its random keys make it a flattering floor.
+  row keyed by a random UUIDv4 with the ORM, into its own table
+  (``bench.models.UuidFloorLead``; it used to write into the product's lead table,
+  which slowed the capture measured after it). Kept for comparison with earlier
+  runs; its random keys make it a flattering floor.
 - ``fair_floor``: the same view inserting into a bigint-keyed table with the
   indexes a pixel table needs (``bench.models.FairFloorLead``), behind the product's
   middleware minus sessions, auth, CSRF and messages (``bench.wsgi``). The capture
@@ -18,9 +20,9 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.models import Lead, Offer
+from integrations.models import Offer
 
-from .models import FairFloorLead
+from .models import FairFloorLead, UuidFloorLead
 
 
 @csrf_exempt
@@ -38,14 +40,12 @@ def _demo_ids() -> tuple[int, int]:
 def floor(request):
     data = json.loads(request.body)
     offer_id, source_id = _demo_ids()
-    now = timezone.now()
-    lead = Lead.objects.create(
+    lead = UuidFloorLead.objects.create(
         uuid=uuid.uuid4(),
         offer_id=offer_id,
         traffic_source_id=source_id,
-        ringba_call_uuid="F" + data["ringba_call_uuid"],
-        received_at=now,
-        updated_at=now,
+        ringba_call_uuid=data["ringba_call_uuid"],
+        received_at=timezone.now(),
         **_pixel_fields(request, data),
     )
     return JsonResponse({"success": True, "id": lead.pk}, status=201)
