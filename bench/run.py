@@ -622,6 +622,15 @@ def summarize_http(report: dict) -> None:
             f"ratio {capture['rps'] / floor['rps']:.2f})  capture p99 {capture['p99_ms']:.1f} ms"
             f" / fair floor p99 {fair['p99_ms']:.1f} ms = {capture['p99_ms'] / fair['p99_ms']:.2f}"
         )
+        # Each round's capture over the fair floor measured minutes before it: less
+        # exposed to the machine's drift than the ratio of the two medians.
+        per_round = [
+            ours / theirs for ours, theirs in zip(capture["runs"], fair["runs"], strict=True)
+        ]
+        print(
+            f"        per-round ratio {' '.join(f'{ratio:.2f}' for ratio in per_round)}"
+            f"  (median {statistics.median(per_round):.2f})"
+        )
 
 
 def _rows_per_pixel(result: dict) -> float:
