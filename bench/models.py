@@ -9,7 +9,9 @@ id; leads of a caller on an offer by time, for matching).
 from django.db import models
 
 
-class FairFloorLead(models.Model):
+class PixelRow(models.Model):
+    """The pixel's fields every baseline stores (each in a table of its own)."""
+
     offer = models.ForeignKey("integrations.Offer", on_delete=models.CASCADE)
     traffic_source = models.ForeignKey("integrations.TrafficSource", on_delete=models.CASCADE)
     caller_id = models.CharField(max_length=20)
@@ -19,6 +21,12 @@ class FairFloorLead(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     source_ip = models.GenericIPAddressField(null=True)
     received_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class FairFloorLead(PixelRow):
 
     class Meta:
         constraints = [
@@ -34,7 +42,7 @@ class FairFloorLead(models.Model):
         return f"Fair-floor lead {self.pk}"
 
 
-class UuidFloorLead(models.Model):
+class UuidFloorLead(PixelRow):
     """The older floor: a pixel row keyed by a random UUIDv4, in a table of its own.
 
     It used to insert into the product's lead table, and its random keys left that
@@ -43,15 +51,6 @@ class UuidFloorLead(models.Model):
     """
 
     uuid = models.UUIDField(unique=True)
-    offer = models.ForeignKey("integrations.Offer", on_delete=models.CASCADE)
-    traffic_source = models.ForeignKey("integrations.TrafficSource", on_delete=models.CASCADE)
-    caller_id = models.CharField(max_length=20)
-    ringba_call_uuid = models.CharField(max_length=128)
-    tokens = models.JSONField(default=dict)
-    raw_body = models.TextField(blank=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    source_ip = models.GenericIPAddressField(null=True)
-    received_at = models.DateTimeField()
 
     class Meta:
         constraints = [

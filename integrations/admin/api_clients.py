@@ -21,6 +21,7 @@ from django.utils import timezone
 from ..infra.secrets_at_rest import decrypt, encrypt
 from ..models import ApiClient
 from ..services.api_clients import IssuedKey, create_client, revoke, rotate_key
+from .confirm import confirmation_page
 from .history import ActionLogHistoryAdmin
 from .links import change_link, cut
 
@@ -160,20 +161,16 @@ class ApiClientAdmin(ActionLogHistoryAdmin, admin.ModelAdmin):
         self.message_user(request, f"Revoked {len(clients)} client(s).", messages.SUCCESS)
 
     def _confirm(self, request, clients, what: str, *, single: bool = False):
-        return TemplateResponse(
+        return confirmation_page(
+            self,
             request,
             "admin/integrations/apiclient/confirm.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Rotate keys?" if what == "rotate" else "Revoke clients?",
-                "what": what,
-                "clients": clients,
-                "single": single,
-                "opts": self.model._meta,
-                "action": "rotate_keys" if what == "rotate" else "revoke_clients",
-                "keep_choices": KEEP_OLD_KEY_CHOICES,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            "Rotate keys?" if what == "rotate" else "Revoke clients?",
+            what=what,
+            clients=clients,
+            single=single,
+            action="rotate_keys" if what == "rotate" else "revoke_clients",
+            keep_choices=KEEP_OLD_KEY_CHOICES,
         )
 
     def get_urls(self):

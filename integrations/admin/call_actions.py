@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from ..rules.errors import Rejected
 from ..services.calls import CallUpdate, update_call
 from ..services.paid import paid_postback
 from ..services.returns import Conversion, unconvert_call
+from .confirm import action_form, confirmation_page
 
 
 class UnconvertForm(forms.Form):
@@ -54,21 +54,17 @@ class ConversionActions:
     def unconvert(self, request, queryset):
         """Undo a conversion once confirmed: version-checked, recorded, unsent postbacks skipped."""
         calls = list(queryset.select_related("offer")[:100])
-        form = UnconvertForm(request.POST if "apply" in request.POST else None)
+        form = action_form(UnconvertForm, request)
         if not form.is_valid():
             for call in calls:
                 call.paid = paid_postback(call)
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/call/unconvert.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Un-convert calls",
-                    "form": form,
-                    "calls": calls,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Un-convert calls",
+                form=form,
+                calls=calls,
             )
         conversion, reason = form.cleaned_data["conversion"], form.cleaned_data["reason"]
         who = f"admin: Un-convert ({request.user.get_username()}): {reason}"
@@ -113,19 +109,15 @@ class ConversionActions:
 
     @admin.action(description="Mark converted…", permissions=["change"])
     def mark_converted(self, request, queryset):
-        form = ConversionForm(request.POST if "apply" in request.POST else None)
+        form = action_form(ConversionForm, request)
         if not form.is_valid():
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/call/mark_converted.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Mark calls converted",
-                    "form": form,
-                    "calls": queryset.select_related("offer"),
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Mark calls converted",
+                form=form,
+                calls=queryset.select_related("offer"),
             )
         kind, amount = form.cleaned_data["kind"], form.cleaned_data["amount"]
         converted, problems = 0, []

@@ -2,7 +2,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,6 +14,7 @@ from ..services.deliveries import resend_delivery, retry_now
 from ..services.rebuild import REBUILDABLE, preview_rebuild, rebuild_delivery
 from ..services.trigger_health import acknowledge_host
 from .big_tables import BigTableAdmin, count_of, ids_of, phone_variants
+from .confirm import confirmation_page
 from .csv_export import CsvExportMixin, last_attempt
 from .links import change_link
 from .outcomes import flag, status_pill
@@ -314,26 +314,22 @@ class PostbackDeliveryAdmin(CsvExportMixin, BigTableAdmin):
         selected = queryset.filter(is_test=False, status__in=REBUILDABLE)
         total = selected.count()
         if "apply" not in request.POST:
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/postbackdelivery/rebuild.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Rebuild postbacks from the current configuration",
-                    "total": total,
-                    "limit": REBUILD_LIMIT,
-                    "left_alone": queryset.count() - total,
-                    "previews": [
-                        (delivery, preview_rebuild(delivery))
-                        for delivery in selected.select_related(
-                            "trigger", "call", "lead", "schedule_lead__schedule"
-                        )[:20]
-                    ],
-                    "queryset_ids": list(queryset.values_list("pk", flat=True)[:REBUILD_LIMIT]),
-                    "select_across": request.POST.get("select_across", "0"),
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Rebuild postbacks from the current configuration",
+                total=total,
+                limit=REBUILD_LIMIT,
+                left_alone=queryset.count() - total,
+                previews=[
+                    (delivery, preview_rebuild(delivery))
+                    for delivery in selected.select_related(
+                        "trigger", "call", "lead", "schedule_lead__schedule"
+                    )[:20]
+                ],
+                queryset_ids=list(queryset.values_list("pk", flat=True)[:REBUILD_LIMIT]),
+                select_across=request.POST.get("select_across", "0"),
             )
         who = f"admin: Rebuild ({request.user.get_username()})"
         sending = changed = 0

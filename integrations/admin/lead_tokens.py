@@ -1,9 +1,9 @@
 """The lead-token rotation action, shared by offers and Lead-to-Call schedules."""
 
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 
 from ..services.offers import rotate_lead_token
+from .confirm import confirmation_page
 
 
 class RotateLeadTokenMixin:
@@ -15,16 +15,12 @@ class RotateLeadTokenMixin:
     )
     def rotate_lead_tokens(self, request, queryset):
         if request.POST.get("confirm") != "yes":
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/offer/rotate_confirm.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Rotate lead tokens?",
-                    "offers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Rotate lead tokens?",
+                offers=queryset,
             )
         for owner in queryset:
             rotate_lead_token(owner)

@@ -4,11 +4,11 @@ marked as a test."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from ..models import Call, DeliveryStatus
 from ..services.firing import plan_test_fire
+from .confirm import action_form, confirmation_page
 from .links import change_link
 
 
@@ -41,19 +41,15 @@ class TestFireAction:
 
     @admin.action(description="Test fire against a call…", permissions=["change"])
     def test_fire(self, request, queryset):
-        form = TestFireForm(request.POST if "apply" in request.POST else None)
+        form = action_form(TestFireForm, request)
         if not form.is_valid():
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/eventtrigger/test_fire.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Test fire triggers",
-                    "form": form,
-                    "triggers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Test fire triggers",
+                form=form,
+                triggers=queryset,
             )
         with transaction.atomic():
             deliveries = [

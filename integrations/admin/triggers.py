@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -13,6 +12,7 @@ from ..services import trigger_health
 from ..services.rebuild import built_before
 from . import token_overrides
 from .accessible import LabelledInlineMixin
+from .confirm import action_form, confirmation_page
 from .history import ChangeReasonMixin, ConfigHistoryAdmin
 from .links import changelist_link
 from .new_from_template import NewFromTemplateView
@@ -182,19 +182,15 @@ class EventTriggerAdmin(
 
     @admin.action(description="Re-send failed deliveries since…", permissions=["change"])
     def recover_failed_deliveries(self, request, queryset):
-        form = RecoverForm(request.POST if "apply" in request.POST else None)
+        form = action_form(RecoverForm, request)
         if not form.is_valid():
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
                 "admin/integrations/eventtrigger/recover.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Re-send failed deliveries",
-                    "form": form,
-                    "triggers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
+                "Re-send failed deliveries",
+                form=form,
+                triggers=queryset,
             )
         since = form.cleaned_data["since"]
         for trigger in queryset:
