@@ -27,7 +27,6 @@ class PixelRow(models.Model):
 
 
 class FairFloorLead(PixelRow):
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
