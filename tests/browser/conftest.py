@@ -61,3 +61,15 @@ def login_as_account_manager(page, base_url: str, username: str = "maria"):
     page.click("input[type=submit]")
     page.wait_for_selector("text=Operations console")
     return user
+
+
+def login_as_superuser(page, base_url: str, username: str = "root"):
+    """Make a superuser and log it in through the admin's login form."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_superuser(username, f"{username}@example.com", "password")
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    return user

@@ -14,7 +14,7 @@ from integrations.models import DeliveryStatus, PostbackAttempt, PostbackDeliver
 from integrations.services.calls import CallUpdate, update_call
 from tests import factories
 
-from .conftest import login_as_account_manager
+from .conftest import login_as_account_manager, login_as_superuser
 from .test_fits_1280 import CONTRAST_JS, OVERFLOW_JS, VIEWPORT
 from .test_fits_1280 import console as console
 
@@ -187,15 +187,10 @@ def test_the_dashboard_says_when_it_counted_and_names_its_axes(
 def test_api_keys_say_their_scopes_and_rotate_after_confirming(
     browser, live_server, console, scheme, settings
 ):
-    from django.contrib.auth.models import User
 
-    User.objects.create_superuser("root", "root@example.com", "password")
     context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
+    login_as_superuser(page, live_server.url)
     page.goto(f"{live_server.url}{reverse('admin:integrations_apiclient_add')}")
     page.fill("#id_name", f"Acme dialer {scheme}")
     assert not page.is_checked("#id_may_read_stats")  # a new key may use nothing yet

@@ -13,6 +13,7 @@ and its header and public key have copy buttons.
 import pytest
 from django.urls import reverse
 
+from .conftest import login_as_superuser
 from .test_console_second_pass import _signed_in
 from .test_console_second_pass import calls as calls
 from .test_fits_1280 import CONTRAST_JS, OVERFLOW_JS, VIEWPORT
@@ -61,19 +62,14 @@ def test_outcomes_are_pills_that_differ_by_outcome(browser, live_server, calls, 
 def test_a_new_api_key_is_chosen_shown_once_and_copied(browser, live_server, console, scheme):
     """Point 10: no scope pre-ticked, the key page is a GET (a reload shows nothing and
     creates nothing), copy buttons for the header and the public key."""
-    from django.contrib.auth.models import User
 
     from integrations.models import ApiClient
 
-    User.objects.create_superuser("root", "root@example.com", "password")
     context = browser.new_context(
         viewport=VIEWPORT, color_scheme=scheme, permissions=["clipboard-read", "clipboard-write"]
     )
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
+    login_as_superuser(page, live_server.url)
     page.goto(f"{live_server.url}{reverse('admin:integrations_apiclient_add')}")
     assert not any(
         page.is_checked(f"#id_{name}")
