@@ -71,3 +71,13 @@ def test_lead_tokens_are_never_logged_in_full(client, ringba_setup, caplog):
     assert caplog.records, "expected some logging to inspect"
     assert all(token not in record.getMessage() for record in caplog.records)
     assert any(token[:4] in record.getMessage() for record in caplog.records)
+
+
+def test_credential_names_are_remembered_only_when_short():
+    from integrations.rules.credentials import _is_credential_text, is_credential_name
+
+    _is_credential_text.cache_clear()
+    long_name = "x" * 10_000
+    assert is_credential_name("Lead-Token") and not is_credential_name(long_name)
+    assert is_credential_name("LEAD_TOKEN" + " " * 100)  # long, still read, never remembered
+    assert _is_credential_text.cache_info().currsize == 1  # only the short name is kept

@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from ..pixel.parser import fold_consumed_names
 from ..rules.errors import Rejected
 from ..services.capture import RawRequest, capture_lead
 from ..services.rejections import LOGGED_STATUSES, Refusal, record_rejection
@@ -22,7 +23,7 @@ from ..services.schedules import ScheduleCapture
 from .client import client_ip
 from .errors import json_exception_handler
 from .parsing import merge_params, parse_body, read_body, refuse_unstorable_text
-from .pixel_intake import clean_request_pixel, offer_config_of, read_names
+from .pixel_intake import clean_request_pixel, offer_config_of
 from .redaction import redacted_raw, secret_values
 from .serializers import (
     CaptureResponseSerializer,
@@ -102,7 +103,7 @@ def _capture(request: HttpRequest, *, source_required: bool) -> HttpResponse:
     params = merge_params(query_params, body_params)
     request.capture_params = params
     refuse_unstorable_text(params)
-    folded = read_names(params)  # the rejection log keeps the names as sent
+    folded = fold_consumed_names(params)  # the rejection log keeps the names as sent
     # Read once here: the throttle keys on it and the pixel is checked against it.
     request.capture_config = offer_config_of(folded)
     secrets = secret_values(query_params, body_params)

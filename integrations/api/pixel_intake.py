@@ -7,19 +7,12 @@ services receive the ``CleanPixel`` and only store and match it (SPEC §4.2).
 from ..pixel.clean import CleanPixel
 from ..pixel.parser import (
     MAX_LEAD_TOKEN_LENGTH,
-    FoldedParams,
     clean_pixel,
-    fold_consumed_names,
     lead_token_of,
     require_lead_token,
 )
 from ..rules.errors import Rejected, RejectionKind
 from ..services.offer_cache import OfferConfig, get_offer_config
-
-
-def read_names(params: dict) -> FoldedParams:
-    """The pixel's parameters with the names the product reads folded, once per pixel."""
-    return fold_consumed_names(params)
 
 
 def offer_config_of(params: dict) -> OfferConfig | None:

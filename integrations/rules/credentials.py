@@ -44,9 +44,14 @@ def credential_key(name) -> str:
 
 def is_credential_name(name) -> bool:
     """Return whether a parameter called ``name`` carries a credential."""
-    if isinstance(name, str):
+    if isinstance(name, str) and len(name) <= _MEMO_NAME_LENGTH:
         return _is_credential_text(name)
     return credential_key(name) in CREDENTIAL_NAMES
+
+
+# Names remembered only up to this length: a sender's long junk names must not fill
+# memory (4,096 of them at most, each this short).
+_MEMO_NAME_LENGTH = 64
 
 
 @lru_cache(maxsize=4096)
