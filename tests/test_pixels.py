@@ -98,3 +98,12 @@ def test_names_are_folded_once_and_read_alike_after():
     folded = fold_consumed_names({"LEAD_TOKEN": "t", "Lead_Token": "u", "lead_token": "v"})
     assert fold_consumed_names(folded) is folded  # the API folds; readers after it do not
     assert lead_token_of(folded) == "v"  # the exact lower-case spelling wins
+
+
+def test_a_clean_pixels_repr_never_shows_its_lead_token():
+    pixel = clean_pixel(
+        {"lead_token": "secret-token-1234", "traffic_source_id": "4321", "caller_id": "3125550101"},
+        replace(CONFIG, contact_fields=()),
+    )
+    assert pixel.lead_token == "secret-token-1234"
+    assert "secret-token" not in repr(pixel)

@@ -4,7 +4,7 @@ Services store and match it; they never parse a pixel's raw parameters
 (``pixel.parser`` does, at the API boundary; an import-linter contract says so).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..rules.ringba import is_test_call_id
@@ -21,7 +21,9 @@ MAX_WARNINGS = 50
 class CleanPixel:
     """A pixel that passed every rule, ready to be stored as a lead."""
 
-    lead_token: str  # as sent (stripped): the cache key of ``config``
+    # As sent (stripped): the cache key of ``config``. A credential: never in a repr,
+    # so a logged or printed pixel cannot carry it.
+    lead_token: str = field(repr=False)
     config: "OfferConfig"
     # None for a lead sent without traffic_source_id (TrackDrive's POST /api/v1/leads).
     traffic_source_pk: int | None
